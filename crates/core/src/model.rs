@@ -1,0 +1,144 @@
+//! The records Switchboard keeps.
+
+use crate::ids::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Free-form JSON metadata.
+pub type Metadata = Map<String, Value>;
+
+/// The conversation metadata key holding the client's declared render capabilities.
+pub const CLIENT_SUPPORTS_KEY: &str = "clientSupports";
+
+/// A conversation thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub org_id: OrgId,
+    pub platform: Platform,
+    pub name: String,
+    pub idempotency_key: String,
+    pub metadata: Metadata,
+    pub created_at: DateTime<Utc>,
+    /// Moves on rename, metadata writes and every new message.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Conversation {
+    /// The render capabilities this conversation last declared.
+    pub fn client_supports(&self) -> Vec<String> {
+        match self.metadata.get(CLIENT_SUPPORTS_KEY) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The channel a conversation happens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Web,
+    Messenger,
+    Instagram,
+    Email,
+    Discord,
+    Phone,
+    Sms,
+    Slack,
+    Whatsapp,
+    Tiktok,
+}
+
+/// Who a participant is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParticipantKind {
+    User,
+    AiAgent,
+    HumanAgent,
+}
+
+/// A party to a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    pub id: ParticipantId,
+    pub conversation_id: ConversationId,
+    pub org_id: OrgId,
+    pub kind: ParticipantKind,
+    pub name: String,
+    pub email: Option<String>,
+    /// The verified identity (`sub`) of a user, when there was one.
+    pub external_id: Option<String>,
+    /// For AI agents: the agent id.
+    pub internal_id: Option<String>,
+    pub browser_fingerprint: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// From the conversation's point of view: `Inbound` from the user, `Outbound` from the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// A persisted message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub org_id: OrgId,
+    pub direction: Direction,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Message {
+    pub fn new(conversation: &Conversation, direction: Direction, text: String) -> Self {
+        Self {
+            id: MessageId::random(),
+            conversation_id: conversation.id,
+            org_id: conversation.org_id.clone(),
+            direction,
+            text,
+            created_at: Utc::now(),
+        }
+    }
+}
+
+/// A session's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    Active,
+    Idle,
+    Ended,
+}
+
+/// One client's attachment to a conversation with one agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: SessionId,
+    pub conversation_id: ConversationId,
+    pub org_id: OrgId,
+    pub agent_id: AgentId,
+    pub agent_name: String,
+    pub user_participant_id: ParticipantId,
+    pub agent_participant_id: ParticipantId,
+    pub status: SessionStatus,
+    /// The capabilities in force for this session (declared or inherited).
+    pub supports: Vec<String>,
+    pub metadata: Metadata,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

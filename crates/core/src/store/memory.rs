@@ -1,0 +1,190 @@
+//! The in-memory store: the embedded default. Fast and dependency-free; everything is
+//! lost when the process exits.
+
+use super::*;
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: RwLock<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conversations: HashMap<ConversationId, Conversation>,
+    participants: HashMap<ConversationId, Vec<Participant>>,
+    /// Messages of each conversation in append order.
+    messages: HashMap<ConversationId, Vec<Message>>,
+    /// Where each message sits in its conversation's list.
+    message_index: HashMap<MessageId, usize>,
+    sessions: HashMap<SessionId, Session>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied write (every
+        // write below validates before mutating), so a poisoned lock is still sound.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_session(&self, new: NewSession) -> StoreResult<()> {
+        let mut inner = self.write();
+        if inner.sessions.contains_key(&new.session.id) {
+            return Err(StoreError::Conflict(format!("session {}", new.session.id)));
+        }
+        if let Some(conversation) = &new.conversation
+            && inner.conversations.contains_key(&conversation.id)
+        {
+            return Err(StoreError::Conflict(format!("conversation {}", conversation.id)));
+        }
+        if new.conversation.is_none()
+            && !inner.conversations.contains_key(&new.session.conversation_id)
+        {
+            return Err(StoreError::Backend(format!(
+                "conversation {} does not exist",
+                new.session.conversation_id
+            )));
+        }
+        if let Some(conversation) = new.conversation {
+            inner.conversations.insert(conversation.id, conversation);
+        }
+        for participant in new.participants {
+            inner
+                .participants
+                .entry(participant.conversation_id)
+                .or_default()
+                .push(participant);
+        }
+        inner.sessions.insert(new.session.id, new.session);
+        Ok(())
+    }
+
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        Ok(self.read().sessions.get(&id).cloned())
+    }
+
+    async fn get_conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        Ok(self.read().conversations.get(&id).cloned())
+    }
+
+    async fn update_conversation(
+        &self,
+        id: ConversationId,
+        update: ConversationUpdate,
+    ) -> StoreResult<Option<Conversation>> {
+        let mut inner = self.write();
+        let Some(conversation) = inner.conversations.get_mut(&id) else {
+            return Ok(None);
+        };
+        if let Some(name) = update.name {
+            conversation.name = name;
+        }
+        if let Some(metadata) = update.metadata {
+            conversation.metadata = metadata;
+        }
+        conversation.updated_at = Utc::now().max(conversation.updated_at);
+        Ok(Some(conversation.clone()))
+    }
+
+    async fn list_participants(&self, id: ConversationId) -> StoreResult<Vec<Participant>> {
+        Ok(self.read().participants.get(&id).cloned().unwrap_or_default())
+    }
+
+    async fn append_message(&self, message: &Message) -> StoreResult<()> {
+        let mut inner = self.write();
+        if inner.message_index.contains_key(&message.id) {
+            return Err(StoreError::Conflict(format!("message {}", message.id)));
+        }
+        let Some(conversation) = inner.conversations.get_mut(&message.conversation_id) else {
+            return Err(StoreError::Backend(format!(
+                "conversation {} does not exist",
+                message.conversation_id
+            )));
+        };
+        conversation.updated_at = message.created_at.max(conversation.updated_at);
+        let list = inner.messages.entry(message.conversation_id).or_default();
+        list.push(message.clone());
+        let position = list.len() - 1;
+        inner.message_index.insert(message.id, position);
+        Ok(())
+    }
+
+    async fn list_messages(&self, query: MessageQuery) -> StoreResult<MessagePage> {
+        let inner = self.read();
+        let all = inner
+            .messages
+            .get(&query.conversation_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let cursor = match query.after {
+            None => None,
+            Some(id) => match inner.message_index.get(&id) {
+                Some(&i) if all.get(i).is_some_and(|m| m.id == id) => Some(i),
+                _ => return Err(StoreError::InvalidCursor),
+            },
+        };
+        // The slice still to read, in storage order.
+        let rest = match (query.order, cursor) {
+            (Order::NewestFirst, Some(i)) => &all[..i],
+            (Order::OldestFirst, Some(i)) => &all[i + 1..],
+            (_, None) => all,
+        };
+        let take = query.limit.min(rest.len());
+        let messages: Vec<Message> = match query.order {
+            Order::NewestFirst => rest.iter().rev().take(take).cloned().collect(),
+            Order::OldestFirst => rest.iter().take(take).cloned().collect(),
+        };
+        let next_cursor = (rest.len() > take)
+            .then(|| messages.last().map(|m| m.id))
+            .flatten();
+        Ok(MessagePage {
+            messages,
+            next_cursor,
+        })
+    }
+
+    async fn list_conversations(
+        &self,
+        query: ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        let inner = self.read();
+        let mut rows: Vec<ConversationSummary> = inner
+            .conversations
+            .values()
+            .filter(|c| c.org_id == query.org_id)
+            .filter(|c| query.only.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .filter_map(|c| {
+                let messages = inner.messages.get(&c.id).filter(|m| !m.is_empty())?;
+                Some(ConversationSummary {
+                    conversation: c.clone(),
+                    message_count: messages.len() as u64,
+                    first_user_text: messages
+                        .iter()
+                        .find(|m| m.direction == Direction::Inbound)
+                        .map(|m| m.text.clone()),
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.conversation
+                .updated_at
+                .cmp(&a.conversation.updated_at)
+                .then_with(|| b.conversation.id.cmp(&a.conversation.id))
+        });
+        rows.truncate(query.limit);
+        Ok(rows)
+    }
+}

@@ -1,0 +1,119 @@
+//! The storage seam. Every backend (memory, PostgreSQL, DynamoDB) implements [`Store`]
+//! and passes the same conformance suite.
+
+pub mod memory;
+#[cfg(any(test, feature = "test-suite"))]
+pub mod suite;
+
+use crate::ids::*;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// Why a store call failed. The server maps these to wire codes in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A pagination cursor that names no message of this conversation.
+    #[error("the cursor does not name a message of this conversation")]
+    InvalidCursor,
+    /// A record with this id already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The backend failed; the text is for logs, never for clients.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything a new session needs, persisted atomically.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The conversation, when the session starts a new one (`None` on resume).
+    pub conversation: Option<Conversation>,
+    /// Participants that do not exist yet.
+    pub participants: Vec<Participant>,
+    pub session: Session,
+}
+
+/// A partial update of a conversation; `None` fields are left alone.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationUpdate {
+    pub name: Option<String>,
+    /// Replaces the whole metadata object (callers read, modify, write).
+    pub metadata: Option<Metadata>,
+}
+
+/// Which end of a conversation to read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// One page of a conversation's messages.
+#[derive(Debug, Clone)]
+pub struct MessageQuery {
+    pub conversation_id: ConversationId,
+    pub limit: usize,
+    pub order: Order,
+    /// Continue after this message (exclusive), in the direction of `order`.
+    pub after: Option<MessageId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    /// The last message of this page when more remain beyond it.
+    pub next_cursor: Option<MessageId>,
+}
+
+/// Which conversations of an organisation to list.
+#[derive(Debug, Clone)]
+pub struct ConversationQuery {
+    pub org_id: OrgId,
+    /// Restrict to these conversations (`None`: all of the organisation).
+    pub only: Option<Vec<ConversationId>>,
+    pub limit: usize,
+}
+
+/// A conversation with what a sidebar shows about it.
+#[derive(Debug, Clone)]
+pub struct ConversationSummary {
+    pub conversation: Conversation,
+    pub message_count: u64,
+    pub first_user_text: Option<String>,
+}
+
+/// Durable state. Everything a user could lose goes through here; process memory is
+/// only a cache.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a session together with its new conversation and participants, all or
+    /// nothing.
+    async fn create_session(&self, new: NewSession) -> StoreResult<()>;
+
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>>;
+
+    async fn get_conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>>;
+
+    /// Applies `update` and bumps `updated_at`; `None` when there is no such conversation.
+    async fn update_conversation(
+        &self,
+        id: ConversationId,
+        update: ConversationUpdate,
+    ) -> StoreResult<Option<Conversation>>;
+
+    /// Participants in the order they joined.
+    async fn list_participants(&self, id: ConversationId) -> StoreResult<Vec<Participant>>;
+
+    /// Appends a message to its conversation and bumps the conversation's `updated_at`.
+    async fn append_message(&self, message: &Message) -> StoreResult<()>;
+
+    async fn list_messages(&self, query: MessageQuery) -> StoreResult<MessagePage>;
+
+    /// Conversations that have at least one message, most recently updated first.
+    async fn list_conversations(
+        &self,
+        query: ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>>;
+}

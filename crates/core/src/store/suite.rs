@@ -1,0 +1,297 @@
+//! The store conformance suite: one set of checks every [`Store`] must pass.
+//!
+//! A backend runs it with [`crate::store_conformance_tests!`], giving an expression
+//! that builds a fresh, empty store.
+
+use super::*;
+use chrono::{Duration, Utc};
+use std::sync::Arc;
+
+/// Generates one `#[tokio::test]` per check, each on a fresh store from `$make`.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@tests $make;
+            session_round_trip,
+            duplicate_session_is_a_conflict,
+            resume_needs_an_existing_conversation,
+            messages_page_newest_first_with_cursor,
+            messages_page_oldest_first,
+            unknown_cursor_is_refused,
+            append_to_unknown_conversation_fails,
+            update_conversation_renames_and_bumps,
+            list_conversations_is_org_scoped_and_skips_empty,
+        );
+    };
+    (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let store: ::std::sync::Arc<dyn $crate::Store> = $make;
+                $crate::store::suite::$check(store).await;
+            }
+        )*
+    };
+}
+
+/// A fresh session on a fresh conversation, as create-session builds it.
+pub fn new_session(org: &str) -> NewSession {
+    let now = Utc::now();
+    let conversation = Conversation {
+        id: ConversationId::random(),
+        org_id: OrgId::new(org),
+        platform: Platform::Web,
+        name: "Session test".into(),
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let participant = |kind, name: &str| Participant {
+        id: ParticipantId::random(),
+        conversation_id: conversation.id,
+        org_id: conversation.org_id.clone(),
+        kind,
+        name: name.into(),
+        email: None,
+        external_id: None,
+        internal_id: None,
+        browser_fingerprint: None,
+        created_at: now,
+    };
+    let user = participant(ParticipantKind::User, "Visitor");
+    let agent = participant(ParticipantKind::AiAgent, "smooth-agent");
+    let session = Session {
+        id: SessionId::random(),
+        conversation_id: conversation.id,
+        org_id: conversation.org_id.clone(),
+        agent_id: AgentId::new("agent-1"),
+        agent_name: "smooth-agent".into(),
+        user_participant_id: user.id,
+        agent_participant_id: agent.id,
+        status: SessionStatus::Active,
+        supports: vec!["identity_form".into()],
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    NewSession {
+        conversation: Some(conversation),
+        participants: vec![user, agent],
+        session,
+    }
+}
+
+fn conversation_of(new: &NewSession) -> Conversation {
+    new.conversation.clone().expect("a new conversation")
+}
+
+/// Appends `n` alternating messages, one millisecond apart, and returns them in order.
+async fn append_messages(store: &dyn Store, conversation: &Conversation, n: usize) -> Vec<Message> {
+    let start = Utc::now();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let direction = if i % 2 == 0 { Direction::Inbound } else { Direction::Outbound };
+        let mut message = Message::new(conversation, direction, format!("message {i}"));
+        message.created_at = start + Duration::milliseconds(i as i64);
+        store.append_message(&message).await.expect("append");
+        out.push(message);
+    }
+    out
+}
+
+fn ids(messages: &[Message]) -> Vec<MessageId> {
+    messages.iter().map(|m| m.id).collect()
+}
+
+pub async fn session_round_trip(store: Arc<dyn Store>) {
+    let new = new_session("org-a");
+    let (session, conversation) = (new.session.clone(), conversation_of(&new));
+    store.create_session(new.clone()).await.expect("create");
+    assert_eq!(store.get_session(session.id).await.unwrap(), Some(session.clone()));
+    assert_eq!(store.get_session(SessionId::random()).await.unwrap(), None);
+    let stored = store.get_conversation(conversation.id).await.unwrap().expect("conversation");
+    assert_eq!(stored.id, conversation.id);
+    assert_eq!(stored.org_id, conversation.org_id);
+    assert_eq!(stored.name, conversation.name);
+    let participants = store.list_participants(conversation.id).await.unwrap();
+    assert_eq!(
+        participants.iter().map(|p| p.kind).collect::<Vec<_>>(),
+        vec![ParticipantKind::User, ParticipantKind::AiAgent]
+    );
+}
+
+pub async fn duplicate_session_is_a_conflict(store: Arc<dyn Store>) {
+    let new = new_session("org-a");
+    store.create_session(new.clone()).await.expect("create");
+    let mut again = new_session("org-a");
+    again.session.id = new.session.id;
+    assert!(matches!(store.create_session(again).await, Err(StoreError::Conflict(_))));
+}
+
+pub async fn resume_needs_an_existing_conversation(store: Arc<dyn Store>) {
+    let first = new_session("org-a");
+    store.create_session(first.clone()).await.expect("create");
+    // A second session on the same conversation, with no new participants.
+    let mut resumed = first.clone();
+    resumed.conversation = None;
+    resumed.participants.clear();
+    resumed.session.id = SessionId::random();
+    store.create_session(resumed.clone()).await.expect("resume");
+    assert!(store.get_session(resumed.session.id).await.unwrap().is_some());
+    assert_eq!(store.list_participants(first.session.conversation_id).await.unwrap().len(), 2);
+    // Resuming a conversation that does not exist stores nothing.
+    let mut orphan = new_session("org-a");
+    orphan.conversation = None;
+    assert!(store.create_session(orphan.clone()).await.is_err());
+    assert_eq!(store.get_session(orphan.session.id).await.unwrap(), None);
+}
+
+pub async fn messages_page_newest_first_with_cursor(store: Arc<dyn Store>) {
+    let new = new_session("org-a");
+    let conversation = conversation_of(&new);
+    store.create_session(new).await.unwrap();
+    let all = append_messages(&*store, &conversation, 6).await;
+    let newest: Vec<MessageId> = ids(&all).into_iter().rev().collect();
+    let query = |limit, after| MessageQuery {
+        conversation_id: conversation.id,
+        limit,
+        order: Order::NewestFirst,
+        after,
+    };
+    let first = store.list_messages(query(4, None)).await.unwrap();
+    assert_eq!(ids(&first.messages), newest[..4]);
+    assert_eq!(first.next_cursor, Some(newest[3]));
+    let second = store.list_messages(query(4, first.next_cursor)).await.unwrap();
+    assert_eq!(ids(&second.messages), newest[4..]);
+    assert_eq!(second.next_cursor, None);
+    // An exact fit leaves no cursor behind.
+    let exact = store.list_messages(query(6, None)).await.unwrap();
+    assert_eq!(exact.messages.len(), 6);
+    assert_eq!(exact.next_cursor, None);
+    assert_eq!(exact.messages[5].text, "message 0");
+    assert_eq!(exact.messages[5].direction, Direction::Inbound);
+}
+
+pub async fn messages_page_oldest_first(store: Arc<dyn Store>) {
+    let new = new_session("org-a");
+    let conversation = conversation_of(&new);
+    store.create_session(new).await.unwrap();
+    let all = append_messages(&*store, &conversation, 5).await;
+    let query = |after| MessageQuery {
+        conversation_id: conversation.id,
+        limit: 3,
+        order: Order::OldestFirst,
+        after,
+    };
+    let first = store.list_messages(query(None)).await.unwrap();
+    assert_eq!(ids(&first.messages), ids(&all[..3]));
+    let second = store.list_messages(query(first.next_cursor)).await.unwrap();
+    assert_eq!(ids(&second.messages), ids(&all[3..]));
+    assert_eq!(second.next_cursor, None);
+}
+
+pub async fn unknown_cursor_is_refused(store: Arc<dyn Store>) {
+    let a = new_session("org-a");
+    let b = new_session("org-a");
+    let (ca, cb) = (conversation_of(&a), conversation_of(&b));
+    store.create_session(a).await.unwrap();
+    store.create_session(b).await.unwrap();
+    append_messages(&*store, &ca, 2).await;
+    let other = append_messages(&*store, &cb, 1).await;
+    for after in [MessageId::random(), other[0].id] {
+        let result = store
+            .list_messages(MessageQuery {
+                conversation_id: ca.id,
+                limit: 10,
+                order: Order::NewestFirst,
+                after: Some(after),
+            })
+            .await;
+        assert!(matches!(result, Err(StoreError::InvalidCursor)), "{result:?}");
+    }
+}
+
+pub async fn append_to_unknown_conversation_fails(store: Arc<dyn Store>) {
+    let new = new_session("org-a");
+    let conversation = conversation_of(&new);
+    let message = Message::new(&conversation, Direction::Inbound, "hi".into());
+    assert!(store.append_message(&message).await.is_err());
+}
+
+pub async fn update_conversation_renames_and_bumps(store: Arc<dyn Store>) {
+    let new = new_session("org-a");
+    let conversation = conversation_of(&new);
+    store.create_session(new).await.unwrap();
+    let mut metadata = Metadata::new();
+    metadata.insert(CLIENT_SUPPORTS_KEY.into(), serde_json::json!(["choice_chips"]));
+    let updated = store
+        .update_conversation(
+            conversation.id,
+            ConversationUpdate {
+                name: Some("Billing".into()),
+                metadata: Some(metadata),
+            },
+        )
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(updated.name, "Billing");
+    assert_eq!(updated.client_supports(), vec!["choice_chips".to_owned()]);
+    assert!(updated.updated_at >= conversation.updated_at);
+    let read = store.get_conversation(conversation.id).await.unwrap().unwrap();
+    assert_eq!(read.name, "Billing");
+    let missing = store
+        .update_conversation(ConversationId::random(), ConversationUpdate::default())
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+}
+
+pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Store>) {
+    let org = format!("org-{}", uuid::Uuid::new_v4());
+    let (a, b, empty, foreign) = (
+        new_session(&org),
+        new_session(&org),
+        new_session(&org),
+        new_session("another-org"),
+    );
+    let (ca, cb, cf) = (conversation_of(&a), conversation_of(&b), conversation_of(&foreign));
+    for new in [a, b, empty, foreign] {
+        store.create_session(new).await.unwrap();
+    }
+    append_messages(&*store, &ca, 3).await;
+    append_messages(&*store, &cf, 1).await;
+    // `b` is written last, so it is the most recent.
+    tokio_free_sleep().await;
+    append_messages(&*store, &cb, 1).await;
+    let list = |only, limit| {
+        store.list_conversations(ConversationQuery {
+            org_id: OrgId::new(&org),
+            only,
+            limit,
+        })
+    };
+    let rows = list(None, 10).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.conversation.id).collect::<Vec<_>>(),
+        vec![cb.id, ca.id],
+        "newest first, empty and foreign conversations left out"
+    );
+    assert_eq!(rows[1].message_count, 3);
+    assert_eq!(rows[1].first_user_text.as_deref(), Some("message 0"));
+    assert_eq!(list(None, 1).await.unwrap().len(), 1);
+    let only_a = list(Some(vec![ca.id]), 10).await.unwrap();
+    assert_eq!(only_a.len(), 1);
+    assert_eq!(only_a[0].conversation.id, ca.id);
+}
+
+/// Lets the clock move on without depending on an async runtime.
+async fn tokio_free_sleep() {
+    std::thread::sleep(std::time::Duration::from_millis(5));
+}
+
+#[cfg(test)]
+mod memory {
+    crate::store_conformance_tests!(std::sync::Arc::new(crate::MemoryStore::new()));
+}

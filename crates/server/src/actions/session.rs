@@ -1,0 +1,225 @@
+//! `create_conversation_session` and `get_session`.
+
+use super::{ActionError, Ctx};
+use crate::access;
+use chrono::Utc;
+use serde_json::Value;
+use switchboard_core::{
+    AgentId, CLIENT_SUPPORTS_KEY, Conversation, ConversationId, ConversationUpdate, Metadata,
+    NewSession, Participant, ParticipantId, ParticipantKind, Platform, Session, SessionId,
+    SessionStatus,
+};
+use switchboard_protocol::{Ack, CreateSession, Event, GetSession, SessionCreated, SessionInfo};
+
+/// The agent's display name when the configuration gives none.
+pub const DEFAULT_AGENT_NAME: &str = "smooth-agent";
+
+/// Opens a session on a new conversation, or on an existing one when
+/// `conversationId` names a conversation the caller may read. An unknown or
+/// unreadable id quietly starts a new conversation, so ids cannot be probed.
+///
+/// The acknowledgement is sent only once everything is stored, so a client that
+/// awaits it can immediately send messages.
+pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, ActionError> {
+    let resumed = match &req.conversation_id {
+        Some(id) => access::load_conversation(ctx.state, ctx.viewer, id).await?,
+        None => None,
+    };
+    let now = Utc::now();
+    let session_id = SessionId::random();
+    let agent_id = AgentId::new(req.agent_id.clone());
+    let supports = match (&req.supports, &resumed) {
+        (Some(declared), _) => declared.clone(),
+        (None, Some(conversation)) => conversation.client_supports(),
+        (None, None) => Vec::new(),
+    };
+    let conversation = match &resumed {
+        Some(existing) => existing.clone(),
+        None => new_conversation(ctx, &req, &supports, session_id),
+    };
+    let existing = match &resumed {
+        Some(c) => ctx.state.store().list_participants(c.id).await?,
+        None => Vec::new(),
+    };
+    let mut new_participants = Vec::new();
+    let mut participant = |kind, reuse: Option<&Participant>| match reuse {
+        Some(p) => p.id,
+        None => {
+            let p = new_participant(ctx, &req, &conversation, kind);
+            let id = p.id;
+            new_participants.push(p);
+            id
+        }
+    };
+    let user_participant_id = participant(
+        ParticipantKind::User,
+        existing.iter().find(|p| same_user(p, &req, ctx.viewer.user_id())),
+    );
+    let agent_participant_id = participant(
+        ParticipantKind::AiAgent,
+        existing
+            .iter()
+            .find(|p| p.kind == ParticipantKind::AiAgent && p.internal_id.as_deref() == Some(agent_id.as_str())),
+    );
+    let mut metadata = Metadata::new();
+    if let Some(email) = &req.user_email {
+        metadata.insert("contactEmail".into(), Value::String(email.clone()));
+    }
+    let session = Session {
+        id: session_id,
+        conversation_id: conversation.id,
+        org_id: conversation.org_id.clone(),
+        agent_id: agent_id.clone(),
+        agent_name: DEFAULT_AGENT_NAME.into(),
+        user_participant_id,
+        agent_participant_id,
+        status: SessionStatus::Active,
+        supports,
+        metadata,
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.state
+        .store()
+        .create_session(NewSession {
+            conversation: resumed.is_none().then(|| conversation.clone()),
+            participants: new_participants,
+            session: session.clone(),
+        })
+        .await?;
+    if let (Some(existing), Some(declared)) = (&resumed, &req.supports) {
+        redeclare_supports(ctx, existing, declared).await?;
+    }
+    ctx.viewer.remember(conversation.id);
+    Ok(Event::ack(
+        ctx.request_id.clone(),
+        200,
+        "Session created",
+        Ack::SessionCreated(SessionCreated {
+            session_id: session.id.to_string(),
+            conversation_id: session.conversation_id.to_string(),
+            agent_id: session.agent_id.to_string(),
+            agent_name: session.agent_name,
+            user_participant_id: session.user_participant_id.to_string(),
+            agent_participant_id: session.agent_participant_id.to_string(),
+        }),
+    ))
+}
+
+fn new_conversation(
+    ctx: &Ctx<'_>,
+    req: &CreateSession,
+    supports: &[String],
+    session_id: SessionId,
+) -> Conversation {
+    let now = Utc::now();
+    let mut metadata = req.metadata.clone();
+    if !supports.is_empty() {
+        metadata.insert(CLIENT_SUPPORTS_KEY.into(), Value::from(supports.to_vec()));
+    }
+    Conversation {
+        id: ConversationId::random(),
+        org_id: ctx.viewer.org().clone(),
+        platform: Platform::Web,
+        name: format!("{}{session_id}", switchboard_core::title::DEFAULT_NAME_PREFIX),
+        idempotency_key: session_id.to_string(),
+        metadata,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn new_participant(
+    ctx: &Ctx<'_>,
+    req: &CreateSession,
+    conversation: &Conversation,
+    kind: ParticipantKind,
+) -> Participant {
+    let user = kind == ParticipantKind::User;
+    Participant {
+        id: ParticipantId::random(),
+        conversation_id: conversation.id,
+        org_id: conversation.org_id.clone(),
+        kind,
+        name: if user {
+            req.user_name.clone().unwrap_or_else(|| "Visitor".into())
+        } else {
+            DEFAULT_AGENT_NAME.into()
+        },
+        email: if user { req.user_email.clone() } else { None },
+        external_id: if user { ctx.viewer.user_id().map(str::to_owned) } else { None },
+        internal_id: (!user).then(|| req.agent_id.clone()),
+        browser_fingerprint: if user { req.browser_fingerprint.clone() } else { None },
+        created_at: Utc::now(),
+    }
+}
+
+/// A resumed conversation keeps its user participant when it is the same person:
+/// the same verified identity, or the same email (or none) when unverified.
+fn same_user(p: &Participant, req: &CreateSession, user_id: Option<&str>) -> bool {
+    if p.kind != ParticipantKind::User {
+        return false;
+    }
+    match (user_id, p.external_id.as_deref()) {
+        (Some(me), Some(them)) => me == them,
+        (None, None) => {
+            let norm = |e: Option<&String>| e.map(|e| e.trim().to_lowercase());
+            norm(p.email.as_ref()) == norm(req.user_email.as_ref())
+        }
+        _ => false,
+    }
+}
+
+/// A resume that declares `supports` rewrites the conversation's durable set, so
+/// the next reconnect that omits the key inherits it; `[]` removes it.
+async fn redeclare_supports(
+    ctx: &Ctx<'_>,
+    conversation: &Conversation,
+    declared: &[String],
+) -> Result<(), ActionError> {
+    if conversation.client_supports() == declared {
+        return Ok(());
+    }
+    let mut metadata = conversation.metadata.clone();
+    if declared.is_empty() {
+        metadata.remove(CLIENT_SUPPORTS_KEY);
+    } else {
+        metadata.insert(CLIENT_SUPPORTS_KEY.into(), Value::from(declared.to_vec()));
+    }
+    ctx.state
+        .store()
+        .update_conversation(
+            conversation.id,
+            ConversationUpdate {
+                metadata: Some(metadata),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Reads a session back.
+pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Event, ActionError> {
+    let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
+    ctx.viewer.remember(session.conversation_id);
+    Ok(Event::ack(
+        ctx.request_id.clone(),
+        200,
+        "Session",
+        Ack::Session(SessionInfo {
+            session_id: session.id.to_string(),
+            conversation_id: session.conversation_id.to_string(),
+            agent_id: session.agent_id.to_string(),
+            agent_name: session.agent_name,
+            user_participant_id: session.user_participant_id.to_string(),
+            agent_participant_id: session.agent_participant_id.to_string(),
+            thread_id: session.conversation_id.to_string(),
+            status: match session.status {
+                SessionStatus::Active => switchboard_protocol::SessionStatus::Active,
+                SessionStatus::Idle => switchboard_protocol::SessionStatus::Idle,
+                SessionStatus::Ended => switchboard_protocol::SessionStatus::Ended,
+            },
+        }),
+    ))
+}

@@ -1,0 +1,284 @@
+//! Configuration: one typed struct, read once from the environment at start-up.
+//!
+//! Variable names are those of the existing smooth-operator servers, so an operator
+//! can swap servers without relearning them. A value that cannot be used stops
+//! start-up with a message naming the variable; nothing falls back silently.
+
+use secrecy::SecretString;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Everything the server reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SMOOTH_AGENT_BIND`: the address to listen on.
+    pub bind: IpAddr,
+    /// `SMOOTH_AGENT_PORT`: the port to listen on (0 picks a free one).
+    pub port: u16,
+    /// `SMOOTH_AGENT_SEED_KB`: seed the demo knowledge base.
+    pub seed_kb: bool,
+    /// `SMOOTH_AGENT_MODEL`: the default chat model.
+    pub model: String,
+    /// `SMOOTH_AGENT_MAX_ITERATIONS`: model calls per turn, at most.
+    pub max_iterations: u32,
+    /// `SMOOTH_AGENT_MAX_TOKENS`: `max_tokens` of each model call.
+    pub max_tokens: u32,
+    /// `SMOOTH_AGENT_STORAGE` and the database settings it needs.
+    pub storage: StorageConfig,
+    /// `SMOOTH_AGENT_CONFIG`: the agent configuration file (JSON or TOML).
+    pub agent_config: Option<PathBuf>,
+    /// `SMOOAI_GATEWAY_URL` / `SMOOAI_GATEWAY_KEY`: the OpenAI-compatible LLM
+    /// gateway. `None` means turns are answered by the offline responder.
+    pub gateway: Option<GatewayConfig>,
+    /// `SMOOTH_AGENT_DRAIN_SECS`: how long shutdown waits for running turns.
+    pub drain_timeout: Duration,
+    /// `SMOOTH_AGENT_MAX_FRAME_BYTES`: the largest inbound WebSocket message.
+    pub max_frame_bytes: usize,
+    /// `SMOOTH_AGENT_OUTBOUND_QUEUE`: events buffered per connection before the
+    /// server waits for a slow client.
+    pub outbound_queue: usize,
+    /// `RUST_LOG`: the log filter.
+    pub log_filter: String,
+}
+
+/// Where conversations, sessions and messages are kept.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    Memory,
+    Postgres { url: SecretString },
+    DynamoDb { table: String },
+}
+
+impl StorageConfig {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Postgres { .. } => "postgres",
+            Self::DynamoDb { .. } => "dynamodb",
+        }
+    }
+}
+
+/// An OpenAI-compatible gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Base URL including any `/v1`; requests go to `{url}/chat/completions`.
+    pub url: String,
+    /// Bearer key; local gateways often need none.
+    pub key: Option<SecretString>,
+}
+
+/// The gateway URL used when only a key is given.
+pub const DEFAULT_GATEWAY_URL: &str = "https://llm.smoo.ai/v1";
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| {
+            std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+        })
+    }
+
+    /// Reads configuration through `lookup`, so tests can supply their own variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        Ok(Self {
+            bind: env.parse("SMOOTH_AGENT_BIND", "an IP address", IpAddr::from([127, 0, 0, 1]))?,
+            port: env.parse("SMOOTH_AGENT_PORT", "a port number (0-65535)", 8787)?,
+            seed_kb: env.flag("SMOOTH_AGENT_SEED_KB")?,
+            model: env.get("SMOOTH_AGENT_MODEL").unwrap_or_else(|| "claude-haiku-4-5".into()),
+            max_iterations: env.positive("SMOOTH_AGENT_MAX_ITERATIONS", 20)?,
+            max_tokens: env.positive("SMOOTH_AGENT_MAX_TOKENS", 8192)?,
+            storage: storage(&env)?,
+            agent_config: env.get("SMOOTH_AGENT_CONFIG").map(PathBuf::from),
+            gateway: gateway(&env)?,
+            drain_timeout: Duration::from_secs(u64::from(
+                env.parse::<u32>("SMOOTH_AGENT_DRAIN_SECS", "a number of seconds", 25)?,
+            )),
+            max_frame_bytes: env.positive("SMOOTH_AGENT_MAX_FRAME_BYTES", 1 << 20)? as usize,
+            outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
+            log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
+        })
+    }
+
+    /// Defaults for tests: an ephemeral port on loopback, memory store, no gateway.
+    pub fn for_tests() -> Self {
+        let mut config = Self::from_lookup(|_| None).expect("defaults are valid");
+        config.port = 0;
+        config.drain_timeout = Duration::from_secs(5);
+        config
+    }
+}
+
+fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig, ConfigError> {
+    let kind = env.get("SMOOTH_AGENT_STORAGE").map(|v| v.to_ascii_lowercase());
+    match kind.as_deref() {
+        None | Some("memory" | "mem" | "inmemory" | "in-memory") => Ok(StorageConfig::Memory),
+        Some("postgres" | "postgresql" | "pg") => {
+            let url = env
+                .get("SMOOTH_AGENT_DATABASE_URL")
+                .or_else(|| env.get("DATABASE_URL"))
+                .ok_or_else(|| ConfigError {
+                    var: "SMOOTH_AGENT_DATABASE_URL",
+                    problem: "SMOOTH_AGENT_STORAGE=postgres needs SMOOTH_AGENT_DATABASE_URL (or DATABASE_URL)".into(),
+                })?;
+            Ok(StorageConfig::Postgres { url: url.into() })
+        }
+        Some("dynamodb" | "dynamo" | "ddb") => Ok(StorageConfig::DynamoDb {
+            table: env.get("SMOOTH_AGENT_DDB_TABLE").unwrap_or_else(|| "smooth-operator".into()),
+        }),
+        Some(other) => Err(ConfigError {
+            var: "SMOOTH_AGENT_STORAGE",
+            problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
+        }),
+    }
+}
+
+fn gateway<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Option<GatewayConfig>, ConfigError> {
+    let key = env.get("SMOOAI_GATEWAY_KEY").map(SecretString::from);
+    let url = match env.get("SMOOAI_GATEWAY_URL") {
+        Some(url) => url,
+        None if key.is_some() => DEFAULT_GATEWAY_URL.to_owned(),
+        None => return Ok(None),
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError {
+            var: "SMOOAI_GATEWAY_URL",
+            problem: format!("'{url}' is not an http:// or https:// URL"),
+        });
+    }
+    Ok(Some(GatewayConfig {
+        url: url.trim_end_matches('/').to_owned(),
+        key,
+    }))
+}
+
+/// Typed access to variables; blank values count as unset.
+struct Env<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, var: &'static str, expected: &str, default: T) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|_| ConfigError {
+                var,
+                problem: format!("'{raw}' is not {expected}"),
+            }),
+        }
+    }
+
+    fn positive(&self, var: &'static str, default: u32) -> Result<u32, ConfigError> {
+        let value = self.parse(var, "a positive integer", default)?;
+        if value == 0 {
+            return Err(ConfigError {
+                var,
+                problem: "must be greater than 0".into(),
+            });
+        }
+        Ok(value)
+    }
+
+    fn flag(&self, var: &'static str) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("0" | "false" | "no" | "off") => Ok(false),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some(other) => Err(ConfigError {
+                var,
+                problem: format!("'{other}' is not a boolean (use 1 or 0)"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_reference_contract() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1");
+        assert_eq!(c.port, 8787);
+        assert!(!c.seed_kb);
+        assert_eq!(c.model, "claude-haiku-4-5");
+        assert_eq!((c.max_iterations, c.max_tokens), (20, 8192));
+        assert!(matches!(c.storage, StorageConfig::Memory));
+        assert!(c.gateway.is_none());
+        assert!(c.agent_config.is_none());
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (var, value) in [
+            ("SMOOTH_AGENT_BIND", "localhost:80"),
+            ("SMOOTH_AGENT_PORT", "99999"),
+            ("SMOOTH_AGENT_PORT", "http"),
+            ("SMOOTH_AGENT_MAX_ITERATIONS", "0"),
+            ("SMOOTH_AGENT_MAX_TOKENS", "-5"),
+            ("SMOOTH_AGENT_SEED_KB", "maybe"),
+            ("SMOOTH_AGENT_STORAGE", "sqlite3"),
+            ("SMOOAI_GATEWAY_URL", "llm.local:4000"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+            assert!(err.to_string().starts_with(var));
+        }
+    }
+
+    #[test]
+    fn postgres_needs_a_database_url_and_says_which() {
+        let err = config(&[("SMOOTH_AGENT_STORAGE", "Postgres")]).unwrap_err();
+        assert!(err.to_string().contains("SMOOTH_AGENT_DATABASE_URL"));
+        assert!(err.to_string().contains("DATABASE_URL"));
+        let c = config(&[("SMOOTH_AGENT_STORAGE", "pg"), ("DATABASE_URL", "postgres://x/y")]).unwrap();
+        let StorageConfig::Postgres { url } = c.storage else { panic!() };
+        assert_eq!(url.expose_secret(), "postgres://x/y");
+    }
+
+    #[test]
+    fn gateway_from_url_or_key() {
+        let c = config(&[("SMOOAI_GATEWAY_URL", "http://127.0.0.1:4000/v1/")]).unwrap();
+        let g = c.gateway.unwrap();
+        assert_eq!(g.url, "http://127.0.0.1:4000/v1");
+        assert!(g.key.is_none());
+        let c = config(&[("SMOOAI_GATEWAY_KEY", "sk-1")]).unwrap();
+        assert_eq!(c.gateway.unwrap().url, DEFAULT_GATEWAY_URL);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = config(&[("SMOOAI_GATEWAY_KEY", "sk-very-secret"), ("SMOOTH_AGENT_STORAGE", "pg"), ("DATABASE_URL", "postgres://u:pw@h/db")]).unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("sk-very-secret"));
+        assert!(!debug.contains("pw@h"));
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let c = config(&[("SMOOTH_AGENT_PORT", "  "), ("SMOOTH_AGENT_SEED_KB", "")]).unwrap();
+        assert_eq!(c.port, 8787);
+        assert!(!c.seed_kb);
+    }
+}

@@ -1,0 +1,53 @@
+//! `switchboard`: run the server with configuration from the environment.
+
+use std::process::ExitCode;
+use switchboard_server::{AppState, Config, serve, shutdown_signal};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = match EnvFilter::try_new(&config.log_filter) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("switchboard: configuration error: RUST_LOG: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let addr = (config.bind, config.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+    let local = listener.local_addr()?;
+    let summary = format!(
+        "store={}, llm={}, model={}",
+        config.storage.label(),
+        config.gateway.as_ref().map_or("offline".to_owned(), |g| g.url.clone()),
+        config.model,
+    );
+    let state = AppState::new(config).await?;
+    println!("switchboard listening on ws://{local}/ws ({summary})");
+    serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! A connection's bounded outbound queue.
+
+use switchboard_protocol::Event;
+use tokio::sync::mpsc;
+
+/// Sends events to one client, in order. The queue is bounded: when a client reads
+/// slowly, senders wait instead of growing server memory.
+#[derive(Clone)]
+pub struct Outbound {
+    tx: mpsc::Sender<Event>,
+}
+
+/// The client's socket is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the connection is closed")]
+pub struct Closed;
+
+impl Outbound {
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (Self { tx }, rx)
+    }
+
+    pub async fn send(&self, event: Event) -> Result<(), Closed> {
+        self.tx.send(event).await.map_err(|_| Closed)
+    }
+
+    /// Whether the socket behind this queue has gone away.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
