@@ -44,18 +44,33 @@ mod tests {
 
     #[test]
     fn sanitizes_like_a_person_would_expect() {
-        assert_eq!(sanitize_title("  **Billing**  ").as_deref(), Some("Billing"));
-        assert_eq!(sanitize_title("\"Refund\n\trequest\"").as_deref(), Some("Refund request"));
+        assert_eq!(
+            sanitize_title("  **Billing**  ").as_deref(),
+            Some("Billing")
+        );
+        assert_eq!(
+            sanitize_title("\"Refund\n\trequest\"").as_deref(),
+            Some("Refund request")
+        );
         assert_eq!(sanitize_title(" ## ` ' "), None);
-        assert_eq!(sanitize_title(&"x".repeat(100)).unwrap().chars().count(), 60);
+        assert_eq!(
+            sanitize_title(&"x".repeat(100)).unwrap().chars().count(),
+            60
+        );
     }
 
     #[test]
     fn sidebar_prefers_real_names_then_first_user_text() {
         assert_eq!(sidebar_title("Billing", Some("hi")), "Billing");
-        assert_eq!(sidebar_title("Session abc", Some("where is my order")), "where is my order");
+        assert_eq!(
+            sidebar_title("Session abc", Some("where is my order")),
+            "where is my order"
+        );
         let long = "a".repeat(70);
-        assert_eq!(sidebar_title("Session abc", Some(&long)), format!("{}…", "a".repeat(60)));
+        assert_eq!(
+            sidebar_title("Session abc", Some(&long)),
+            format!("{}…", "a".repeat(60))
+        );
         assert_eq!(sidebar_title("Session abc", None), "Session abc");
     }
 }

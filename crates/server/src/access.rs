@@ -66,7 +66,9 @@ pub async fn may_read(
     if owners.peek().is_none() {
         return Ok(true);
     }
-    Ok(viewer.user_id().is_some_and(|me| owners.any(|owner| owner == me)))
+    Ok(viewer
+        .user_id()
+        .is_some_and(|me| owners.any(|owner| owner == me)))
 }
 
 /// Loads a session the caller may use; anything else is `SESSION_NOT_FOUND`.
@@ -101,5 +103,7 @@ pub async fn load_conversation(
     let Some(conversation) = state.store().get_conversation(id).await? else {
         return Ok(None);
     };
-    Ok(may_read(state, viewer, &conversation).await?.then_some(conversation))
+    Ok(may_read(state, viewer, &conversation)
+        .await?
+        .then_some(conversation))
 }

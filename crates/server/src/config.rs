@@ -41,6 +41,9 @@ pub struct Config {
     pub outbound_queue: usize,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
+    /// Variables of the existing servers that are set but not acted on yet, for
+    /// `main` to warn about.
+    pub ignored: Vec<&'static str>,
 }
 
 /// Where conversations, sessions and messages are kept.
@@ -70,6 +73,33 @@ pub struct GatewayConfig {
     pub key: Option<SecretString>,
 }
 
+/// Variables of the existing servers that change who may do what. Until this
+/// version acts on them, setting one stops start-up: running without the protection
+/// an operator asked for would be worse than not running.
+const REFUSED_UNTIL_SUPPORTED: &[&str] = &[
+    "SMOOTH_AGENT_AUTH_MODE",
+    "AUTH_MODE",
+    "AUTH_JWT_HS256_SECRET",
+    "AUTH_JWT_RS256_PUBLIC_KEY",
+    "AUTH_JWT_JWKS_URL",
+    "AUTH_JWT_ISSUER",
+    "WIDGET_AUTH_URL",
+    "WIDGET_AUTH_STRICT",
+    "SMOOTH_AGENT_CONFIRM_TOOLS",
+    "SMOOTH_AGENT_AUTH_TOOLS",
+];
+
+/// Variables of the existing servers that only tune behaviour; this version warns
+/// that it ignores them.
+const IGNORED_UNTIL_SUPPORTED: &[&str] = &[
+    "SMOOTH_AGENT_PREAMBLE_MODEL",
+    "SMOOTH_AGENT_JUDGE_MODEL",
+    "SMOOTH_AGENT_RERANK",
+    "SMOOTH_SKILLS_DIR",
+    "SMOOTH_EXTENSIONS_ALLOW",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+
 /// The gateway URL used when only a key is given.
 pub const DEFAULT_GATEWAY_URL: &str = "https://llm.smoo.ai/v1";
 
@@ -84,30 +114,59 @@ pub struct ConfigError {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
-        })
+        Self::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
     }
 
     /// Reads configuration through `lookup`, so tests can supply their own variables.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
+        if let Some(var) = REFUSED_UNTIL_SUPPORTED
+            .iter()
+            .find(|v| env.get(v).is_some())
+        {
+            return Err(ConfigError {
+                var,
+                problem: "is not supported by this version of Switchboard yet; unset it rather than run without it".into(),
+            });
+        }
+        if env
+            .get("SMOOTH_AGENT_BACKPLANE")
+            .is_some_and(|b| !b.eq_ignore_ascii_case("memory"))
+        {
+            return Err(ConfigError {
+                var: "SMOOTH_AGENT_BACKPLANE",
+                problem: "only 'memory' is supported by this version of Switchboard yet".into(),
+            });
+        }
         Ok(Self {
-            bind: env.parse("SMOOTH_AGENT_BIND", "an IP address", IpAddr::from([127, 0, 0, 1]))?,
+            bind: env.parse(
+                "SMOOTH_AGENT_BIND",
+                "an IP address",
+                IpAddr::from([127, 0, 0, 1]),
+            )?,
             port: env.parse("SMOOTH_AGENT_PORT", "a port number (0-65535)", 8787)?,
             seed_kb: env.flag("SMOOTH_AGENT_SEED_KB")?,
-            model: env.get("SMOOTH_AGENT_MODEL").unwrap_or_else(|| "claude-haiku-4-5".into()),
+            model: env
+                .get("SMOOTH_AGENT_MODEL")
+                .unwrap_or_else(|| "claude-haiku-4-5".into()),
             max_iterations: env.positive("SMOOTH_AGENT_MAX_ITERATIONS", 20)?,
             max_tokens: env.positive("SMOOTH_AGENT_MAX_TOKENS", 8192)?,
             storage: storage(&env)?,
             agent_config: env.get("SMOOTH_AGENT_CONFIG").map(PathBuf::from),
             gateway: gateway(&env)?,
-            drain_timeout: Duration::from_secs(u64::from(
-                env.parse::<u32>("SMOOTH_AGENT_DRAIN_SECS", "a number of seconds", 25)?,
-            )),
+            drain_timeout: Duration::from_secs(u64::from(env.parse::<u32>(
+                "SMOOTH_AGENT_DRAIN_SECS",
+                "a number of seconds",
+                25,
+            )?)),
             max_frame_bytes: env.positive("SMOOTH_AGENT_MAX_FRAME_BYTES", 1 << 20)? as usize,
             outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
             log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            ignored: IGNORED_UNTIL_SUPPORTED
+                .iter()
+                .copied()
+                .filter(|v| env.get(v).is_some())
+                .collect(),
         })
     }
 
@@ -121,7 +180,9 @@ impl Config {
 }
 
 fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig, ConfigError> {
-    let kind = env.get("SMOOTH_AGENT_STORAGE").map(|v| v.to_ascii_lowercase());
+    let kind = env
+        .get("SMOOTH_AGENT_STORAGE")
+        .map(|v| v.to_ascii_lowercase());
     match kind.as_deref() {
         None | Some("memory" | "mem" | "inmemory" | "in-memory") => Ok(StorageConfig::Memory),
         Some("postgres" | "postgresql" | "pg") => {
@@ -135,7 +196,9 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
             Ok(StorageConfig::Postgres { url: url.into() })
         }
         Some("dynamodb" | "dynamo" | "ddb") => Ok(StorageConfig::DynamoDb {
-            table: env.get("SMOOTH_AGENT_DDB_TABLE").unwrap_or_else(|| "smooth-operator".into()),
+            table: env
+                .get("SMOOTH_AGENT_DDB_TABLE")
+                .unwrap_or_else(|| "smooth-operator".into()),
         }),
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
@@ -144,7 +207,9 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
     }
 }
 
-fn gateway<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Option<GatewayConfig>, ConfigError> {
+fn gateway<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<GatewayConfig>, ConfigError> {
     let key = env.get("SMOOAI_GATEWAY_KEY").map(SecretString::from);
     let url = match env.get("SMOOAI_GATEWAY_URL") {
         Some(url) => url,
@@ -168,10 +233,17 @@ struct Env<F>(F);
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     fn get(&self, var: &str) -> Option<String> {
-        (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
-    fn parse<T: FromStr>(&self, var: &'static str, expected: &str, default: T) -> Result<T, ConfigError> {
+    fn parse<T: FromStr>(
+        &self,
+        var: &'static str,
+        expected: &str,
+        default: T,
+    ) -> Result<T, ConfigError> {
         match self.get(var) {
             None => Ok(default),
             Some(raw) => raw.parse().map_err(|_| ConfigError {
@@ -211,8 +283,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -252,8 +326,14 @@ mod tests {
         let err = config(&[("SMOOTH_AGENT_STORAGE", "Postgres")]).unwrap_err();
         assert!(err.to_string().contains("SMOOTH_AGENT_DATABASE_URL"));
         assert!(err.to_string().contains("DATABASE_URL"));
-        let c = config(&[("SMOOTH_AGENT_STORAGE", "pg"), ("DATABASE_URL", "postgres://x/y")]).unwrap();
-        let StorageConfig::Postgres { url } = c.storage else { panic!() };
+        let c = config(&[
+            ("SMOOTH_AGENT_STORAGE", "pg"),
+            ("DATABASE_URL", "postgres://x/y"),
+        ])
+        .unwrap();
+        let StorageConfig::Postgres { url } = c.storage else {
+            panic!()
+        };
         assert_eq!(url.expose_secret(), "postgres://x/y");
     }
 
@@ -269,10 +349,26 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let c = config(&[("SMOOAI_GATEWAY_KEY", "sk-very-secret"), ("SMOOTH_AGENT_STORAGE", "pg"), ("DATABASE_URL", "postgres://u:pw@h/db")]).unwrap();
+        let c = config(&[
+            ("SMOOAI_GATEWAY_KEY", "sk-very-secret"),
+            ("SMOOTH_AGENT_STORAGE", "pg"),
+            ("DATABASE_URL", "postgres://u:pw@h/db"),
+        ])
+        .unwrap();
         let debug = format!("{c:?}");
         assert!(!debug.contains("sk-very-secret"));
         assert!(!debug.contains("pw@h"));
+    }
+
+    #[test]
+    fn protections_we_do_not_provide_yet_stop_startup() {
+        let err = config(&[("AUTH_MODE", "jwt")]).unwrap_err();
+        assert_eq!(err.var, "AUTH_MODE");
+        let err = config(&[("SMOOTH_AGENT_BACKPLANE", "redis")]).unwrap_err();
+        assert_eq!(err.var, "SMOOTH_AGENT_BACKPLANE");
+        assert!(config(&[("SMOOTH_AGENT_BACKPLANE", "memory")]).is_ok());
+        let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317")]).unwrap();
+        assert_eq!(c.ignored, vec!["OTEL_EXPORTER_OTLP_ENDPOINT"]);
     }
 
     #[test]

@@ -21,7 +21,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,7 +45,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let summary = format!(
         "store={}, llm={}, model={}",
         config.storage.label(),
-        config.gateway.as_ref().map_or("offline".to_owned(), |g| g.url.clone()),
+        config
+            .gateway
+            .as_ref()
+            .map_or("offline".to_owned(), |g| g.url.clone()),
         config.model,
     );
     let state = AppState::new(config).await?;

@@ -73,8 +73,14 @@ impl AppState {
         let connections = self.connections();
         connections.close();
         let limit = self.config().drain_timeout + std::time::Duration::from_secs(1);
-        if tokio::time::timeout(limit, connections.wait()).await.is_err() {
-            tracing::warn!(open = connections.len(), "connections still open after the drain deadline");
+        if tokio::time::timeout(limit, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = connections.len(),
+                "connections still open after the drain deadline"
+            );
         }
     }
 }

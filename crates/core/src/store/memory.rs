@@ -48,10 +48,15 @@ impl Store for MemoryStore {
         if let Some(conversation) = &new.conversation
             && inner.conversations.contains_key(&conversation.id)
         {
-            return Err(StoreError::Conflict(format!("conversation {}", conversation.id)));
+            return Err(StoreError::Conflict(format!(
+                "conversation {}",
+                conversation.id
+            )));
         }
         if new.conversation.is_none()
-            && !inner.conversations.contains_key(&new.session.conversation_id)
+            && !inner
+                .conversations
+                .contains_key(&new.session.conversation_id)
         {
             return Err(StoreError::Backend(format!(
                 "conversation {} does not exist",
@@ -100,7 +105,12 @@ impl Store for MemoryStore {
     }
 
     async fn list_participants(&self, id: ConversationId) -> StoreResult<Vec<Participant>> {
-        Ok(self.read().participants.get(&id).cloned().unwrap_or_default())
+        Ok(self
+            .read()
+            .participants
+            .get(&id)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn append_message(&self, message: &Message) -> StoreResult<()> {

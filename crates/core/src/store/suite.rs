@@ -91,7 +91,11 @@ async fn append_messages(store: &dyn Store, conversation: &Conversation, n: usiz
     let start = Utc::now();
     let mut out = Vec::new();
     for i in 0..n {
-        let direction = if i % 2 == 0 { Direction::Inbound } else { Direction::Outbound };
+        let direction = if i % 2 == 0 {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        };
         let mut message = Message::new(conversation, direction, format!("message {i}"));
         message.created_at = start + Duration::milliseconds(i as i64);
         store.append_message(&message).await.expect("append");
@@ -108,9 +112,16 @@ pub async fn session_round_trip(store: Arc<dyn Store>) {
     let new = new_session("org-a");
     let (session, conversation) = (new.session.clone(), conversation_of(&new));
     store.create_session(new.clone()).await.expect("create");
-    assert_eq!(store.get_session(session.id).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.get_session(session.id).await.unwrap(),
+        Some(session.clone())
+    );
     assert_eq!(store.get_session(SessionId::random()).await.unwrap(), None);
-    let stored = store.get_conversation(conversation.id).await.unwrap().expect("conversation");
+    let stored = store
+        .get_conversation(conversation.id)
+        .await
+        .unwrap()
+        .expect("conversation");
     assert_eq!(stored.id, conversation.id);
     assert_eq!(stored.org_id, conversation.org_id);
     assert_eq!(stored.name, conversation.name);
@@ -126,7 +137,10 @@ pub async fn duplicate_session_is_a_conflict(store: Arc<dyn Store>) {
     store.create_session(new.clone()).await.expect("create");
     let mut again = new_session("org-a");
     again.session.id = new.session.id;
-    assert!(matches!(store.create_session(again).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_session(again).await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 pub async fn resume_needs_an_existing_conversation(store: Arc<dyn Store>) {
@@ -138,8 +152,21 @@ pub async fn resume_needs_an_existing_conversation(store: Arc<dyn Store>) {
     resumed.participants.clear();
     resumed.session.id = SessionId::random();
     store.create_session(resumed.clone()).await.expect("resume");
-    assert!(store.get_session(resumed.session.id).await.unwrap().is_some());
-    assert_eq!(store.list_participants(first.session.conversation_id).await.unwrap().len(), 2);
+    assert!(
+        store
+            .get_session(resumed.session.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .list_participants(first.session.conversation_id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     // Resuming a conversation that does not exist stores nothing.
     let mut orphan = new_session("org-a");
     orphan.conversation = None;
@@ -162,7 +189,10 @@ pub async fn messages_page_newest_first_with_cursor(store: Arc<dyn Store>) {
     let first = store.list_messages(query(4, None)).await.unwrap();
     assert_eq!(ids(&first.messages), newest[..4]);
     assert_eq!(first.next_cursor, Some(newest[3]));
-    let second = store.list_messages(query(4, first.next_cursor)).await.unwrap();
+    let second = store
+        .list_messages(query(4, first.next_cursor))
+        .await
+        .unwrap();
     assert_eq!(ids(&second.messages), newest[4..]);
     assert_eq!(second.next_cursor, None);
     // An exact fit leaves no cursor behind.
@@ -208,7 +238,10 @@ pub async fn unknown_cursor_is_refused(store: Arc<dyn Store>) {
                 after: Some(after),
             })
             .await;
-        assert!(matches!(result, Err(StoreError::InvalidCursor)), "{result:?}");
+        assert!(
+            matches!(result, Err(StoreError::InvalidCursor)),
+            "{result:?}"
+        );
     }
 }
 
@@ -224,7 +257,10 @@ pub async fn update_conversation_renames_and_bumps(store: Arc<dyn Store>) {
     let conversation = conversation_of(&new);
     store.create_session(new).await.unwrap();
     let mut metadata = Metadata::new();
-    metadata.insert(CLIENT_SUPPORTS_KEY.into(), serde_json::json!(["choice_chips"]));
+    metadata.insert(
+        CLIENT_SUPPORTS_KEY.into(),
+        serde_json::json!(["choice_chips"]),
+    );
     let updated = store
         .update_conversation(
             conversation.id,
@@ -239,7 +275,11 @@ pub async fn update_conversation_renames_and_bumps(store: Arc<dyn Store>) {
     assert_eq!(updated.name, "Billing");
     assert_eq!(updated.client_supports(), vec!["choice_chips".to_owned()]);
     assert!(updated.updated_at >= conversation.updated_at);
-    let read = store.get_conversation(conversation.id).await.unwrap().unwrap();
+    let read = store
+        .get_conversation(conversation.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.name, "Billing");
     let missing = store
         .update_conversation(ConversationId::random(), ConversationUpdate::default())
@@ -256,7 +296,11 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
         new_session(&org),
         new_session("another-org"),
     );
-    let (ca, cb, cf) = (conversation_of(&a), conversation_of(&b), conversation_of(&foreign));
+    let (ca, cb, cf) = (
+        conversation_of(&a),
+        conversation_of(&b),
+        conversation_of(&foreign),
+    );
     for new in [a, b, empty, foreign] {
         store.create_session(new).await.unwrap();
     }

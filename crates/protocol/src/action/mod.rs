@@ -130,9 +130,7 @@ fn decode<W: Wire>(value: Value, request_id: Option<&str>) -> Result<W::Output, 
 
 /// A present, non-blank string, trimmed.
 fn non_blank(value: Option<String>) -> Option<String> {
-    value
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 /// `limit` as the protocol allows it: absent means `default`; values above `max` are
@@ -195,7 +193,9 @@ mod tests {
 
     #[test]
     fn wrong_field_type_names_the_field() {
-        let e = err(r#"{"action":"create_conversation_session","requestId":"r","agentId":"a","userName":5}"#);
+        let e = err(
+            r#"{"action":"create_conversation_session","requestId":"r","agentId":"a","userName":5}"#,
+        );
         assert_eq!(e.code, ErrorCode::ValidationError);
         assert!(e.message.contains("userName"), "{}", e.message);
         assert_eq!(e.request_id.as_deref(), Some("r"));

@@ -185,13 +185,17 @@ mod tests {
     #[test]
     fn create_keeps_supports_presence() {
         let f = decode_frame(r#"{"action":"create_conversation_session","agentId":"a"}"#).unwrap();
-        let Action::CreateConversationSession(c) = f.action else { panic!() };
+        let Action::CreateConversationSession(c) = f.action else {
+            panic!()
+        };
         assert_eq!(c.supports, None);
         let f = decode_frame(
             r#"{"action":"create_conversation_session","agentId":" a ","supports":[],"conversationId":""}"#,
         )
         .unwrap();
-        let Action::CreateConversationSession(c) = f.action else { panic!() };
+        let Action::CreateConversationSession(c) = f.action else {
+            panic!()
+        };
         assert_eq!(c.supports, Some(vec![]));
         assert_eq!(c.agent_id, "a");
         assert_eq!(c.conversation_id, None);
@@ -200,13 +204,17 @@ mod tests {
     #[test]
     fn messages_page_defaults_and_clamps() {
         let f = decode_frame(r#"{"action":"get_conversation_messages","sessionId":"s"}"#).unwrap();
-        let Action::GetConversationMessages(m) = f.action else { panic!() };
+        let Action::GetConversationMessages(m) = f.action else {
+            panic!()
+        };
         assert_eq!((m.limit, m.cursor), (50, None));
         let f = decode_frame(
             r#"{"action":"get_conversation_messages","sessionId":"s","limit":1000,"cursor":"c"}"#,
         )
         .unwrap();
-        let Action::GetConversationMessages(m) = f.action else { panic!() };
+        let Action::GetConversationMessages(m) = f.action else {
+            panic!()
+        };
         assert_eq!((m.limit, m.cursor.as_deref()), (100, Some("c")));
         let e = decode_frame(r#"{"action":"get_conversation_messages","limit":4}"#).unwrap_err();
         assert_eq!(e.message, "missing 'sessionId'");

@@ -112,8 +112,8 @@ pub(super) struct ConfirmToolActionWire {
 impl Wire for ConfirmToolActionWire {
     type Output = ConfirmToolAction;
     fn validate(self, _: Option<&str>) -> Result<ConfirmToolAction, String> {
-        let session_id = non_blank(self.session_id)
-            .ok_or("confirm_tool_action requires a 'sessionId'")?;
+        let session_id =
+            non_blank(self.session_id).ok_or("confirm_tool_action requires a 'sessionId'")?;
         // Fail closed: anything but a real boolean is refused, never read as "yes".
         let Some(Value::Bool(approved)) = self.approved else {
             return Err("confirm_tool_action requires a boolean 'approved'".into());
@@ -145,8 +145,7 @@ impl Wire for VerifyOtpWire {
         if request_id.is_none() {
             return Err("verify_otp requires a 'requestId'".into());
         }
-        let session_id =
-            non_blank(self.session_id).ok_or("verify_otp requires a 'sessionId'")?;
+        let session_id = non_blank(self.session_id).ok_or("verify_otp requires a 'sessionId'")?;
         let code = non_blank(self.code).ok_or("verify_otp requires a 'code'")?;
         Ok(VerifyOtp { session_id, code })
     }
@@ -274,7 +273,10 @@ mod tests {
                 r#"{{"action":"confirm_tool_action","sessionId":"s","approved":{approved}}}"#
             );
             let e = decode_frame(&text).unwrap_err();
-            assert_eq!(e.message, "confirm_tool_action requires a boolean 'approved'");
+            assert_eq!(
+                e.message,
+                "confirm_tool_action requires a boolean 'approved'"
+            );
         }
     }
 

@@ -180,12 +180,16 @@ mod tests {
 
     #[test]
     fn error_duplicates_the_error_object() {
-        let v: serde_json::Value =
-            serde_json::from_str(&Event::error(Some("r1".into()), ErrorCode::UnsupportedAction, "nope").to_json())
-                .unwrap();
+        let v: serde_json::Value = serde_json::from_str(
+            &Event::error(Some("r1".into()), ErrorCode::UnsupportedAction, "nope").to_json(),
+        )
+        .unwrap();
         assert_eq!(v["type"], "error");
         assert_eq!(v["requestId"], "r1");
-        assert_eq!(v["error"], json!({"code":"UNSUPPORTED_ACTION","message":"nope"}));
+        assert_eq!(
+            v["error"],
+            json!({"code":"UNSUPPORTED_ACTION","message":"nope"})
+        );
         assert_eq!(v["data"]["error"], v["error"]);
         assert_eq!(v["data"]["requestId"], "r1");
         assert!(v["timestamp"].is_i64());

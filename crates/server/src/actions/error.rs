@@ -18,7 +18,9 @@ pub enum ActionError {
     NoPendingConfirmation(String),
     #[error("no interaction is awaiting submission for session '{0}'")]
     NoPendingInteraction(String),
-    #[error("a turn is already in progress on this connection; cancel it or wait for it to complete")]
+    #[error(
+        "a turn is already in progress on this connection; cancel it or wait for it to complete"
+    )]
     TurnInProgress,
     #[error("{0}")]
     LlmUnavailable(String),

@@ -51,6 +51,8 @@ pub fn wire_message(message: &Message) -> WireMessage {
         content: WireContent {
             text: message.text.clone(),
         },
-        created_at: message.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        created_at: message
+            .created_at
+            .to_rfc3339_opts(SecondsFormat::Millis, true),
     }
 }

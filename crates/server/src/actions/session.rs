@@ -53,13 +53,16 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
     };
     let user_participant_id = participant(
         ParticipantKind::User,
-        existing.iter().find(|p| same_user(p, &req, ctx.viewer.user_id())),
+        existing
+            .iter()
+            .find(|p| same_user(p, &req, ctx.viewer.user_id())),
     );
     let agent_participant_id = participant(
         ParticipantKind::AiAgent,
-        existing
-            .iter()
-            .find(|p| p.kind == ParticipantKind::AiAgent && p.internal_id.as_deref() == Some(agent_id.as_str())),
+        existing.iter().find(|p| {
+            p.kind == ParticipantKind::AiAgent
+                && p.internal_id.as_deref() == Some(agent_id.as_str())
+        }),
     );
     let mut metadata = Metadata::new();
     if let Some(email) = &req.user_email {
@@ -121,7 +124,10 @@ fn new_conversation(
         id: ConversationId::random(),
         org_id: ctx.viewer.org().clone(),
         platform: Platform::Web,
-        name: format!("{}{session_id}", switchboard_core::title::DEFAULT_NAME_PREFIX),
+        name: format!(
+            "{}{session_id}",
+            switchboard_core::title::DEFAULT_NAME_PREFIX
+        ),
         idempotency_key: session_id.to_string(),
         metadata,
         created_at: now,
@@ -147,9 +153,17 @@ fn new_participant(
             DEFAULT_AGENT_NAME.into()
         },
         email: if user { req.user_email.clone() } else { None },
-        external_id: if user { ctx.viewer.user_id().map(str::to_owned) } else { None },
+        external_id: if user {
+            ctx.viewer.user_id().map(str::to_owned)
+        } else {
+            None
+        },
         internal_id: (!user).then(|| req.agent_id.clone()),
-        browser_fingerprint: if user { req.browser_fingerprint.clone() } else { None },
+        browser_fingerprint: if user {
+            req.browser_fingerprint.clone()
+        } else {
+            None
+        },
         created_at: Utc::now(),
     }
 }

@@ -48,15 +48,14 @@ impl Connection {
             };
             let delivered = match frame {
                 Some(Ok(Message::Text(text))) => self.on_text(text.as_str(), &out).await,
-                Some(Ok(Message::Binary(_))) => {
-                    out.send(Event::error(
+                Some(Ok(Message::Binary(_))) => out
+                    .send(Event::error(
                         None,
                         ErrorCode::ValidationError,
                         "binary frames are not supported; send JSON text frames",
                     ))
                     .await
-                    .is_ok()
-                }
+                    .is_ok(),
                 // Control frames are answered by the WebSocket layer.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break Exit::ClientGone,
@@ -89,7 +88,9 @@ impl Connection {
                 actions::dispatch(&mut ctx, frame).await;
             }
             Err(e) => {
-                let _ = out.send(Event::error(e.request_id, e.code, e.message)).await;
+                let _ = out
+                    .send(Event::error(e.request_id, e.code, e.message))
+                    .await;
             }
         }
         !out.is_closed()
@@ -100,11 +101,11 @@ impl Connection {
 /// "going away" when the server is shutting down, a normal close otherwise.
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Event>,
+    mut rx: mpsc::Receiver<String>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    while let Some(event) = rx.recv().await {
-        if sink.send(Message::Text(event.to_json().into())).await.is_err() {
+    while let Some(frame) = rx.recv().await {
+        if sink.send(Message::Text(frame.into())).await.is_err() {
             return;
         }
     }

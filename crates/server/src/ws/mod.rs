@@ -18,8 +18,13 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
     let limit = state.config().max_frame_bytes;
+    // Protocol frames are small: a 4 KiB read buffer (tungstenite's default is
+    // 128 KiB) keeps an idle connection cheap, and writing each event eagerly keeps
+    // latency low. Both grow on demand up to `limit`.
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let connections = state.connections().clone();
             connections.track_future(Connection::new(state).run(socket))

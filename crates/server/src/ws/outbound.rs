@@ -4,10 +4,12 @@ use switchboard_protocol::Event;
 use tokio::sync::mpsc;
 
 /// Sends events to one client, in order. The queue is bounded: when a client reads
-/// slowly, senders wait instead of growing server memory.
+/// slowly, senders wait instead of growing server memory. It holds serialized
+/// frames, so an idle connection's queue costs little and an event is serialized
+/// once, by its sender.
 #[derive(Clone)]
 pub struct Outbound {
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<String>,
 }
 
 /// The client's socket is gone.
@@ -16,13 +18,13 @@ pub struct Outbound {
 pub struct Closed;
 
 impl Outbound {
-    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Event>) {
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<String>) {
         let (tx, rx) = mpsc::channel(capacity);
         (Self { tx }, rx)
     }
 
     pub async fn send(&self, event: Event) -> Result<(), Closed> {
-        self.tx.send(event).await.map_err(|_| Closed)
+        self.tx.send(event.to_json()).await.map_err(|_| Closed)
     }
 
     /// Whether the socket behind this queue has gone away.

@@ -1,0 +1,88 @@
+//! The `switchboard` binary as an operator runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn switchboard() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.env_clear().env("RUST_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn invalid_configuration_stops_startup_naming_the_variable() {
+    for (var, value) in [
+        ("SMOOTH_AGENT_PORT", "eighty"),
+        ("SMOOTH_AGENT_STORAGE", "floppy"),
+        ("SMOOTH_AGENT_MAX_ITERATIONS", "0"),
+        ("SMOOTH_AGENT_BIND", "not-an-ip"),
+    ] {
+        let out = switchboard().env(var, value).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}={value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(var), "{var}: {stderr}");
+    }
+}
+
+#[test]
+fn unavailable_storage_is_refused_not_replaced() {
+    let out = switchboard()
+        .env("SMOOTH_AGENT_STORAGE", "dynamodb")
+        .env("SMOOTH_AGENT_PORT", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SMOOTH_AGENT_STORAGE"));
+}
+
+#[test]
+fn starts_with_defaults_prints_one_line_and_exits_zero_on_sigterm() {
+    let mut child = switchboard()
+        .env("SMOOTH_AGENT_PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("switchboard listening on ws://127.0.0.1:"),
+        "{line}"
+    );
+    assert!(line.contains("/ws"), "{line}");
+    assert!(line.contains("store=memory"), "{line}");
+
+    let port: u16 = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .expect("port in the listening line");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("ok"), "{response}");
+
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,119 @@
+//! Frame handling: bad input gets a clear error and the socket stays usable.
+
+use serde_json::json;
+use switchboard_testkit::spawn_app;
+
+#[tokio::test]
+async fn ping_gets_pong_with_mirrored_timestamp() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let pong = client.request("p1", json!({"action": "ping"})).await;
+    assert_eq!(pong["type"], "pong");
+    assert_eq!(pong["timestamp"], pong["data"]["timestamp"]);
+    let now = switchboard_protocol::now_ms();
+    let ts = pong["timestamp"].as_i64().unwrap();
+    assert!(
+        (now - ts).abs() < 5_000,
+        "pong timestamp {ts} is far from now {now}"
+    );
+}
+
+#[tokio::test]
+async fn bad_frames_get_errors_and_the_socket_stays_open() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+
+    client.send_binary(vec![0, 1, 2]).await;
+    let e = client.next().await;
+    assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(
+        e["error"]["message"],
+        "binary frames are not supported; send JSON text frames"
+    );
+    assert!(e.get("requestId").is_none());
+
+    client.send_text("{this is not json").await;
+    let e = client.next().await;
+    assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON frame")
+    );
+
+    client.send_text("[1, 2, 3]").await;
+    assert_eq!(
+        client.next().await["error"]["message"],
+        "missing 'action' field"
+    );
+
+    let e = client.request("r-noaction", json!({"message": "hi"})).await;
+    assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(e["data"]["requestId"], "r-noaction");
+
+    let e = client.request("r1", json!({"action": "frobnicate"})).await;
+    assert_eq!(e["error"]["code"], "UNSUPPORTED_ACTION");
+    assert_eq!(e["data"]["error"]["code"], "UNSUPPORTED_ACTION");
+    assert_eq!(
+        e["error"]["message"],
+        "action 'frobnicate' is not supported by this server"
+    );
+
+    // There is no `get_messages` alias.
+    let e = client
+        .request("r2", json!({"action": "get_messages", "sessionId": "x"}))
+        .await;
+    assert_eq!(e["error"]["code"], "UNSUPPORTED_ACTION");
+
+    let pong = client
+        .request("still-open", json!({"action": "ping"}))
+        .await;
+    assert_eq!(pong["type"], "pong");
+}
+
+#[tokio::test]
+async fn a_field_of_the_wrong_type_is_named() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let e = client
+        .request(
+            "r",
+            json!({"action": "create_conversation_session", "agentId": "a", "metadata": "nope"}),
+        )
+        .await;
+    assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("metadata"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn frames_larger_than_the_limit_close_only_that_connection() {
+    let mut config = switchboard_server::Config::for_tests();
+    config.max_frame_bytes = 4096;
+    let app = switchboard_testkit::spawn_app_with(config).await;
+    let mut big = app.client().await;
+    let huge = format!(r#"{{"action":"ping","pad":"{}"}}"#, "x".repeat(10_000));
+    big.send_text(&huge).await;
+    let mut other = app.client().await;
+    assert_eq!(
+        other.request("p", json!({"action": "ping"})).await["type"],
+        "pong"
+    );
+}
+
+#[tokio::test]
+async fn responses_come_back_in_request_order() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    for i in 0..50 {
+        client
+            .send(json!({"action": "ping", "requestId": format!("p{i}")}))
+            .await;
+    }
+    for i in 0..50 {
+        assert_eq!(client.next().await["requestId"], format!("p{i}"));
+    }
+}

@@ -1,0 +1,133 @@
+//! A WebSocket client for tests that checks every event against the schemas.
+
+use crate::schema::schemas;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+use switchboard_client::Client;
+
+/// How long a test waits for an event it expects.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A schema-validating protocol client. Every event it receives is checked against
+/// `spec/events/*.schema.json` (and, for acknowledgements, the action's `Response`
+/// schema); a violation fails the test on the spot.
+pub struct TestClient {
+    inner: Client,
+    /// The action each outstanding `requestId` was sent with.
+    sent: HashMap<String, String>,
+}
+
+impl TestClient {
+    pub async fn connect(url: &str) -> Self {
+        let inner = Client::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+        Self {
+            inner,
+            sent: HashMap::new(),
+        }
+    }
+
+    /// Sends an action frame.
+    pub async fn send(&mut self, frame: Value) {
+        if let (Some(id), Some(action)) = (frame["requestId"].as_str(), frame["action"].as_str()) {
+            self.sent.insert(id.to_owned(), action.to_owned());
+        }
+        self.inner.send(&frame).await.expect("send frame");
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        self.inner.send_text(text).await.expect("send text");
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.inner.send_binary(bytes).await.expect("send binary");
+    }
+
+    /// The next event (of any type), validated. Panics after [`EVENT_TIMEOUT`].
+    pub async fn next(&mut self) -> Value {
+        match self.next_within(EVENT_TIMEOUT).await {
+            Some(event) => event,
+            None => panic!("no event within {EVENT_TIMEOUT:?}"),
+        }
+    }
+
+    /// The next event within `wait`, validated; `None` on timeout.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        let event = self
+            .inner
+            .next_event_within(wait)
+            .await
+            .unwrap_or_else(|e| panic!("connection failed while waiting for an event: {e}"))?;
+        let action = event["requestId"]
+            .as_str()
+            .and_then(|id| self.sent.get(id))
+            .map(String::as_str);
+        if let Err(violation) = schemas().check_event(&event, action) {
+            panic!("{violation}");
+        }
+        Some(event)
+    }
+
+    /// Asserts that nothing but pings arrives within `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await {
+                None => return,
+                Some(event) if event["type"] == "pong" || event["type"] == "keepalive" => {}
+                Some(event) => panic!("expected no event, got {event}"),
+            }
+        }
+    }
+
+    /// Sends `frame` with `request_id` and returns the first event echoing it.
+    pub async fn request(&mut self, request_id: &str, mut frame: Value) -> Value {
+        frame["requestId"] = Value::from(request_id);
+        self.send(frame).await;
+        loop {
+            let event = self.next().await;
+            if event["requestId"] == request_id {
+                return event;
+            }
+        }
+    }
+
+    /// Opens a session and returns `(sessionId, conversationId)`.
+    pub async fn create_session(&mut self) -> (String, String) {
+        self.create_session_with(json!({})).await
+    }
+
+    /// Opens a session with extra create fields and returns `(sessionId, conversationId)`.
+    pub async fn create_session_with(&mut self, extra: Value) -> (String, String) {
+        let mut frame = json!({
+            "action": "create_conversation_session",
+            "agentId": "11111111-1111-1111-1111-111111111111",
+        });
+        if let (Some(f), Some(e)) = (frame.as_object_mut(), extra.as_object()) {
+            f.extend(e.clone());
+        }
+        let ack = self.request("create", frame).await;
+        assert_eq!(ack["type"], "immediate_response", "{ack}");
+        assert_eq!(ack["status"], 200, "{ack}");
+        (
+            ack["data"]["sessionId"]
+                .as_str()
+                .expect("sessionId")
+                .to_owned(),
+            ack["data"]["conversationId"]
+                .as_str()
+                .expect("conversationId")
+                .to_owned(),
+        )
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        let _ = self.inner.close().await;
+    }
+}
