@@ -21,8 +21,14 @@ pub enum ErrorCode {
     StorageError,
     /// An unexpected server failure.
     InternalError,
-    /// No LLM gateway can serve this turn.
+    /// The LLM gateway cannot be reached or keeps failing.
     LlmUnavailable,
+    /// The LLM gateway did not answer, or went silent, within its time limits.
+    LlmTimeout,
+    /// The LLM gateway is rate limiting this server.
+    LlmRateLimited,
+    /// The LLM gateway refused the request or sent something unreadable.
+    LlmError,
     /// The requested skill does not exist on this server.
     SkillNotFound,
     /// The agent turn failed.
@@ -58,6 +64,9 @@ impl ErrorCode {
             Self::StorageError => "STORAGE_ERROR",
             Self::InternalError => "INTERNAL_ERROR",
             Self::LlmUnavailable => "LLM_UNAVAILABLE",
+            Self::LlmTimeout => "LLM_TIMEOUT",
+            Self::LlmRateLimited => "LLM_RATE_LIMITED",
+            Self::LlmError => "LLM_ERROR",
             Self::SkillNotFound => "SKILL_NOT_FOUND",
             Self::AgentError => "AGENT_ERROR",
             Self::TurnInProgress => "TURN_IN_PROGRESS",
