@@ -1,0 +1,43 @@
+//! The unit of ingestion.
+
+use crate::Acl;
+use serde::{Deserialize, Serialize};
+
+/// A document as ingested. Re-ingesting a document with the same `id` replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    /// Stable id; citations carry it.
+    pub id: String,
+    /// Where it came from (a path, a URL); shown as the citation title by default.
+    pub source: String,
+    pub title: Option<String>,
+    /// A link for citations, when the document has one.
+    pub url: Option<String>,
+    pub content: String,
+    /// The owning organisation; `None` belongs to every organisation.
+    pub org: Option<String>,
+    pub acl: Acl,
+}
+
+impl Document {
+    /// A document whose id is its source, visible to every organisation.
+    pub fn public(source: impl Into<String>, content: impl Into<String>) -> Self {
+        let source = source.into();
+        let url = (source.starts_with("http://") || source.starts_with("https://"))
+            .then(|| source.clone());
+        Self {
+            id: source.clone(),
+            source,
+            title: None,
+            url,
+            content: content.into(),
+            org: None,
+            acl: Acl::Org,
+        }
+    }
+
+    /// The label citations show.
+    pub fn display_title(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.source)
+    }
+}
