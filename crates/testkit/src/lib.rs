@@ -6,6 +6,7 @@
 //! - [`conformance`] replays the protocol's conformance scenarios.
 
 pub mod conformance;
+pub mod mock_gateway;
 mod schema;
 mod test_client;
 

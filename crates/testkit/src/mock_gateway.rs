@@ -1,0 +1,426 @@
+//! A scripted LLM gateway for tests: a real HTTP server speaking the
+//! OpenAI-compatible `/v1/chat/completions` format, streamed with SSE, so the
+//! server's real LLM client is what tests exercise.
+//!
+//! Each streamed request consumes the next [`ScriptedReply`]; requests without
+//! `"stream": true` (a title, a judge) get a fixed `"OK"` and leave the script alone.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// What the mock model answers to one streamed chat request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptedReply {
+    /// One assistant reply of text.
+    Text(String),
+    /// One reply that calls a tool; `arguments` is the JSON text of the arguments.
+    ToolCall { name: String, arguments: String },
+    /// Text on the reasoning channel, then `text` as for [`ScriptedReply::Text`].
+    Reasoning { reasoning: String, text: String },
+    /// Answer the request with this HTTP status and (JSON) body instead of a stream.
+    Fail { status: u16, body: String },
+}
+
+impl ScriptedReply {
+    /// Reads a scenario's `mockLlmScript` entries (`kind` `text` or `toolCall`).
+    pub fn from_scenario(entries: &[Value]) -> Result<Vec<ScriptedReply>, String> {
+        entries.iter().enumerate().map(parse_entry).collect()
+    }
+}
+
+fn parse_entry((i, entry): (usize, &Value)) -> Result<ScriptedReply, String> {
+    let field = |name: &str| {
+        entry
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("mockLlmScript[{i}]: missing string field `{name}`"))
+    };
+    match entry.get("kind").and_then(Value::as_str) {
+        Some("text") => Ok(ScriptedReply::Text(field("text")?)),
+        Some("toolCall") => Ok(ScriptedReply::ToolCall {
+            name: field("name")?,
+            arguments: field("arguments")?,
+        }),
+        Some(other) => Err(format!("mockLlmScript[{i}]: unknown kind `{other}`")),
+        None => Err(format!("mockLlmScript[{i}]: missing `kind`")),
+    }
+}
+
+/// Configures a [`MockGateway`] before it starts.
+#[derive(Debug, Default)]
+pub struct MockGatewayBuilder {
+    script: Vec<ScriptedReply>,
+    chunk_delay: Duration,
+    first_byte_delay: Duration,
+    repeat_last: bool,
+}
+
+impl MockGatewayBuilder {
+    pub fn script(mut self, script: Vec<ScriptedReply>) -> Self {
+        self.script = script;
+        self
+    }
+
+    /// Pause between SSE events, to make a reply slow enough to cancel.
+    pub fn chunk_delay(mut self, delay: Duration) -> Self {
+        self.chunk_delay = delay;
+        self
+    }
+
+    /// Pause after the response headers and before the first SSE event.
+    pub fn first_byte_delay(mut self, delay: Duration) -> Self {
+        self.first_byte_delay = delay;
+        self
+    }
+
+    /// Once the script is exhausted, answer every streamed request with its last entry.
+    pub fn repeat_last(mut self, repeat: bool) -> Self {
+        self.repeat_last = repeat;
+        self
+    }
+
+    /// Binds 127.0.0.1 on an ephemeral port and serves until the gateway is dropped.
+    pub async fn start(self) -> MockGateway {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port for the mock gateway");
+        let addr = listener.local_addr().expect("mock gateway local address");
+        let stop = CancellationToken::new();
+        let shared = Arc::new(Shared {
+            log: Mutex::new(Log {
+                script: self.script.into(),
+                ..Log::default()
+            }),
+            chunk_delay: self.chunk_delay,
+            first_byte_delay: self.first_byte_delay,
+            repeat_last: self.repeat_last,
+            stop: stop.clone(),
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat_completions))
+            .with_state(shared.clone());
+        let shutdown = stop.clone().cancelled_owned();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        });
+        MockGateway {
+            url: format!("http://{addr}/v1"),
+            shared,
+            stop,
+        }
+    }
+}
+
+/// A running scripted gateway; dropping it stops the server and any open streams.
+pub struct MockGateway {
+    url: String,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+impl MockGateway {
+    /// Starts a gateway with `script` and no delays.
+    pub async fn start(script: Vec<ScriptedReply>) -> MockGateway {
+        Self::builder().script(script).start().await
+    }
+
+    pub fn builder() -> MockGatewayBuilder {
+        MockGatewayBuilder::default()
+    }
+
+    /// Base URL including `/v1`, as an OpenAI-compatible client expects.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Every chat-completions request body received, in order, streamed or not.
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.log().requests.clone()
+    }
+
+    /// The `Authorization` header of each request in [`MockGateway::requests`].
+    pub fn authorization_headers(&self) -> Vec<Option<String>> {
+        self.shared.log().authorization.clone()
+    }
+
+    pub fn streamed_requests(&self) -> usize {
+        self.shared.log().streamed
+    }
+
+    /// When the first SSE event of each streamed reply was written, in that order.
+    pub fn first_byte_sent_at(&self) -> Vec<Instant> {
+        self.shared.log().first_bytes.clone()
+    }
+
+    /// Script entries not yet consumed.
+    pub fn remaining(&self) -> usize {
+        self.shared.log().script.len()
+    }
+}
+
+impl Drop for MockGateway {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+struct Shared {
+    log: Mutex<Log>,
+    chunk_delay: Duration,
+    first_byte_delay: Duration,
+    repeat_last: bool,
+    stop: CancellationToken,
+}
+
+#[derive(Default)]
+struct Log {
+    script: VecDeque<ScriptedReply>,
+    last: Option<ScriptedReply>,
+    requests: Vec<Value>,
+    authorization: Vec<Option<String>>,
+    streamed: usize,
+    first_bytes: Vec<Instant>,
+    served: u64,
+}
+
+impl Shared {
+    /// The lock is only ever held for bookkeeping, never across `.await`.
+    fn log(&self) -> MutexGuard<'_, Log> {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Log {
+    fn next_reply(&mut self, repeat_last: bool) -> Option<ScriptedReply> {
+        match self.script.pop_front() {
+            Some(reply) => {
+                self.last = Some(reply.clone());
+                Some(reply)
+            }
+            None if repeat_last => self.last.clone(),
+            None => None,
+        }
+    }
+}
+
+async fn chat_completions(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return error(StatusCode::BAD_REQUEST, "request body is not a JSON object"),
+    };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let model = request
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("mock")
+        .to_owned();
+    let streamed = request.get("stream").and_then(Value::as_bool) == Some(true);
+
+    let (reply, n) = {
+        let mut log = shared.log();
+        log.requests.push(request);
+        log.authorization.push(authorization);
+        log.served += 1;
+        let n = log.served;
+        if !streamed {
+            drop(log);
+            return completion(n, &model);
+        }
+        log.streamed += 1;
+        (log.next_reply(shared.repeat_last), n)
+    };
+    match reply {
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "mock LLM script exhausted",
+        ),
+        Some(ScriptedReply::Fail { status, body }) => fail(status, body),
+        Some(reply) => stream(shared, sse_events(&reply, n, &model)),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": {"message": message}}))).into_response()
+}
+
+fn fail(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The answer to a non-streamed side call.
+fn completion(n: u64, model: &str) -> Response {
+    axum::Json(json!({
+        "id": format!("chatcmpl-mock-{n}"),
+        "object": "chat.completion",
+        "created": now_secs(),
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": "OK"},
+            "finish_reason": "stop",
+        }],
+        "usage": usage(),
+    }))
+    .into_response()
+}
+
+/// Writes `events` as SSE, honouring the delays and stopping if the gateway is dropped.
+fn stream(shared: Arc<Shared>, events: Vec<String>) -> Response {
+    let state = (shared, VecDeque::from(events), true);
+    let body = futures_util::stream::unfold(state, |(shared, mut events, first)| async move {
+        let event = events.pop_front()?;
+        let delay = if first {
+            shared.first_byte_delay
+        } else {
+            shared.chunk_delay
+        };
+        if !delay.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = shared.stop.cancelled() => return None,
+            }
+        }
+        if first {
+            shared.log().first_bytes.push(Instant::now());
+        }
+        let bytes = Bytes::from(format!("data: {event}\n\n"));
+        Some((Ok::<_, Infallible>(bytes), (shared, events, false)))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(body))
+        .expect("a valid SSE response")
+}
+
+/// The `data:` payloads of one streamed reply, ending with usage and `[DONE]`.
+fn sse_events(reply: &ScriptedReply, n: u64, model: &str) -> Vec<String> {
+    let id = format!("chatcmpl-mock-{n}");
+    let created = now_secs();
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({
+            "id": id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        })
+        .to_string()
+    };
+    let mut events = vec![];
+    match reply {
+        ScriptedReply::Text(text) => text_events(&mut events, &chunk, text),
+        ScriptedReply::Reasoning { reasoning, text } => {
+            events.push(chunk(json!({"role": "assistant"}), None));
+            for part in word_chunks(reasoning) {
+                events.push(chunk(json!({"reasoning_content": part}), None));
+            }
+            text_events(&mut events, &chunk, text);
+        }
+        ScriptedReply::ToolCall { name, arguments } => {
+            let call = json!({"index": 0, "id": format!("call_{n}"), "type": "function",
+                "function": {"name": name, "arguments": ""}});
+            events.push(chunk(
+                json!({"role": "assistant", "tool_calls": [call]}),
+                None,
+            ));
+            for part in thirds(arguments) {
+                let call = json!({"index": 0, "function": {"arguments": part}});
+                events.push(chunk(json!({"tool_calls": [call]}), None));
+            }
+            events.push(chunk(json!({}), Some("tool_calls")));
+        }
+        ScriptedReply::Fail { .. } => unreachable!("a failure is answered without SSE"),
+    }
+    events.push(
+        json!({
+            "id": id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": usage(),
+        })
+        .to_string(),
+    );
+    events.push("[DONE]".to_owned());
+    events
+}
+
+fn text_events(
+    events: &mut Vec<String>,
+    chunk: &impl Fn(Value, Option<&str>) -> String,
+    text: &str,
+) {
+    if events.is_empty() {
+        events.push(chunk(json!({"role": "assistant"}), None));
+    }
+    for part in word_chunks(text) {
+        events.push(chunk(json!({"content": part}), None));
+    }
+    events.push(chunk(json!({}), Some("stop")));
+}
+
+/// Splits after each run of whitespace: "Hello from you" -> "Hello ", "from ", "you".
+fn word_chunks(text: &str) -> Vec<&str> {
+    let mut parts = vec![];
+    let mut start = 0;
+    let mut in_space = false;
+    for (i, c) in text.char_indices() {
+        if in_space && !c.is_whitespace() {
+            parts.push(&text[start..i]);
+            start = i;
+        }
+        in_space = c.is_whitespace();
+    }
+    if start < text.len() {
+        parts.push(&text[start..]);
+    }
+    parts
+}
+
+/// Splits `text` into up to three non-empty parts on char boundaries (one if short).
+fn thirds(text: &str) -> Vec<&str> {
+    let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    let count = bounds.len();
+    if count < 3 {
+        return vec![text];
+    }
+    let (a, b) = (bounds[count / 3], bounds[2 * count / 3]);
+    vec![&text[..a], &text[a..b], &text[b..]]
+}
+
+fn usage() -> Value {
+    json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
