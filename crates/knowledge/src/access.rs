@@ -79,6 +79,9 @@ mod tests {
             ..anonymous.clone()
         };
         assert!(user.can_see(Some("o"), &acl));
-        assert!(!user.can_see(Some("other"), &Acl::Org), "other organisations stay invisible");
+        assert!(
+            !user.can_see(Some("other"), &Acl::Org),
+            "other organisations stay invisible"
+        );
     }
 }

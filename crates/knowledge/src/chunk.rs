@@ -66,7 +66,13 @@ mod tests {
         let chunks = chunk_text(&text, ChunkOptions { max_chars: 60 });
         assert_eq!(chunks[0], "one\n\ntwo");
         assert!(chunks.iter().all(|c| c.chars().count() <= 60));
-        assert_eq!(chunks.iter().map(|c| c.matches("word").count()).sum::<usize>(), 50);
+        assert_eq!(
+            chunks
+                .iter()
+                .map(|c| c.matches("word").count())
+                .sum::<usize>(),
+            50
+        );
         assert!(chunk_text("  \n\n ", ChunkOptions::default()).is_empty());
     }
 }

@@ -72,7 +72,11 @@ impl KnowledgeIndex {
                 text,
                 length: words.len(),
             }));
-            inner.chunks_of.entry(document.id.clone()).or_default().push(slot);
+            inner
+                .chunks_of
+                .entry(document.id.clone())
+                .or_default()
+                .push(slot);
         }
         inner.documents.insert(document.id.clone(), document);
     }
@@ -98,11 +102,15 @@ impl KnowledgeIndex {
         let visible = |slot: usize| -> Option<&Chunk> {
             let chunk = inner.chunks.get(slot)?.as_ref()?;
             let doc = inner.documents.get(&chunk.document_id)?;
-            access.can_see(doc.org.as_deref(), &doc.acl).then_some(chunk)
+            access
+                .can_see(doc.org.as_deref(), &doc.acl)
+                .then_some(chunk)
         };
         let mut scores: HashMap<usize, f64> = HashMap::new();
         for term in &query_terms {
-            let Some(posting) = inner.postings.get(term) else { continue };
+            let Some(posting) = inner.postings.get(term) else {
+                continue;
+            };
             let df = posting.len() as f64;
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
             for (&slot, &tf) in posting {
@@ -192,12 +200,24 @@ mod tests {
     #[test]
     fn reingesting_replaces_and_removing_forgets() {
         let index = index();
-        index.upsert(Document::public("policies/returns.md", "Returns take 30 days now."));
+        index.upsert(Document::public(
+            "policies/returns.md",
+            "Returns take 30 days now.",
+        ));
         let hits = index.search("return window days", &Access::anonymous("o"), 5);
-        assert_eq!(hits.iter().filter(|h| h.document_id == "policies/returns.md").count(), 1);
+        assert_eq!(
+            hits.iter()
+                .filter(|h| h.document_id == "policies/returns.md")
+                .count(),
+            1
+        );
         assert!(hits.iter().all(|h| !h.text.contains("17")));
         assert!(index.remove("policies/returns.md"));
-        assert!(index.search("return", &Access::anonymous("o"), 5).is_empty());
+        assert!(
+            index
+                .search("return", &Access::anonymous("o"), 5)
+                .is_empty()
+        );
         assert!(!index.remove("policies/returns.md"));
     }
 
@@ -205,7 +225,10 @@ mod tests {
     fn restricted_and_foreign_documents_never_come_back() {
         let index = index();
         let mut secret = Document::public("hr/salaries.md", "The return bonus is secret.");
-        secret.acl = Acl::Restricted { users: vec![], groups: vec!["hr".into()] };
+        secret.acl = Acl::Restricted {
+            users: vec![],
+            groups: vec!["hr".into()],
+        };
         index.upsert(secret);
         let mut foreign = Document::public("acme/returns.md", "Acme return window is 90 days.");
         foreign.org = Some("acme".into());
@@ -213,8 +236,19 @@ mod tests {
 
         let anonymous = Access::anonymous("o");
         let hits = index.search("return", &anonymous, 10);
-        assert!(hits.iter().all(|h| h.document_id != "hr/salaries.md" && h.document_id != "acme/returns.md"));
-        let hr = Access { groups: vec!["hr".into()], ..anonymous };
-        assert!(index.search("return bonus", &hr, 10).iter().any(|h| h.document_id == "hr/salaries.md"));
+        assert!(
+            hits.iter()
+                .all(|h| h.document_id != "hr/salaries.md" && h.document_id != "acme/returns.md")
+        );
+        let hr = Access {
+            groups: vec!["hr".into()],
+            ..anonymous
+        };
+        assert!(
+            index
+                .search("return bonus", &hr, 10)
+                .iter()
+                .any(|h| h.document_id == "hr/salaries.md")
+        );
     }
 }

@@ -15,3 +15,17 @@ pub use chunk::{ChunkOptions, chunk_text};
 pub use document::Document;
 pub use index::{Hit, KnowledgeIndex};
 pub use text::terms;
+
+/// The demo knowledge base `SMOOTH_AGENT_SEED_KB=1` loads.
+pub fn demo_documents() -> Vec<Document> {
+    vec![
+        Document::public(
+            "policies/returns.md",
+            "SmooAI's return window is exactly 17 days from delivery. Returns after 17 days are not accepted.",
+        ),
+        Document::public(
+            "policies/shipping.md",
+            "SmooAI standard shipping takes 5 to 7 business days. Expedited shipping takes 2 business days.",
+        ),
+    ]
+}

@@ -30,7 +30,11 @@ fn stem(word: &str) -> String {
     if word.ends_with("sses") {
         return word[..word.len() - 2].to_owned();
     }
-    if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("us") && !word.ends_with("is") {
+    if word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
+        && !word.ends_with("is")
+    {
         return word[..word.len() - 1].to_owned();
     }
     word.to_owned()
@@ -43,8 +47,14 @@ mod tests {
     #[test]
     fn terms_are_normalised() {
         assert_eq!(terms("What is the Return window?"), ["return", "window"]);
-        assert_eq!(terms("SmooAI's returns policies"), ["smooai", "return", "policy"]);
-        assert_eq!(terms("address status 17 days"), ["address", "status", "17", "day"]);
+        assert_eq!(
+            terms("SmooAI's returns policies"),
+            ["smooai", "return", "policy"]
+        );
+        assert_eq!(
+            terms("address status 17 days"),
+            ["address", "status", "17", "day"]
+        );
     }
 }
 
@@ -56,7 +66,9 @@ pub fn sentences(text: &str) -> Vec<&str> {
     for (i, c) in text.char_indices() {
         let end = match c {
             '\n' => Some(i),
-            '.' | '!' | '?' if bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()) => Some(i + 1),
+            '.' | '!' | '?' if bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()) => {
+                Some(i + 1)
+            }
             _ => None,
         };
         if let Some(end) = end {
@@ -82,7 +94,12 @@ mod sentence_tests {
     fn splits_on_terminal_punctuation_and_lines() {
         assert_eq!(
             sentences("Returns take 17 days. Version 1.5 is out!\n# Heading\nLast one"),
-            ["Returns take 17 days.", "Version 1.5 is out!", "# Heading", "Last one"]
+            [
+                "Returns take 17 days.",
+                "Version 1.5 is out!",
+                "# Heading",
+                "Last one"
+            ]
         );
     }
 }

@@ -42,6 +42,15 @@ impl Viewer {
         self.known.insert(id);
     }
 
+    /// What retrieval may show this caller.
+    pub fn access(&self) -> switchboard_knowledge::Access {
+        switchboard_knowledge::Access {
+            org: Some(self.org.as_str().to_owned()),
+            user_id: self.user_id.clone(),
+            groups: Vec::new(),
+        }
+    }
+
     /// The conversations `list_conversations` may show: a verified user sees what
     /// they own; an anonymous caller sees only what this connection opened, since
     /// nothing else can prove which conversations are theirs.

@@ -32,6 +32,13 @@ pub struct Config {
     /// `SMOOAI_GATEWAY_URL` / `SMOOAI_GATEWAY_KEY`: the OpenAI-compatible LLM
     /// gateway. `None` means turns are answered by the offline responder.
     pub gateway: Option<GatewayConfig>,
+    /// `SMOOTH_AGENT_CONFIRM_TOOLS`: comma-separated tool-name substrings that need a
+    /// human's approval (the configuration file's `confirmTools` adds globs).
+    pub confirm_tools: Vec<String>,
+    /// `SMOOTH_AGENT_CONFIRM_TIMEOUT_SECS`: how long a turn waits for approval.
+    pub confirm_timeout: Duration,
+    /// `SMOOTH_AGENT_HISTORY_TOKENS`: how much conversation history a turn replays.
+    pub history_tokens: usize,
     /// `SMOOTH_AGENT_DRAIN_SECS`: how long shutdown waits for running turns.
     pub drain_timeout: Duration,
     /// `SMOOTH_AGENT_MAX_FRAME_BYTES`: the largest inbound WebSocket message.
@@ -71,6 +78,9 @@ pub struct GatewayConfig {
     pub url: String,
     /// Bearer key; local gateways often need none.
     pub key: Option<SecretString>,
+    /// `SMOOTH_AGENT_LLM_TIMEOUT_SECS`: the longest wait for the first byte of a
+    /// reply, and the longest silence between chunks.
+    pub timeout: Duration,
 }
 
 /// Variables of the existing servers that change who may do what. Until this
@@ -85,7 +95,6 @@ const REFUSED_UNTIL_SUPPORTED: &[&str] = &[
     "AUTH_JWT_ISSUER",
     "WIDGET_AUTH_URL",
     "WIDGET_AUTH_STRICT",
-    "SMOOTH_AGENT_CONFIRM_TOOLS",
     "SMOOTH_AGENT_AUTH_TOOLS",
 ];
 
@@ -154,6 +163,19 @@ impl Config {
             storage: storage(&env)?,
             agent_config: env.get("SMOOTH_AGENT_CONFIG").map(PathBuf::from),
             gateway: gateway(&env)?,
+            confirm_tools: env
+                .get("SMOOTH_AGENT_CONFIRM_TOOLS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|p| p.trim().to_owned())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            confirm_timeout: Duration::from_secs(u64::from(
+                env.positive("SMOOTH_AGENT_CONFIRM_TIMEOUT_SECS", 300)?,
+            )),
+            history_tokens: env.positive("SMOOTH_AGENT_HISTORY_TOKENS", 6000)? as usize,
             drain_timeout: Duration::from_secs(u64::from(env.parse::<u32>(
                 "SMOOTH_AGENT_DRAIN_SECS",
                 "a number of seconds",
@@ -225,6 +247,9 @@ fn gateway<F: Fn(&str) -> Option<String>>(
     Ok(Some(GatewayConfig {
         url: url.trim_end_matches('/').to_owned(),
         key,
+        timeout: Duration::from_secs(u64::from(
+            env.positive("SMOOTH_AGENT_LLM_TIMEOUT_SECS", 60)?,
+        )),
     }))
 }
 
@@ -345,6 +370,12 @@ mod tests {
         assert!(g.key.is_none());
         let c = config(&[("SMOOAI_GATEWAY_KEY", "sk-1")]).unwrap();
         assert_eq!(c.gateway.unwrap().url, DEFAULT_GATEWAY_URL);
+    }
+
+    #[test]
+    fn confirm_tools_are_a_comma_list() {
+        let c = config(&[("SMOOTH_AGENT_CONFIRM_TOOLS", "issue_refund, delete ,,")]).unwrap();
+        assert_eq!(c.confirm_tools, vec!["issue_refund", "delete"]);
     }
 
     #[test]

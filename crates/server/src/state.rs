@@ -2,7 +2,12 @@
 
 use crate::config::{Config, StorageConfig};
 use std::sync::Arc;
+use switchboard_agent::llm::LlmProvider;
+use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
+use switchboard_agent::offline::OfflineResponder;
+use switchboard_agent::{AgentFile, AgentRuntime, RuntimeSettings};
 use switchboard_core::{MemoryStore, Store};
+use switchboard_knowledge::KnowledgeIndex;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -15,6 +20,7 @@ pub struct AppState {
 struct Inner {
     config: Config,
     store: Arc<dyn Store>,
+    runtime: Arc<AgentRuntime>,
     /// Cancelled when the server starts shutting down.
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
@@ -26,6 +32,10 @@ struct Inner {
 pub enum StartupError {
     #[error("SMOOTH_AGENT_STORAGE={0} is not available in this build yet (use memory)")]
     StorageUnavailable(&'static str),
+    #[error("SMOOTH_AGENT_CONFIG: {0}")]
+    AgentFile(#[from] switchboard_agent::config::AgentFileError),
+    #[error("SMOOAI_GATEWAY_URL: cannot set up the gateway client: {0}")]
+    Gateway(switchboard_agent::llm::LlmError),
 }
 
 impl AppState {
@@ -35,19 +45,63 @@ impl AppState {
             StorageConfig::Memory => Arc::new(MemoryStore::new()),
             other => return Err(StartupError::StorageUnavailable(other.label())),
         };
-        Ok(Self::with_store(config, store))
+        Self::with_store(config, store)
     }
 
-    /// State over a store the caller built (tests, embedding hosts).
-    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Self {
-        Self {
+    /// State over a store the caller built (tests, embedding hosts). Reads the agent
+    /// configuration file and sets up the LLM provider and knowledge base.
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
+        let file = match &config.agent_config {
+            Some(path) => AgentFile::load(path)?,
+            None => AgentFile::default(),
+        };
+        Self::with_parts(config, store, file)
+    }
+
+    /// State with an agent configuration given directly (tests).
+    pub fn with_parts(
+        config: Config,
+        store: Arc<dyn Store>,
+        file: AgentFile,
+    ) -> Result<Self, StartupError> {
+        let llm: Arc<dyn LlmProvider> = match &config.gateway {
+            Some(gateway) => {
+                let mut settings = GatewaySettings::new(gateway.url.clone(), gateway.key.clone());
+                settings.first_byte_timeout = gateway.timeout;
+                settings.idle_timeout = gateway.timeout;
+                Arc::new(GatewayClient::new(settings).map_err(StartupError::Gateway)?)
+            }
+            None => Arc::new(OfflineResponder),
+        };
+        let knowledge = Arc::new(KnowledgeIndex::new());
+        if config.seed_kb {
+            for document in switchboard_knowledge::demo_documents() {
+                knowledge.upsert(document);
+            }
+        }
+        let runtime = AgentRuntime::new(
+            llm,
+            store.clone(),
+            knowledge,
+            file,
+            &config.confirm_tools,
+            RuntimeSettings {
+                model: config.model.clone(),
+                max_iterations: config.max_iterations,
+                max_tokens: config.max_tokens,
+                history_tokens: config.history_tokens,
+                confirm_timeout: config.confirm_timeout,
+            },
+        );
+        Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 store,
+                runtime: Arc::new(runtime),
                 shutdown: CancellationToken::new(),
                 connections: TaskTracker::new(),
             }),
-        }
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -56,6 +110,10 @@ impl AppState {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    pub fn runtime(&self) -> &Arc<AgentRuntime> {
+        &self.inner.runtime
     }
 
     /// Cancelled when shutdown begins.

@@ -5,7 +5,8 @@
 //! order; `pong` and `keepalive` in between are ignored; an empty `expect` requires
 //! silence for a short grace period.
 
-use crate::{TestApp, TestClient, spawn_app};
+use crate::mock_gateway::{MockGateway, ScriptedReply};
+use crate::{TestApp, TestClient, spawn_app_with};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -80,15 +81,68 @@ pub fn load(name: &str) -> Scenario {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Boots a server set up as the scenario asks.
-pub async fn start_app(_scenario: &Scenario) -> TestApp {
-    spawn_app().await
+/// A server set up as a scenario asks, with the scripted gateway it talks to.
+pub struct ScenarioApp {
+    pub app: TestApp,
+    pub gateway: MockGateway,
+    /// The scenario's `server` block, written out as the agent configuration file.
+    config_file: Option<PathBuf>,
+}
+
+impl Drop for ScenarioApp {
+    fn drop(&mut self) {
+        if let Some(path) = &self.config_file {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Boots a server for a scenario: its LLM gateway is a mock serving the scenario's
+/// `mockLlmScript`, and its `server` block becomes the agent configuration file,
+/// exactly as written, loaded the way `SMOOTH_AGENT_CONFIG` is.
+pub async fn start_app(scenario: &Scenario) -> Result<ScenarioApp, String> {
+    let script = ScriptedReply::from_scenario(&scenario.mock_llm_script)?;
+    let gateway = MockGateway::start(script).await;
+    let mut config = switchboard_server::Config::for_tests();
+    config.gateway = Some(switchboard_server::config::GatewayConfig {
+        url: gateway.url(),
+        key: None,
+        timeout: Duration::from_secs(10),
+    });
+    let config_file = match &scenario.server {
+        Some(server) => {
+            let path = std::env::temp_dir().join(format!(
+                "switchboard-scenario-{}-{}-{}.json",
+                scenario.name,
+                std::process::id(),
+                uuid_like()
+            ));
+            std::fs::write(&path, serde_json::to_vec_pretty(server).expect("JSON"))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            config.agent_config = Some(path.clone());
+            Some(path)
+        }
+        None => None,
+    };
+    let app = spawn_app_with(config).await;
+    Ok(ScenarioApp {
+        app,
+        gateway,
+        config_file,
+    })
+}
+
+/// A value unique within this process, for file names.
+fn uuid_like() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Runs a scenario on a fresh server; `Err` says which step and matcher failed.
 pub async fn run(scenario: &Scenario) -> Result<(), String> {
-    let app = start_app(scenario).await;
-    let mut client = app.client().await;
+    let setup = start_app(scenario).await?;
+    let mut client = setup.app.client().await;
     let result = Runner::new(&mut client).run(scenario).await;
     client.close().await;
     result

@@ -6,6 +6,7 @@
 //! - [`conformance`] replays the protocol's conformance scenarios.
 
 pub mod conformance;
+pub mod events;
 pub mod mock_gateway;
 mod schema;
 mod test_client;
@@ -37,7 +38,26 @@ pub async fn spawn_app() -> TestApp {
 /// Boots a server with `config` (its `port` is ignored: tests always use port 0).
 pub async fn spawn_app_with(config: Config) -> TestApp {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    spawn_state(AppState::with_store(config, store)).await
+    spawn_state(AppState::with_store(config, store).expect("valid test configuration")).await
+}
+
+/// Boots a server with an agent configuration given as JSON (the file's format).
+pub async fn spawn_app_with_agent(config: Config, agent_file: serde_json::Value) -> TestApp {
+    let file =
+        switchboard_agent::AgentFile::from_json(agent_file).expect("valid agent configuration");
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    spawn_state(AppState::with_parts(config, store, file).expect("valid test configuration")).await
+}
+
+/// Test configuration pointing at a mock gateway.
+pub fn config_for(gateway: &mock_gateway::MockGateway) -> Config {
+    let mut config = Config::for_tests();
+    config.gateway = Some(switchboard_server::config::GatewayConfig {
+        url: gateway.url(),
+        key: None,
+        timeout: std::time::Duration::from_secs(10),
+    });
+    config
 }
 
 /// Boots a server over state the test built itself.

@@ -97,6 +97,51 @@ impl TestClient {
         }
     }
 
+    /// Sends `send_message` and returns every event up to and including the turn's
+    /// terminal event (`eventual_response`, `error` or `cancelled`).
+    pub async fn turn(&mut self, request_id: &str, session_id: &str, message: &str) -> Vec<Value> {
+        self.send(json!({
+            "action": "send_message",
+            "requestId": request_id,
+            "sessionId": session_id,
+            "message": message,
+        }))
+        .await;
+        self.until_terminal(request_id).await
+    }
+
+    /// Events until `request_id`'s terminal event, inclusive (pongs skipped).
+    pub async fn until_terminal(&mut self, request_id: &str) -> Vec<Value> {
+        let mut events = Vec::new();
+        loop {
+            let event = self.next().await;
+            if event["type"] == "pong" {
+                continue;
+            }
+            let terminal = matches!(
+                event["type"].as_str(),
+                Some("eventual_response" | "error" | "cancelled")
+            ) && event["requestId"] == request_id;
+            events.push(event);
+            if terminal {
+                return events;
+            }
+        }
+    }
+
+    /// Events until (and including) the first of `kind`.
+    pub async fn until(&mut self, kind: &str) -> Vec<Value> {
+        let mut events = Vec::new();
+        loop {
+            let event = self.next().await;
+            let done = event["type"] == kind;
+            events.push(event);
+            if done {
+                return events;
+            }
+        }
+    }
+
     /// Opens a session and returns `(sessionId, conversationId)`.
     pub async fn create_session(&mut self) -> (String, String) {
         self.create_session_with(json!({})).await

@@ -28,13 +28,13 @@ scenarios! {
         unsupported_action_error,
         unknown_session_error,
         confirm_no_pending_error,
-    ],
-    pending: [
         basic_streaming_turn,
         tool_call_turn,
         hitl_write_confirmation,
         cancel_mid_turn,
         citations_grounded_turn,
+    ],
+    pending: [
         interaction_park_resume,
         interaction_invalid_retryable,
         interaction_conversational_fallback,

@@ -186,14 +186,18 @@ impl LlmError {
         match self {
             Self::Unreachable(_) => "The language model gateway could not be reached.".into(),
             Self::Timeout(what) => format!("The language model gateway timed out ({what})."),
-            Self::RateLimited => "The language model gateway is rate limiting requests; try again shortly.".into(),
+            Self::RateLimited => {
+                "The language model gateway is rate limiting requests; try again shortly.".into()
+            }
             Self::Rejected { status, .. } => {
                 format!("The language model gateway refused the request (HTTP {status}).")
             }
             Self::Upstream { status, .. } => {
                 format!("The language model gateway failed (HTTP {status}).")
             }
-            Self::Protocol(_) => "The language model gateway sent a response that could not be read.".into(),
+            Self::Protocol(_) => {
+                "The language model gateway sent a response that could not be read.".into()
+            }
         }
     }
 }

@@ -16,14 +16,14 @@ pub enum ActionError {
     ConversationNotFound(String),
     #[error("no tool action is awaiting confirmation for session '{0}'")]
     NoPendingConfirmation(String),
+    #[error("the turn awaiting confirmation for session '{0}' is no longer active")]
+    ConfirmationGone(String),
     #[error("no interaction is awaiting submission for session '{0}'")]
     NoPendingInteraction(String),
     #[error(
         "a turn is already in progress on this connection; cancel it or wait for it to complete"
     )]
     TurnInProgress,
-    #[error("{0}")]
-    LlmUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -35,10 +35,11 @@ impl ActionError {
             Self::Unsupported(_) => ErrorCode::UnsupportedAction,
             Self::SessionNotFound(_) => ErrorCode::SessionNotFound,
             Self::ConversationNotFound(_) => ErrorCode::ConversationNotFound,
-            Self::NoPendingConfirmation(_) => ErrorCode::NoPendingConfirmation,
+            Self::NoPendingConfirmation(_) | Self::ConfirmationGone(_) => {
+                ErrorCode::NoPendingConfirmation
+            }
             Self::NoPendingInteraction(_) => ErrorCode::NoPendingInteraction,
             Self::TurnInProgress => ErrorCode::TurnInProgress,
-            Self::LlmUnavailable(_) => ErrorCode::LlmUnavailable,
             Self::Store(StoreError::InvalidCursor) => ErrorCode::ValidationError,
             Self::Store(_) => ErrorCode::StorageError,
         }

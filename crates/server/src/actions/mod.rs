@@ -40,7 +40,7 @@ pub async fn dispatch(ctx: &mut Ctx<'_>, frame: Frame) {
         Action::RenameConversation(a) => conversations::rename(ctx, a).await.map(Some),
         Action::SendMessage(a) => turn::send_message(ctx, a).await,
         Action::Cancel(_) => Ok(turn::cancel(ctx)),
-        Action::ConfirmToolAction(a) => resume::confirm_tool_action(ctx, a).await.map(Some),
+        Action::ConfirmToolAction(a) => resume::confirm_tool_action(ctx, a).await,
         Action::SubmitInteraction(a) => resume::submit_interaction(ctx, a).await.map(Some),
         Action::VerifyOtp(a) => resume::verify_otp(ctx, a).await.map(Some),
         Action::Unsupported(name) => Err(ActionError::Unsupported(name)),

@@ -73,7 +73,11 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         conversation_id: conversation.id,
         org_id: conversation.org_id.clone(),
         agent_id: agent_id.clone(),
-        agent_name: DEFAULT_AGENT_NAME.into(),
+        agent_name: ctx
+            .state
+            .runtime()
+            .agent_name(agent_id.as_str())
+            .unwrap_or_else(|| DEFAULT_AGENT_NAME.into()),
         user_participant_id,
         agent_participant_id,
         status: SessionStatus::Active,

@@ -2,7 +2,12 @@
 
 use super::{ActionError, Ctx};
 use crate::access;
-use switchboard_protocol::{Event, SendMessage};
+use std::sync::Arc;
+use switchboard_agent::TurnRequest;
+use switchboard_agent::llm::ImageRef;
+use switchboard_agent::turn::{EventSink, TerminalClaim};
+use switchboard_core::{Direction, Message};
+use switchboard_protocol::{Ack, Empty, Event, SendMessage};
 use tokio::task::JoinHandle;
 
 /// The connection's single running turn, if any.
@@ -14,6 +19,7 @@ pub struct TurnSlot {
 struct RunningTurn {
     request_id: String,
     task: JoinHandle<()>,
+    terminal: TerminalClaim,
 }
 
 impl TurnSlot {
@@ -25,11 +31,23 @@ impl TurnSlot {
         self.running.is_some()
     }
 
-    /// Aborts the running turn; returns its request id when there was one.
-    pub fn abort(&mut self) -> Option<String> {
-        let turn = self.running.take().filter(|t| !t.task.is_finished())?;
+    /// Stops the running turn for a `cancel`: returns the turn's request id when
+    /// the cancel won the right to end it. A turn that already claimed its own
+    /// terminal event is left to finish.
+    fn cancel(&mut self) -> Option<String> {
+        let turn = self.running.take()?;
+        if turn.task.is_finished() || !turn.terminal.claim() {
+            return None;
+        }
         turn.task.abort();
         Some(turn.request_id)
+    }
+
+    /// Aborts the running turn silently (the client is gone).
+    pub fn abort(&mut self) {
+        if let Some(turn) = self.running.take() {
+            turn.task.abort();
+        }
     }
 
     /// Waits for the running turn to finish on its own, for at most `limit`, then
@@ -45,8 +63,8 @@ impl TurnSlot {
     }
 }
 
-/// Starts a turn. Agent turns arrive with the turns issue; until then a valid
-/// session is answered with `LLM_UNAVAILABLE`.
+/// Starts a turn: stores the user's message, acknowledges with 202, and runs the
+/// turn in its own task so this connection keeps reading (confirmations, cancels).
 pub async fn send_message(
     ctx: &mut Ctx<'_>,
     req: SendMessage,
@@ -54,15 +72,64 @@ pub async fn send_message(
     if ctx.turn.is_busy() {
         return Err(ActionError::TurnInProgress);
     }
-    let _session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
-    Err(ActionError::LlmUnavailable(
-        "agent turns are not available on this server yet".into(),
-    ))
+    let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
+    let runtime = ctx.state.runtime().clone();
+    // One turn per session, whichever connection it comes from.
+    let busy = runtime
+        .reserve(session.id)
+        .ok_or(ActionError::TurnInProgress)?;
+    let conversation = ctx
+        .state
+        .store()
+        .get_conversation(session.conversation_id)
+        .await?
+        .ok_or_else(|| ActionError::SessionNotFound(req.session_id.clone()))?;
+    // Stored before the acknowledgement: an acknowledged message is never lost.
+    let message = Message::new(&conversation, Direction::Inbound, req.message);
+    ctx.state.store().append_message(&message).await?;
+    let request_id = ctx.request_id.clone().unwrap_or_default();
+    let ack = Event::ack(
+        Some(request_id.clone()),
+        202,
+        "Processing your request...",
+        Ack::Empty(Empty {}),
+    );
+    if ctx.out.send(ack).await.is_err() {
+        return Ok(None);
+    }
+    let terminal = TerminalClaim::default();
+    let sink: Arc<dyn EventSink> = Arc::new(ctx.out.clone());
+    let request = TurnRequest {
+        request_id: request_id.clone(),
+        session,
+        message,
+        model: req.model,
+        images: req
+            .images
+            .into_iter()
+            .map(|i| ImageRef {
+                url: i.url,
+                detail: i.detail.map(|d| format!("{d:?}").to_lowercase()),
+            })
+            .collect(),
+        access: ctx.viewer.access(),
+    };
+    let claim = terminal.clone();
+    let task = tokio::spawn(async move {
+        let _busy = busy;
+        runtime.run(request, sink, claim).await;
+    });
+    ctx.turn.running = Some(RunningTurn {
+        request_id,
+        task,
+        terminal,
+    });
+    Ok(None)
 }
 
 /// Stops the running turn with `cancelled`, echoing the turn's request id. With no
 /// turn running, nothing is sent.
 pub fn cancel(ctx: &mut Ctx<'_>) -> Option<Event> {
-    let turn_request_id = ctx.turn.abort()?;
+    let turn_request_id = ctx.turn.cancel()?;
     Some(Event::cancelled(Some(turn_request_id)))
 }

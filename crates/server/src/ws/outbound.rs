@@ -32,3 +32,12 @@ impl Outbound {
         self.tx.is_closed()
     }
 }
+
+#[async_trait::async_trait]
+impl switchboard_agent::turn::EventSink for Outbound {
+    async fn send(&self, event: Event) -> Result<(), switchboard_agent::turn::SinkClosed> {
+        Outbound::send(self, event)
+            .await
+            .map_err(|_| switchboard_agent::turn::SinkClosed)
+    }
+}

@@ -3,7 +3,9 @@
 
 mod binary;
 mod conversations;
+mod gateway_failures;
 mod messages;
 mod sessions;
 mod shutdown;
 mod transport;
+mod turns;

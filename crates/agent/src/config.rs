@@ -1,0 +1,265 @@
+//! The agent configuration file (`SMOOTH_AGENT_CONFIG`, JSON or TOML): tools,
+//! which of them need a human's approval, knowledge to ingest, and agents.
+//!
+//! A conformance scenario's `server` block is a valid file exactly as written.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentFile {
+    #[serde(default)]
+    pub tools: Vec<ToolConfig>,
+    /// Tool-name patterns (`*` matches any run of characters) that need approval.
+    #[serde(default)]
+    pub confirm_tools: Vec<String>,
+    /// Documents ingested at start-up, visible to every organisation.
+    #[serde(default)]
+    pub knowledge: Vec<KnowledgeEntry>,
+    #[serde(default)]
+    pub agents: Vec<AgentProfile>,
+}
+
+/// A tool the model may call: a fixed `result`, or an HTTP endpoint at `url` that
+/// receives the arguments as a JSON POST and answers with the result as its body.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ToolConfig {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments.
+    #[serde(default = "empty_object_schema")]
+    pub parameters: Value,
+    pub result: Option<String>,
+    pub url: Option<String>,
+    /// HTTP tools: give up after this long (default 10 s).
+    pub timeout_ms: Option<u64>,
+    /// HTTP tools: extra request headers (for example an API key).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl ToolConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.unwrap_or(10_000))
+    }
+}
+
+fn empty_object_schema() -> Value {
+    serde_json::json!({"type": "object", "properties": {}})
+}
+
+/// A document to ingest at start-up; its id is its `source`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KnowledgeEntry {
+    pub source: String,
+    pub content: String,
+    pub title: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Per-agent behaviour, chosen by the session's `agentId`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentProfile {
+    pub id: String,
+    /// Display name sent as `agentName`.
+    pub name: Option<String>,
+    /// The system prompt.
+    pub instructions: Option<String>,
+    pub model: Option<String>,
+    /// Model calls per turn, at most (1–64).
+    pub max_iterations: Option<u32>,
+    /// The tools this agent may use (by name); omitted means all.
+    pub tools: Option<Vec<String>>,
+}
+
+/// Why the file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentFileError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid agent configuration: {problem}")]
+    Invalid { path: String, problem: String },
+}
+
+impl AgentFile {
+    /// Reads and checks a JSON (`.json`) or TOML (`.toml`) file; other extensions
+    /// are tried as JSON, then TOML.
+    pub fn load(path: &Path) -> Result<Self, AgentFileError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| AgentFileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let invalid = |problem: String| AgentFileError::Invalid {
+            path: shown.clone(),
+            problem,
+        };
+        let file: Self = match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => toml::from_str(&text).map_err(|e| invalid(e.to_string()))?,
+            Some("json") => serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?,
+            _ => serde_json::from_str(&text)
+                .or_else(|json| toml::from_str(&text).map_err(|_| json))
+                .map_err(|e| invalid(e.to_string()))?,
+        };
+        file.check().map_err(invalid)?;
+        Ok(file)
+    }
+
+    /// Parses a JSON value (a scenario's `server` block, a test fixture).
+    pub fn from_json(value: Value) -> Result<Self, String> {
+        let file: Self = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        file.check()?;
+        Ok(file)
+    }
+
+    /// Rules serde cannot express.
+    fn check(&self) -> Result<(), String> {
+        let mut names = HashSet::new();
+        for tool in &self.tools {
+            if !valid_tool_name(&tool.name) {
+                return Err(format!(
+                    "tool name '{}' must be 1-64 letters, digits, '_' or '-'",
+                    tool.name
+                ));
+            }
+            if !names.insert(tool.name.as_str()) {
+                return Err(format!("tool '{}' is defined twice", tool.name));
+            }
+            match (&tool.result, &tool.url) {
+                (Some(_), None) => {}
+                (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {}
+                (None, Some(url)) => {
+                    return Err(format!("tool '{}': url '{url}' is not http(s)", tool.name));
+                }
+                _ => {
+                    return Err(format!(
+                        "tool '{}' needs exactly one of 'result' or 'url'",
+                        tool.name
+                    ));
+                }
+            }
+            if !tool.parameters.is_object() {
+                return Err(format!(
+                    "tool '{}': 'parameters' must be a JSON Schema object",
+                    tool.name
+                ));
+            }
+        }
+        let mut ids = HashSet::new();
+        for agent in &self.agents {
+            if agent.id.trim().is_empty() || !ids.insert(agent.id.as_str()) {
+                return Err(format!("agent id '{}' is blank or repeated", agent.id));
+            }
+            if let Some(n) = agent.max_iterations
+                && !(1..=64).contains(&n)
+            {
+                return Err(format!("agent '{}': maxIterations must be 1-64", agent.id));
+            }
+        }
+        for entry in &self.knowledge {
+            if entry.source.trim().is_empty() {
+                return Err("a knowledge entry has a blank 'source'".into());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&AgentProfile> {
+        self.agents.iter().find(|a| a.id == id)
+    }
+}
+
+fn valid_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_scenario_server_block_is_a_valid_file() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../spec/conformance/scenarios"
+        );
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let scenario: Value =
+                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                    .unwrap();
+            if let Some(server) = scenario.get("server") {
+                AgentFile::from_json(server.clone()).unwrap();
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3);
+    }
+
+    #[test]
+    fn toml_and_json_files_load() {
+        let dir = std::env::temp_dir().join(format!("sb-agent-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let toml_path = dir.join("agent.toml");
+        std::fs::write(
+            &toml_path,
+            r#"
+confirmTools = ["delete_*"]
+
+[[tools]]
+name = "lookup_order"
+description = "Look up an order"
+url = "http://127.0.0.1:9/orders"
+timeoutMs = 2000
+
+[[agents]]
+id = "support"
+instructions = "Be brief."
+maxIterations = 4
+tools = ["lookup_order"]
+"#,
+        )
+        .unwrap();
+        let file = AgentFile::load(&toml_path).unwrap();
+        assert_eq!(file.tools[0].timeout(), Duration::from_secs(2));
+        assert_eq!(file.agent("support").unwrap().max_iterations, Some(4));
+        let json_path = dir.join("agent.json");
+        std::fs::write(
+            &json_path,
+            r#"{"knowledge":[{"source":"a.md","content":"A"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(AgentFile::load(&json_path).unwrap().knowledge.len(), 1);
+    }
+
+    #[test]
+    fn mistakes_are_reported_not_ignored() {
+        let bad = [
+            json!({"tool": []}),
+            json!({"tools": [{"name": "x", "description": "d"}]}),
+            json!({"tools": [{"name": "x", "description": "d", "result": "r", "url": "http://a"}]}),
+            json!({"tools": [{"name": "bad name", "description": "d", "result": "r"}]}),
+            json!({"tools": [{"name": "x", "description": "d", "url": "ftp://a"}]}),
+            json!({"tools": [{"name": "x", "description": "d", "result": "r"}, {"name": "x", "description": "d", "result": "r"}]}),
+            json!({"agents": [{"id": "a", "maxIterations": 0}]}),
+        ];
+        for value in bad {
+            assert!(AgentFile::from_json(value.clone()).is_err(), "{value}");
+        }
+    }
+}
