@@ -1,11 +1,15 @@
 //! End-to-end tests of the server over real WebSockets. Every event received is
 //! checked against the protocol's JSON Schemas by the test client.
 
+mod approval;
 mod binary;
 mod conversations;
 mod gateway_failures;
 mod messages;
+mod offline;
 mod sessions;
 mod shutdown;
+mod tool_endpoint;
+mod tools;
 mod transport;
 mod turns;

@@ -27,3 +27,29 @@ async fn shutdown_closes_idle_connections_and_returns() {
     );
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn shutdown_lets_a_running_turn_finish_and_deliver_its_answer() {
+    use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
+    let gateway = MockGateway::builder()
+        .script(vec![ScriptedReply::Text("one two three four five".into())])
+        .chunk_delay(Duration::from_millis(150))
+        .start()
+        .await;
+    let app = switchboard_testkit::spawn_app_with(switchboard_testkit::config_for(&gateway)).await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    client
+        .send(serde_json::json!({"action": "send_message", "requestId": "r1", "sessionId": session, "message": "count"}))
+        .await;
+    client.until("stream_token").await;
+    let shutdown = tokio::spawn(app.shutdown());
+    let events = client.until_terminal("r1").await;
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "eventual_response", "the turn drains: {last}");
+    assert_eq!(
+        last["data"]["data"]["response"]["responseParts"][0],
+        "one two three four five"
+    );
+    shutdown.await.unwrap().expect("serve returns Ok");
+}
