@@ -340,6 +340,29 @@ async fn silence_after_a_chunk_ends_the_stream_with_a_timeout() {
 }
 
 #[tokio::test]
+async fn keep_alive_comments_keep_a_thinking_model_alive() {
+    // Comments arrive more often than the silence limit, for longer than it.
+    let gateway = FakeGateway::spawn(|_| {
+        let mut steps = vec![Step::Send(data(&delta(json!({"content": "Thinking"}))))];
+        for _ in 0..8 {
+            steps.push(Step::Pause(Duration::from_millis(100)));
+            steps.push(Step::Send(": PROCESSING\n\n".into()));
+        }
+        steps.push(Step::Send(data(&delta(json!({"content": " done"})))));
+        steps.push(Step::Send(data(
+            &json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+        )));
+        steps.push(Step::Send("data: [DONE]\n\n".into()));
+        Reply::steps(steps)
+    })
+    .await;
+    let mut settings = settings(&gateway.url);
+    settings.idle_timeout = Duration::from_millis(400);
+    let events = events_of(&client(settings)).await;
+    assert_eq!(events, vec![text("Thinking"), text(" done")]);
+}
+
+#[tokio::test]
 async fn a_stream_cut_short_is_a_protocol_error() {
     let gateway = FakeGateway::spawn(|_| {
         Reply::steps(vec![Step::Send(data(&delta(json!({"content": "Hel"}))))])

@@ -15,7 +15,8 @@ use reqwest::{Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::time::timeout;
 use tracing::{debug, warn};
 
@@ -28,9 +29,10 @@ pub struct GatewaySettings {
     pub key: Option<SecretString>,
     /// Limit on establishing a TCP/TLS connection.
     pub connect_timeout: Duration,
-    /// Limit on waiting for the response headers, and again for the first event.
+    /// Limit on waiting for the response headers, and then for the body's first
+    /// bytes (an SSE keep-alive comment counts: the gateway is alive).
     pub first_byte_timeout: Duration,
-    /// Limit on silence between two events of a stream that has started.
+    /// Limit on silence (no bytes at all) once the first event has arrived.
     pub idle_timeout: Duration,
     /// Retries after the first attempt, for failures before the first byte.
     pub max_retries: u32,
@@ -173,8 +175,16 @@ impl LlmProvider for GatewayClient {
             .get("x-litellm-response-cost")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok());
+        // Any bytes count as life, including SSE comments that gateways send as
+        // keep-alives while a model thinks.
+        let activity = Activity::default();
+        let bytes = response.bytes_stream().inspect({
+            let activity = activity.clone();
+            move |_| activity.touch()
+        });
         let reader = BodyReader {
-            events: Some(Box::pin(response.bytes_stream().eventsource())),
+            events: Some(Box::pin(bytes.eventsource())),
+            activity,
             parser: ChunkParser::new(header_cost),
             pending: VecDeque::new(),
             seen_event: false,
@@ -277,11 +287,32 @@ fn describe(error: &dyn std::error::Error) -> String {
 type SseEvents =
     Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
 
+/// When the response last sent any bytes.
+#[derive(Clone)]
+struct Activity(Arc<Mutex<Instant>>);
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(Instant::now())))
+    }
+}
+
+impl Activity {
+    fn touch(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    fn quiet_for(&self) -> Duration {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
+    }
+}
+
 /// Reads a successful response's event stream, enforcing the first-event and
-/// between-events timeouts.
+/// between-events timeouts. The clock restarts whenever bytes arrive.
 struct BodyReader {
     /// `None` once the body has ended, failed or said `[DONE]`.
     events: Option<SseEvents>,
+    activity: Activity,
     parser: ChunkParser,
     pending: VecDeque<StreamEvent>,
     seen_event: bool,
@@ -301,17 +332,27 @@ impl BodyReader {
             } else {
                 (self.first_byte_timeout, "first byte")
             };
-            let parsed = match timeout(limit, events.next()).await {
-                Err(_) => Err(LlmError::Timeout(waiting_for)),
-                Ok(None) => {
+            let next = loop {
+                let quiet = self.activity.quiet_for();
+                if quiet >= limit {
+                    break None;
+                }
+                // `next()` is cancel-safe: a timed-out wait loses nothing.
+                if let Ok(item) = timeout(limit - quiet, events.next()).await {
+                    break Some(item);
+                }
+            };
+            let parsed = match next {
+                None => Err(LlmError::Timeout(waiting_for)),
+                Some(None) => {
                     self.events = None;
                     self.parser.finish()
                 }
-                Ok(Some(Err(e))) => Err(LlmError::Protocol(format!(
+                Some(Some(Err(e))) => Err(LlmError::Protocol(format!(
                     "the stream broke off: {}",
                     describe(&e)
                 ))),
-                Ok(Some(Ok(event))) => {
+                Some(Some(Ok(event))) => {
                     self.seen_event = true;
                     self.parser.push(&event.data)
                 }
