@@ -90,6 +90,31 @@ impl TestApp {
         TestClient::connect(&self.ws_url()).await
     }
 
+    /// Stores a message in a session's conversation directly, as earlier turns would
+    /// have.
+    pub async fn store_message(
+        &self,
+        session_id: &str,
+        direction: switchboard_core::Direction,
+        text: &str,
+    ) -> switchboard_core::Message {
+        let store = self.state.store();
+        let id = switchboard_core::SessionId::parse(session_id).expect("a session id");
+        let session = store
+            .get_session(id)
+            .await
+            .unwrap()
+            .expect("the session exists");
+        let conversation = store
+            .get_conversation(session.conversation_id)
+            .await
+            .unwrap()
+            .expect("the conversation exists");
+        let message = switchboard_core::Message::new(&conversation, direction, text.to_owned());
+        store.append_message(&message).await.expect("append");
+        message
+    }
+
     /// Triggers a graceful shutdown and waits for `serve` to return.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         self.stop.cancel();

@@ -34,15 +34,12 @@ pub struct SessionCreated {
     pub agent_participant_id: String,
 }
 
+/// `get_session`: the ids of `create_conversation_session`, plus thread and status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
-    pub session_id: String,
-    pub conversation_id: String,
-    pub agent_id: String,
-    pub agent_name: String,
-    pub user_participant_id: String,
-    pub agent_participant_id: String,
+    #[serde(flatten)]
+    pub ids: SessionCreated,
     pub thread_id: String,
     pub status: SessionStatus,
 }

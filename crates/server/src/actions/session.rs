@@ -102,15 +102,20 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         ctx.request_id.clone(),
         200,
         "Session created",
-        Ack::SessionCreated(SessionCreated {
-            session_id: session.id.to_string(),
-            conversation_id: session.conversation_id.to_string(),
-            agent_id: session.agent_id.to_string(),
-            agent_name: session.agent_name,
-            user_participant_id: session.user_participant_id.to_string(),
-            agent_participant_id: session.agent_participant_id.to_string(),
-        }),
+        Ack::SessionCreated(ids(&session)),
     ))
+}
+
+/// The ids both session acknowledgements carry.
+fn ids(session: &Session) -> SessionCreated {
+    SessionCreated {
+        session_id: session.id.to_string(),
+        conversation_id: session.conversation_id.to_string(),
+        agent_id: session.agent_id.to_string(),
+        agent_name: session.agent_name.clone(),
+        user_participant_id: session.user_participant_id.to_string(),
+        agent_participant_id: session.agent_participant_id.to_string(),
+    }
 }
 
 fn new_conversation(
@@ -226,12 +231,7 @@ pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Event, ActionErro
         200,
         "Session",
         Ack::Session(SessionInfo {
-            session_id: session.id.to_string(),
-            conversation_id: session.conversation_id.to_string(),
-            agent_id: session.agent_id.to_string(),
-            agent_name: session.agent_name,
-            user_participant_id: session.user_participant_id.to_string(),
-            agent_participant_id: session.agent_participant_id.to_string(),
+            ids: ids(&session),
             thread_id: session.conversation_id.to_string(),
             status: match session.status {
                 SessionStatus::Active => switchboard_protocol::SessionStatus::Active,

@@ -1,29 +1,12 @@
 //! `list_conversations` and `rename_conversation`.
 
 use serde_json::json;
-use switchboard_core::{Direction, Message, SessionId};
+use switchboard_core::Direction;
 use switchboard_testkit::{TestApp, spawn_app};
 
 async fn say(app: &TestApp, session_id: &str, text: &str) {
-    let store = app.state.store();
-    let session = store
-        .get_session(SessionId::parse(session_id).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let conversation = store
-        .get_conversation(session.conversation_id)
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .append_message(&Message::new(
-            &conversation,
-            Direction::Inbound,
-            text.into(),
-        ))
-        .await
-        .unwrap();
+    app.store_message(session_id, Direction::Inbound, text)
+        .await;
 }
 
 #[tokio::test]

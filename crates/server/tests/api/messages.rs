@@ -1,22 +1,11 @@
 //! `get_conversation_messages`: newest first, `limit`, opaque cursors.
 
 use serde_json::{Value, json};
-use switchboard_core::{Direction, Message, SessionId};
+use switchboard_core::{Direction, Message};
 use switchboard_testkit::{TestApp, TestClient, spawn_app};
 
 /// Stores `n` alternating user/agent messages in the session's conversation.
 async fn seed(app: &TestApp, session_id: &str, n: usize) -> Vec<Message> {
-    let store = app.state.store();
-    let session = store
-        .get_session(SessionId::parse(session_id).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let conversation = store
-        .get_conversation(session.conversation_id)
-        .await
-        .unwrap()
-        .unwrap();
     let mut out = Vec::new();
     for i in 0..n {
         let direction = if i % 2 == 0 {
@@ -24,9 +13,10 @@ async fn seed(app: &TestApp, session_id: &str, n: usize) -> Vec<Message> {
         } else {
             Direction::Outbound
         };
-        let message = Message::new(&conversation, direction, format!("message {i}"));
-        store.append_message(&message).await.unwrap();
-        out.push(message);
+        out.push(
+            app.store_message(session_id, direction, &format!("message {i}"))
+                .await,
+        );
     }
     out
 }

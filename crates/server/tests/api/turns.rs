@@ -106,24 +106,10 @@ async fn history_is_the_most_recent_messages_within_the_budget() {
     let mut client = app.client().await;
     let (session, _) = client.create_session().await;
     // Forty old messages, each ~25 tokens: only the newest couple fit the budget.
-    let store = app.state.store();
-    let s = store
-        .get_session(switchboard_core::SessionId::parse(&session).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let conversation = store
-        .get_conversation(s.conversation_id)
-        .await
-        .unwrap()
-        .unwrap();
     for i in 0..40 {
-        let m = switchboard_core::Message::new(
-            &conversation,
-            switchboard_core::Direction::Inbound,
-            format!("old message number {i} {}", "padding ".repeat(10)),
-        );
-        store.append_message(&m).await.unwrap();
+        let text = format!("old message number {i} {}", "padding ".repeat(10));
+        app.store_message(&session, switchboard_core::Direction::Inbound, &text)
+            .await;
     }
     client.turn("r1", &session, "latest question").await;
     let messages = gateway.requests()[0]["messages"]
