@@ -37,6 +37,25 @@ fn unavailable_storage_is_refused_not_replaced() {
 }
 
 #[test]
+fn a_bad_agent_configuration_file_stops_startup() {
+    let dir = std::env::temp_dir().join(format!("sb-binary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let typo = dir.join("agent.json");
+    std::fs::write(&typo, r#"{"tool": []}"#).unwrap();
+    for path in [dir.join("missing.json"), typo] {
+        let out = switchboard()
+            .env("SMOOTH_AGENT_CONFIG", &path)
+            .env("SMOOTH_AGENT_PORT", "0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("SMOOTH_AGENT_CONFIG"), "{stderr}");
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    }
+}
+
+#[test]
 fn starts_with_defaults_prints_one_line_and_exits_zero_on_sigterm() {
     let mut child = switchboard()
         .env("SMOOTH_AGENT_PORT", "0")
