@@ -1,8 +1,20 @@
 //! Command-line arguments of the benchmark.
 
-pub const USAGE: &str = "usage: switchboard-bench WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]";
+use std::path::PathBuf;
 
-pub struct Args {
+pub const USAGE: &str = "usage:
+  switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
+  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST]
+  switchboard-bench WS_URL ...    (same as `foundation WS_URL ...`)";
+
+/// Which benchmark to run.
+pub enum Command {
+    Foundation(FoundationArgs),
+    Turns(TurnsArgs),
+}
+
+/// Figures for a server that is already running.
+pub struct FoundationArgs {
     pub url: String,
     pub pid: Option<u32>,
     pub pings: usize,
@@ -11,8 +23,49 @@ pub struct Args {
     pub idle: usize,
 }
 
-impl Args {
-    pub fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
+/// Agent turns against a server this benchmark starts, with a mock LLM gateway.
+pub struct TurnsArgs {
+    /// The `switchboard` binary to start.
+    pub server: PathBuf,
+    /// Measured turns per concurrency level, split evenly over the connections.
+    pub turns: usize,
+    /// Connection counts to measure, in order.
+    pub concurrency: Vec<usize>,
+}
+
+impl Command {
+    /// Reads the arguments after the program name. Without a subcommand the
+    /// arguments are those of `foundation`, which `scripts/bench-foundation` relies on.
+    pub fn parse(argv: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut argv = argv.peekable();
+        match argv.peek().map(String::as_str) {
+            Some("foundation") => {
+                argv.next();
+                FoundationArgs::parse(argv).map(Command::Foundation)
+            }
+            Some("turns") => {
+                argv.next();
+                TurnsArgs::parse(argv).map(Command::Turns)
+            }
+            _ => FoundationArgs::parse(argv).map(Command::Foundation),
+        }
+    }
+}
+
+/// A value that must be a number greater than zero.
+fn positive(name: &str, raw: &str) -> Result<usize, String> {
+    raw.parse::<usize>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or(format!("{name}: '{raw}' is not a positive number"))
+}
+
+fn help() -> String {
+    "switchboard-bench: figures for a Switchboard server".into()
+}
+
+impl FoundationArgs {
+    fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
         let mut args = Self {
             url: String::new(),
             pid: None,
@@ -24,10 +77,7 @@ impl Args {
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| -> Result<usize, String> {
                 let raw = argv.next().ok_or(format!("{name} needs a value"))?;
-                raw.parse::<usize>()
-                    .ok()
-                    .filter(|v| *v > 0)
-                    .ok_or(format!("{name}: '{raw}' is not a positive number"))
+                positive(name, &raw)
             };
             match arg.as_str() {
                 "--pid" => args.pid = Some(value("--pid")? as u32),
@@ -35,9 +85,7 @@ impl Args {
                 "--sessions" => args.sessions = value("--sessions")?,
                 "--concurrency" => args.concurrency = value("--concurrency")?,
                 "--idle" => args.idle = value("--idle")?,
-                "-h" | "--help" => {
-                    return Err("switchboard-bench: figures for a running server".into());
-                }
+                "-h" | "--help" => return Err(help()),
                 url if args.url.is_empty() && url.starts_with("ws") => args.url = url.to_owned(),
                 other => return Err(format!("unexpected argument '{other}'")),
             }
@@ -46,5 +94,39 @@ impl Args {
             return Err("the server's WebSocket URL is required".into());
         }
         Ok(args)
+    }
+}
+
+impl TurnsArgs {
+    fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut server = None;
+        let mut turns = 400;
+        let mut concurrency = vec![1, 20];
+        while let Some(arg) = argv.next() {
+            let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--server" => server = Some(PathBuf::from(value("--server")?)),
+                "--turns" => turns = positive("--turns", &value("--turns")?)?,
+                "--concurrency" => {
+                    concurrency = value("--concurrency")?
+                        .split(',')
+                        .map(|c| positive("--concurrency", c.trim()))
+                        .collect::<Result<_, _>>()?;
+                }
+                "-h" | "--help" => return Err(help()),
+                other => return Err(format!("unexpected argument '{other}'")),
+            }
+        }
+        let server = server.ok_or("--server (the switchboard binary to start) is required")?;
+        if let Some(&c) = concurrency.iter().find(|&&c| c > turns) {
+            return Err(format!(
+                "--concurrency {c} is more than --turns {turns}: some connections would idle"
+            ));
+        }
+        Ok(Self {
+            server,
+            turns,
+            concurrency,
+        })
     }
 }

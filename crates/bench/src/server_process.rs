@@ -1,0 +1,123 @@
+//! The `switchboard` binary as a child process, stopped with SIGTERM however the
+//! benchmark ends.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the server may take to print where it listens.
+const START_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long the server may take to exit after SIGTERM before it is killed. Above
+/// the server's default drain time (25 s), so a clean shutdown is never cut short.
+const STOP_LIMIT: Duration = Duration::from_secs(30);
+
+/// A running server; dropping it stops it.
+pub struct ServerProcess {
+    child: Child,
+    url: String,
+    /// Held open so the server never writes to a closed pipe.
+    _stdout: Option<BufReader<ChildStdout>>,
+    stopped: bool,
+}
+
+impl ServerProcess {
+    /// Starts `binary` on a free port, with an environment holding nothing but the
+    /// gateway URL, the port and the log filter, and waits for its first line,
+    /// `switchboard listening on ws://ADDR/ws (...)`.
+    pub async fn start(binary: &Path, gateway_url: &str) -> Result<Self, String> {
+        let mut child = Command::new(binary)
+            .env_clear()
+            .env("SMOOTH_AGENT_PORT", "0")
+            .env("SMOOAI_GATEWAY_URL", gateway_url)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut server = Self {
+            child,
+            url: String::new(),
+            _stdout: None,
+            stopped: false,
+        };
+        // A blocking read on its own thread; if it times out, dropping `server`
+        // kills the child, which closes the pipe and ends the read.
+        let first_line = tokio::task::spawn_blocking(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            reader.read_line(&mut line).map(|_| (reader, line))
+        });
+        let (reader, line) = match tokio::time::timeout(START_LIMIT, first_line).await {
+            Ok(Ok(Ok(read))) => read,
+            Ok(Ok(Err(e))) => return Err(format!("cannot read the server's output: {e}")),
+            Ok(Err(e)) => return Err(format!("the output reader failed: {e}")),
+            Err(_) => return Err(format!("the server printed nothing within {START_LIMIT:?}")),
+        };
+        server._stdout = Some(reader);
+        server.url = line
+            .strip_prefix("switchboard listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .ok_or_else(|| match (line.is_empty(), server.child.try_wait()) {
+                (_, Ok(Some(status))) => format!("the server exited ({status}) before listening"),
+                (true, _) => "the server closed its output before saying where it listens".into(),
+                (false, _) => format!("unexpected first line from the server: {line:?}"),
+            })?
+            .to_owned();
+        Ok(server)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the server to exit.
+    pub fn stop(mut self) -> Result<ExitStatus, String> {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> Result<ExitStatus, String> {
+        self.stopped = true;
+        if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(status);
+        }
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .map_err(|e| format!("cannot run kill -TERM {pid}: {e}"))?;
+        // The wait blocks; `block_in_place` lets the runtime's other tasks (the mock
+        // gateway a draining turn may still need) run meanwhile.
+        tokio::task::block_in_place(|| {
+            let deadline = Instant::now() + STOP_LIMIT;
+            while Instant::now() < deadline {
+                if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                    return Ok(status);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let status = self.child.wait().map_err(|e| e.to_string())?;
+            Err(format!(
+                "the server did not exit within {STOP_LIMIT:?} of SIGTERM; killed ({status})"
+            ))
+        })
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if !self.stopped
+            && let Err(e) = self.terminate()
+        {
+            eprintln!("switchboard-bench: stopping the server: {e}");
+        }
+    }
+}
