@@ -139,6 +139,7 @@ impl AgentRuntime {
             Err(e) => {
                 tracing::error!(request_id, error = %e, "could not load the conversation for a turn");
                 if terminal.claim() {
+                    terminal.release();
                     let _ = sink
                         .send(Event::error(
                             Some(request_id),

@@ -114,6 +114,7 @@ pub async fn run(plan: TurnPlan, env: TurnEnv, sink: Arc<dyn EventSink>, termina
                 }
                 TurnError::ClientGone(_) => return,
             };
+            terminal.release();
             let _ = sink
                 .send(Event::error(Some(request_id), code, message))
                 .await;

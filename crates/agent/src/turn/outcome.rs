@@ -44,6 +44,7 @@ pub(super) async fn finish(
         })?;
     let message = Message::new(&conversation, Direction::Outbound, reply.clone());
     env.store.append_message(&message).await?;
+    terminal.release();
     let citations = citations(state.plan.grounding.iter().chain(&state.tool_hits));
     let outcome = TurnOutcome {
         message_id: message.id.to_string(),

@@ -2,8 +2,8 @@
 //! terminal event.
 
 use async_trait::async_trait;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use switchboard_protocol::Event;
 
 /// The client is gone; the turn should stop.
@@ -17,17 +17,56 @@ pub trait EventSink: Send + Sync + 'static {
     async fn send(&self, event: Event) -> Result<(), SinkClosed>;
 }
 
-/// Decides who emits a turn's terminal event. The turn claims it before its
-/// `eventual_response` or `error`; a `cancel` claims it before `cancelled`. Whoever
-/// claims first emits; the other stays silent. A cancel that arrives after the turn
-/// claimed is too late and changes nothing.
-#[derive(Debug, Clone, Default)]
-pub struct TerminalClaim(Arc<AtomicBool>);
+/// Decides who emits a turn's terminal event, and frees the turn's place for the
+/// next one. The turn claims it before its `eventual_response` or `error`; a
+/// `cancel` claims it before `cancelled`. Whoever claims first emits; the other
+/// stays silent. A cancel that arrives after the turn claimed is too late and
+/// changes nothing.
+#[derive(Clone, Default)]
+pub struct TerminalClaim(Arc<ClaimState>);
+
+#[derive(Default)]
+struct ClaimState {
+    claimed: AtomicBool,
+    released: AtomicBool,
+    /// Whatever reserves the turn's place (a session lock), dropped on release.
+    held: Mutex<Option<Box<dyn Send>>>,
+}
 
 impl TerminalClaim {
     /// `true` for the first caller only.
     pub fn claim(&self) -> bool {
-        !self.0.swap(true, Ordering::AcqRel)
+        !self.0.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Keeps `reservation` until the turn is released.
+    pub fn hold(&self, reservation: impl Send + 'static) {
+        *self.lock() = Some(Box::new(reservation));
+    }
+
+    /// The turn is over as far as the next turn is concerned: called once its reply
+    /// is stored and just before its terminal event is sent, so a client that
+    /// answers that event at once is never told a turn is still running.
+    pub fn release(&self) {
+        self.0.released.store(true, Ordering::Release);
+        drop(self.lock().take());
+    }
+
+    pub fn is_released(&self) -> bool {
+        self.0.released.load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<dyn Send>>> {
+        self.0.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for TerminalClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TerminalClaim")
+            .field("claimed", &self.0.claimed.load(Ordering::Relaxed))
+            .field("released", &self.is_released())
+            .finish()
     }
 }
 
@@ -42,5 +81,17 @@ mod tests {
         assert!(claim.claim());
         assert!(!other.claim());
         assert!(!claim.claim());
+    }
+
+    #[test]
+    fn release_drops_what_was_held() {
+        let claim = TerminalClaim::default();
+        let token = Arc::new(());
+        claim.hold(token.clone());
+        assert_eq!(Arc::strong_count(&token), 2);
+        assert!(!claim.is_released());
+        claim.clone().release();
+        assert!(claim.is_released());
+        assert_eq!(Arc::strong_count(&token), 1);
     }
 }

@@ -23,9 +23,14 @@ struct RunningTurn {
 }
 
 impl TurnSlot {
-    /// Whether a turn is still running (finished ones are forgotten here).
+    /// Whether a turn is still running. A turn that has released its place (its
+    /// terminal event is on its way) no longer counts; finished ones are forgotten.
     pub fn is_busy(&mut self) -> bool {
-        if self.running.as_ref().is_some_and(|t| t.task.is_finished()) {
+        if self
+            .running
+            .as_ref()
+            .is_some_and(|t| t.task.is_finished() || t.terminal.is_released())
+        {
             self.running = None;
         }
         self.running.is_some()
@@ -39,14 +44,14 @@ impl TurnSlot {
         if turn.task.is_finished() || !turn.terminal.claim() {
             return None;
         }
-        turn.task.abort();
+        turn.stop();
         Some(turn.request_id)
     }
 
     /// Aborts the running turn silently (the client is gone).
     pub fn abort(&mut self) {
         if let Some(turn) = self.running.take() {
-            turn.task.abort();
+            turn.stop();
         }
     }
 
@@ -58,8 +63,17 @@ impl TurnSlot {
         };
         if tokio::time::timeout(limit, &mut turn.task).await.is_err() {
             tracing::warn!(request_id = %turn.request_id, "turn did not finish before the drain deadline; aborting it");
-            turn.task.abort();
+            turn.stop();
         }
+    }
+}
+
+impl RunningTurn {
+    /// Aborts the turn and frees its session at once, rather than whenever the
+    /// aborted task is finally dropped.
+    fn stop(&self) {
+        self.task.abort();
+        self.terminal.release();
     }
 }
 
@@ -98,6 +112,8 @@ pub async fn send_message(
         return Ok(None);
     }
     let terminal = TerminalClaim::default();
+    // The session stays reserved until the turn releases it.
+    terminal.hold(busy);
     let sink: Arc<dyn EventSink> = Arc::new(ctx.out.clone());
     let request = TurnRequest {
         request_id: request_id.clone(),
@@ -115,10 +131,7 @@ pub async fn send_message(
         access: ctx.viewer.access(),
     };
     let claim = terminal.clone();
-    let task = tokio::spawn(async move {
-        let _busy = busy;
-        runtime.run(request, sink, claim).await;
-    });
+    let task = tokio::spawn(async move { runtime.run(request, sink, claim).await });
     ctx.turn.running = Some(RunningTurn {
         request_id,
         task,
