@@ -95,8 +95,7 @@ async fn run_turn(outcome: Result<Vec<StreamEvent>, LlmError>) -> Vec<(String, b
         access: Access::anonymous("org"),
     };
     runtime.run(request, sink.clone(), terminal).await;
-    let seen = sink.free_at_terminal.lock().unwrap().clone();
-    seen
+    sink.free_at_terminal.lock().unwrap().clone()
 }
 
 #[tokio::test]
