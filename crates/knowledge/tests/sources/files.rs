@@ -1,0 +1,177 @@
+//! `FileSource` against real temp folders.
+
+use super::helpers::{TempDir, config};
+use serde_json::json;
+use switchboard_knowledge::Acl;
+use switchboard_knowledge::source::{FileSource, Source, SourceError};
+
+const PAGE: &str = "<html><head><title>The Page</title><style>p{}</style></head>\
+    <body><h1>Hello</h1><p>World &amp; all</p></body></html>";
+
+/// A folder holding what a real documentation folder holds, wanted or not.
+fn documentation_folder() -> TempDir {
+    let dir = TempDir::new("files");
+    dir.write(
+        "docs/guide.md",
+        "Intro line\n\n# Guide\n\nHow to return items.",
+    );
+    dir.write("docs/nested/deep.txt", "Deep text.");
+    dir.write("NOTES.TXT", "Upper-case extension.");
+    dir.write("page.html", PAGE);
+    dir.write("binary.txt", [0xff, 0xfe, 0x00, 0x80, 0xc3]);
+    dir.write("image.png", [0x89, b'P', b'N', b'G']);
+    dir.write("code.rs", "fn main() {}");
+    dir.write("README", "no extension");
+    dir.write("blank.md", "  \n\n ");
+    dir.write("big.md", "a".repeat(2 * 1024 * 1024 + 1));
+    dir.write(".hidden.md", "secret");
+    dir.write(".git/notes.md", "secret");
+    dir.write(".drafts/plan.md", "secret");
+    dir.write("node_modules/pkg/readme.md", "secret");
+    dir.write("target/doc.md", "secret");
+    dir
+}
+
+#[tokio::test]
+async fn a_folder_yields_its_text_files_in_path_order() {
+    super::helpers::init();
+    let dir = documentation_folder();
+    let source = FileSource::new(config(json!({"name": "kb", "path": dir.path_str()}))).unwrap();
+    assert_eq!(source.key(), "kb");
+
+    let documents = source.fetch().await.unwrap();
+
+    let summary: Vec<_> = documents
+        .iter()
+        .map(|d| (d.id.as_str(), d.source.as_str(), d.title.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("kb/NOTES.TXT", "NOTES.TXT", None),
+            ("kb/docs/guide.md", "docs/guide.md", Some("Guide")),
+            ("kb/docs/nested/deep.txt", "docs/nested/deep.txt", None),
+            ("kb/page.html", "page.html", Some("The Page")),
+        ]
+    );
+    assert_eq!(
+        documents[1].content,
+        "Intro line\n\n# Guide\n\nHow to return items."
+    );
+    assert_eq!(documents[3].content, "# Hello\n\nWorld & all");
+    for document in &documents {
+        assert_eq!(document.url, None);
+        assert!(!document.content.contains("secret"), "{}", document.id);
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_file_is_gone_on_the_next_fetch() {
+    super::helpers::init();
+    let dir = TempDir::new("refetch");
+    dir.write("a.md", "first");
+    dir.write("b.md", "second");
+    let source = FileSource::new(config(json!({"path": dir.path_str()}))).unwrap();
+    assert_eq!(source.key(), dir.path_str());
+    let ids = |docs: Vec<switchboard_knowledge::Document>| -> Vec<String> {
+        docs.into_iter().map(|d| d.id).collect()
+    };
+    let key = dir.path_str();
+    assert_eq!(
+        ids(source.fetch().await.unwrap()),
+        [format!("{key}/a.md"), format!("{key}/b.md")]
+    );
+
+    dir.remove("a.md");
+    dir.write("c.txt", "third");
+
+    assert_eq!(
+        ids(source.fetch().await.unwrap()),
+        [format!("{key}/b.md"), format!("{key}/c.txt")]
+    );
+}
+
+#[tokio::test]
+async fn a_single_file_is_read_whatever_its_extension() {
+    super::helpers::init();
+    let dir = TempDir::new("single");
+    let path = dir.write("handbook.rst", "Handbook\n========\n\nRules.");
+    let path = path.to_str().unwrap();
+    let source = FileSource::new(config(json!({"path": path}))).unwrap();
+
+    let documents = source.fetch().await.unwrap();
+
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].id, path);
+    assert_eq!(documents[0].source, "handbook.rst");
+    assert_eq!(documents[0].title, None);
+    assert_eq!(documents[0].content, "Handbook\n========\n\nRules.");
+}
+
+#[tokio::test]
+async fn a_missing_path_fails_at_start_up() {
+    super::helpers::init();
+    let dir = TempDir::new("missing");
+    let missing = dir.join("nowhere");
+    let err = FileSource::new(config(json!({"path": missing.to_str().unwrap()}))).unwrap_err();
+    assert!(
+        matches!(&err, SourceError::Config(message) if message.contains("nowhere")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_folder_removed_after_start_up_is_an_io_error() {
+    super::helpers::init();
+    let dir = TempDir::new("vanishing");
+    dir.write("a.md", "text");
+    let source = FileSource::new(config(json!({"path": dir.path_str()}))).unwrap();
+    std::fs::remove_dir_all(&dir.path).unwrap();
+
+    let err = source.fetch().await.unwrap_err();
+
+    assert!(matches!(err, SourceError::Io { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn documents_carry_the_source_org_acl_and_sets() {
+    super::helpers::init();
+    let dir = TempDir::new("stamp");
+    dir.write("policy.md", "# Policy\n\nInternal.");
+    let source = FileSource::new(config(json!({
+        "path": dir.path_str(),
+        "org": "acme",
+        "acl": {"visibility": "restricted", "users": ["ann"], "groups": ["hr"]},
+        "sets": ["policies", "internal"],
+    })))
+    .unwrap();
+
+    let documents = source.fetch().await.unwrap();
+
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].org.as_deref(), Some("acme"));
+    assert_eq!(
+        documents[0].acl,
+        Acl::Restricted {
+            users: vec!["ann".into()],
+            groups: vec!["hr".into()]
+        }
+    );
+    assert_eq!(documents[0].sets, ["policies", "internal"]);
+}
+
+#[tokio::test]
+async fn build_picks_the_source_kind_from_the_configuration() {
+    let http = super::helpers::http();
+    let dir = TempDir::new("build");
+    dir.write("a.md", "text");
+
+    let source = config(json!({"path": dir.path_str(), "name": "docs"}))
+        .build(http.clone())
+        .unwrap();
+    assert_eq!(source.key(), "docs");
+    assert_eq!(source.fetch().await.unwrap()[0].id, "docs/a.md");
+
+    let both = config(json!({"path": dir.path_str(), "url": "https://example.com"}));
+    assert!(matches!(both.build(http), Err(SourceError::Config(_))));
+}
