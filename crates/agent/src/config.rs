@@ -8,6 +8,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
+use switchboard_knowledge::source::SourceConfig;
+use switchboard_knowledge::{Acl, Document};
 
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -18,9 +20,13 @@ pub struct AgentFile {
     /// Tool-name patterns (`*` matches any run of characters) that need approval.
     #[serde(default)]
     pub confirm_tools: Vec<String>,
-    /// Documents ingested at start-up, visible to every organisation.
+    /// Documents ingested at start-up.
     #[serde(default)]
     pub knowledge: Vec<KnowledgeEntry>,
+    /// Folders, files, web pages and GitHub repositories ingested at start-up (and
+    /// re-ingested every `refreshSecs` when set).
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub agents: Vec<AgentProfile>,
 }
@@ -62,6 +68,27 @@ pub struct KnowledgeEntry {
     pub content: String,
     pub title: Option<String>,
     pub url: Option<String>,
+    /// The owning organisation; omitted means every organisation.
+    pub org: Option<String>,
+    /// Who may see it; omitted means everyone in the organisation.
+    #[serde(default)]
+    pub acl: Acl,
+    #[serde(default)]
+    pub sets: Vec<String>,
+}
+
+impl KnowledgeEntry {
+    pub fn document(&self) -> Document {
+        let mut document = Document::public(self.source.clone(), self.content.clone());
+        document.title = self.title.clone();
+        if self.url.is_some() {
+            document.url = self.url.clone();
+        }
+        document.org = self.org.clone();
+        document.acl = self.acl.clone();
+        document.sets = self.sets.clone();
+        document
+    }
 }
 
 /// Per-agent behaviour, chosen by the session's `agentId`.

@@ -2,6 +2,7 @@
 //! responder.
 
 pub mod config;
+pub mod http;
 pub mod llm;
 pub mod offline;
 pub mod runtime;

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::{Message, Session, SessionId, Store};
-use switchboard_knowledge::{Access, Document, KnowledgeIndex};
+use switchboard_knowledge::{Access, Retriever};
 use switchboard_protocol::{ErrorCode, Event};
 
 /// Passages retrieved for every user message and given to the model.
@@ -30,7 +30,7 @@ pub struct RuntimeSettings {
 /// Shared by every turn of the server.
 pub struct AgentRuntime {
     env: TurnEnv,
-    knowledge: Arc<KnowledgeIndex>,
+    retriever: Retriever,
     tools: ToolRegistry,
     file: AgentFile,
     settings: RuntimeSettings,
@@ -64,25 +64,17 @@ impl Drop for BusyGuard {
 }
 
 impl AgentRuntime {
-    /// Builds the runtime and ingests the configuration file's knowledge.
+    /// Builds the runtime over an already-filled knowledge base.
     pub fn new(
         llm: Arc<dyn LlmProvider>,
         store: Arc<dyn Store>,
-        knowledge: Arc<KnowledgeIndex>,
+        retriever: Retriever,
         file: AgentFile,
         env_confirm_tools: &[String],
         settings: RuntimeSettings,
     ) -> Self {
-        for entry in &file.knowledge {
-            let mut document = Document::public(entry.source.clone(), entry.content.clone());
-            document.title = entry.title.clone();
-            if entry.url.is_some() {
-                document.url = entry.url.clone();
-            }
-            knowledge.upsert(document);
-        }
         let mut tools = ToolRegistry::from_config(&file.tools);
-        tools.add(Arc::new(KnowledgeSearch::new(knowledge.clone())));
+        tools.add(Arc::new(KnowledgeSearch::new(retriever.clone())));
         let env = TurnEnv {
             llm,
             store,
@@ -92,7 +84,7 @@ impl AgentRuntime {
         };
         Self {
             env,
-            knowledge,
+            retriever,
             tools,
             file,
             settings,
@@ -104,8 +96,8 @@ impl AgentRuntime {
         &self.env.parking
     }
 
-    pub fn knowledge(&self) -> &Arc<KnowledgeIndex> {
-        &self.knowledge
+    pub fn retriever(&self) -> &Retriever {
+        &self.retriever
     }
 
     pub fn llm_label(&self) -> String {
@@ -162,9 +154,10 @@ impl AgentRuntime {
         let max_iterations = profile
             .and_then(|p| p.max_iterations)
             .unwrap_or(self.settings.max_iterations);
-        let grounding =
-            self.knowledge
-                .search(&request.message.text, &request.access, AUTO_RETRIEVED);
+        let grounding = self
+            .retriever
+            .retrieve(&request.message.text, &request.access, AUTO_RETRIEVED)
+            .await;
         let mut transcript = vec![ChatMessage::system(instructions(profile))];
         transcript.extend(prompt::knowledge_message(&grounding));
         transcript.extend(
@@ -181,7 +174,7 @@ impl AgentRuntime {
             images: request.images,
         });
         let mut tools = self.tools.allowed(profile.and_then(|p| p.tools.as_deref()));
-        if self.knowledge.document_count() == 0 {
+        if self.retriever.index().document_count() == 0 {
             tools.retain(|t| t.spec().name != KNOWLEDGE_SEARCH);
         }
         Ok(TurnPlan {

@@ -10,7 +10,7 @@ use switchboard_agent::turn::{EventSink, SinkClosed, TerminalClaim};
 use switchboard_agent::{AgentFile, AgentRuntime, RuntimeSettings, TurnRequest};
 use switchboard_core::store::suite::new_session;
 use switchboard_core::{Direction, MemoryStore, Message, Store};
-use switchboard_knowledge::{Access, KnowledgeIndex};
+use switchboard_knowledge::{Access, HashingEmbedder, KnowledgeIndex, Retriever};
 use switchboard_protocol::Event;
 
 /// Answers each call with the next scripted outcome.
@@ -63,7 +63,10 @@ async fn run_turn(outcome: Result<Vec<StreamEvent>, LlmError>) -> Vec<(String, b
     let runtime = Arc::new(AgentRuntime::new(
         Arc::new(Scripted(Mutex::new(VecDeque::from([outcome])))),
         store,
-        Arc::new(KnowledgeIndex::new()),
+        Retriever::new(
+            Arc::new(KnowledgeIndex::new(Arc::new(HashingEmbedder::default()))),
+            None,
+        ),
         AgentFile::default(),
         &[],
         RuntimeSettings {

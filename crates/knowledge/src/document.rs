@@ -17,6 +17,9 @@ pub struct Document {
     /// The owning organisation; `None` belongs to every organisation.
     pub org: Option<String>,
     pub acl: Acl,
+    /// Document sets this document belongs to (for scoping and administration).
+    #[serde(default)]
+    pub sets: Vec<String>,
 }
 
 impl Document {
@@ -33,6 +36,7 @@ impl Document {
             content: content.into(),
             org: None,
             acl: Acl::Org,
+            sets: Vec::new(),
         }
     }
 

@@ -1,14 +1,21 @@
-//! The in-memory lexical index (BM25).
+//! The in-memory hybrid index: BM25 over terms and cosine similarity over
+//! embeddings, fused with reciprocal rank fusion.
+//!
+//! Access filtering happens inside both scans: a chunk of a document the asker may
+//! not see is never scored, so it can never be ranked into results.
 
 use crate::chunk::{ChunkOptions, chunk_text};
+use crate::embed::{Embedder, EmbedderSignature, dot};
 use crate::text::terms;
 use crate::{Access, Document};
-use std::collections::HashMap;
-use std::sync::RwLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 /// BM25 parameters (the usual defaults).
-const K1: f64 = 1.2;
-const B: f64 = 0.75;
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+/// Reciprocal rank fusion constant.
+const RRF_K: f32 = 60.0;
 
 /// One retrieved chunk.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,125 +26,274 @@ pub struct Hit {
     pub url: Option<String>,
     /// The chunk's text.
     pub text: String,
+    /// The relevance score (higher is better): reciprocal rank fusion in hybrid
+    /// mode, BM25 or cosine similarity in single-arm modes.
     pub score: f64,
 }
 
+/// Which retrieval arms to use: hybrid in production, one arm for evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchMode {
+    Hybrid,
+    Lexical,
+    Vector,
+}
+
+/// Why knowledge could not be ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    #[error("cannot embed the documents: {0}")]
+    Embed(#[from] crate::embed::EmbedError),
+    #[error("this index holds vectors of {index}; refusing vectors of {offered}")]
+    EmbedderMismatch {
+        index: EmbedderSignature,
+        offered: EmbedderSignature,
+    },
+}
+
+/// What an ingestion changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Documents (re)indexed.
+    pub indexed: usize,
+    /// Documents whose content had not changed, so were kept as they were.
+    pub unchanged: usize,
+    /// Documents the source no longer has.
+    pub removed: usize,
+    /// Chunks of the (re)indexed documents.
+    pub chunks: usize,
+}
+
 /// Documents split into chunks, searchable by relevance, filtered by access.
-#[derive(Default)]
 pub struct KnowledgeIndex {
+    embedder: Arc<dyn Embedder>,
+    chunking: ChunkOptions,
     inner: RwLock<Inner>,
+    /// Ingestions run one at a time (they embed outside `inner`'s lock).
+    ingesting: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
 struct Inner {
-    documents: HashMap<String, Document>,
-    /// Chunk slots; removed chunks leave `None` behind.
-    chunks: Vec<Option<Chunk>>,
-    chunks_of: HashMap<String, Vec<usize>>,
-    /// term → (chunk slot → term frequency)
-    postings: HashMap<String, HashMap<usize, u32>>,
+    /// Which embedder built the vectors, once there are any.
+    signature: Option<EmbedderSignature>,
+    docs: Vec<Option<DocEntry>>,
+    doc_slots: HashMap<String, u32>,
+    /// Source key → the ids of its documents.
+    sources: HashMap<String, Vec<String>>,
+    chunks: Vec<ChunkEntry>,
+    /// `chunks.len() * dimension` floats, unit length per chunk.
+    vectors: Vec<f32>,
+    term_ids: HashMap<String, u32>,
+    /// term id → (chunk slot, term frequency)
+    postings: Vec<Vec<(u32, u16)>>,
     live_chunks: usize,
-    total_terms: usize,
+    live_terms: usize,
 }
 
-struct Chunk {
-    document_id: String,
+struct DocEntry {
+    document: Document,
+    fingerprint: u64,
+    chunk_slots: Vec<u32>,
+}
+
+struct ChunkEntry {
+    doc: u32,
     text: String,
-    length: usize,
+    length: u32,
+    alive: bool,
+}
+
+/// A document chunked and embedded, ready to enter the index.
+struct Prepared {
+    document: Document,
+    fingerprint: u64,
+    /// (text, vector)
+    chunks: Vec<(String, Vec<f32>)>,
 }
 
 impl KnowledgeIndex {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(embedder: Arc<dyn Embedder>) -> Self {
+        Self::with_chunking(embedder, ChunkOptions::default())
     }
 
-    /// Adds a document, replacing any earlier version with the same id.
-    pub fn upsert(&self, document: Document) {
-        let mut inner = self.write();
-        inner.remove(&document.id);
-        for text in chunk_text(&document.content, ChunkOptions::default()) {
-            let words = terms(&text);
-            let slot = inner.chunks.len();
-            let mut counts: HashMap<String, u32> = HashMap::new();
-            for word in &words {
-                *counts.entry(word.clone()).or_default() += 1;
-            }
-            for (term, tf) in counts {
-                inner.postings.entry(term).or_default().insert(slot, tf);
-            }
-            inner.total_terms += words.len();
-            inner.live_chunks += 1;
-            inner.chunks.push(Some(Chunk {
-                document_id: document.id.clone(),
-                text,
-                length: words.len(),
-            }));
-            inner
-                .chunks_of
-                .entry(document.id.clone())
-                .or_default()
-                .push(slot);
+    pub fn with_chunking(embedder: Arc<dyn Embedder>, chunking: ChunkOptions) -> Self {
+        Self {
+            embedder,
+            chunking,
+            inner: RwLock::default(),
+            ingesting: tokio::sync::Mutex::new(()),
         }
-        inner.documents.insert(document.id.clone(), document);
     }
 
-    /// Removes a document and its chunks; `false` when there was none.
-    pub fn remove(&self, document_id: &str) -> bool {
-        self.write().remove(document_id)
+    /// The embedder whose vectors this index holds (once it holds any).
+    pub fn signature(&self) -> Option<EmbedderSignature> {
+        self.read().signature.clone()
+    }
+
+    pub fn embedder_name(&self) -> String {
+        self.embedder.name()
     }
 
     pub fn document_count(&self) -> usize {
-        self.read().documents.len()
+        self.read().doc_slots.len()
     }
 
-    /// The best `limit` chunks for `query` among those `access` may see.
-    pub fn search(&self, query: &str, access: &Access, limit: usize) -> Vec<Hit> {
+    pub fn chunk_count(&self) -> usize {
+        self.read().live_chunks
+    }
+
+    /// Source keys and how many documents each holds, sorted by key.
+    pub fn sources(&self) -> Vec<(String, usize)> {
         let inner = self.read();
-        let query_terms = terms(query);
-        if inner.live_chunks == 0 || query_terms.is_empty() || limit == 0 {
+        let mut out: Vec<(String, usize)> = inner
+            .sources
+            .iter()
+            .map(|(k, ids)| (k.clone(), ids.len()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Adds or replaces one document, as a source of its own.
+    pub async fn upsert(&self, document: Document) -> Result<IngestReport, KnowledgeError> {
+        let key = document.id.clone();
+        self.ingest_source(&key, vec![document]).await
+    }
+
+    /// Replaces everything `source` held with `documents`: changed documents are
+    /// re-chunked and re-embedded, unchanged ones kept, and documents the source no
+    /// longer has are removed. On error nothing changes.
+    pub async fn ingest_source(
+        &self,
+        source: &str,
+        documents: Vec<Document>,
+    ) -> Result<IngestReport, KnowledgeError> {
+        let _one_at_a_time = self.ingesting.lock().await;
+        let mut report = IngestReport::default();
+        let incoming: HashSet<String> = documents.iter().map(|d| d.id.clone()).collect();
+        let changed: Vec<Document> = {
+            let inner = self.read();
+            documents
+                .into_iter()
+                .filter(|d| {
+                    let same = inner.fingerprint_of(&d.id) == Some(fingerprint(d));
+                    report.unchanged += usize::from(same);
+                    !same
+                })
+                .collect()
+        };
+        let prepared = self.prepare(changed).await?;
+        let mut inner = self.write();
+        inner.accept(self.embedder.name(), &prepared)?;
+        for p in prepared {
+            report.indexed += 1;
+            report.chunks += p.chunks.len();
+            inner.insert(p);
+        }
+        let previous = inner.sources.remove(source).unwrap_or_default();
+        for id in previous.iter().filter(|id| !incoming.contains(*id)) {
+            report.removed += usize::from(inner.remove_doc(id));
+        }
+        let mut ids: Vec<String> = incoming.into_iter().collect();
+        ids.sort();
+        if !ids.is_empty() {
+            inner.sources.insert(source.to_owned(), ids);
+        }
+        inner.compact_if_sparse();
+        Ok(report)
+    }
+
+    /// Removes a source and all its documents; returns how many documents went.
+    pub async fn remove_source(&self, source: &str) -> usize {
+        let _one_at_a_time = self.ingesting.lock().await;
+        let mut inner = self.write();
+        let ids = inner.sources.remove(source).unwrap_or_default();
+        let removed = ids.iter().filter(|id| inner.remove_doc(id)).count();
+        inner.compact_if_sparse();
+        removed
+    }
+
+    /// The best `limit` chunks for `query` among those `access` may see (hybrid).
+    pub async fn search(&self, query: &str, access: &Access, limit: usize) -> Vec<Hit> {
+        self.search_with(query, access, limit, SearchMode::Hybrid)
+            .await
+    }
+
+    /// [`Self::search`] with a choice of retrieval arms.
+    pub async fn search_with(
+        &self,
+        query: &str,
+        access: &Access,
+        limit: usize,
+        mode: SearchMode,
+    ) -> Vec<Hit> {
+        if limit == 0 || query.trim().is_empty() || self.read().live_chunks == 0 {
             return Vec::new();
         }
-        let n = inner.live_chunks as f64;
-        let average = (inner.total_terms as f64 / n).max(1.0);
-        let visible = |slot: usize| -> Option<&Chunk> {
-            let chunk = inner.chunks.get(slot)?.as_ref()?;
-            let doc = inner.documents.get(&chunk.document_id)?;
-            access
-                .can_see(doc.org.as_deref(), &doc.acl)
-                .then_some(chunk)
+        let query_vector = match mode {
+            SearchMode::Lexical => None,
+            _ => match self.embedder.embed(&[query.to_owned()]).await {
+                Ok(mut vectors) => vectors.pop(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot embed the query; searching by terms only");
+                    None
+                }
+            },
         };
-        let mut scores: HashMap<usize, f64> = HashMap::new();
-        for term in &query_terms {
-            let Some(posting) = inner.postings.get(term) else {
-                continue;
-            };
-            let df = posting.len() as f64;
-            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            for (&slot, &tf) in posting {
-                let Some(chunk) = visible(slot) else { continue };
-                let tf = f64::from(tf);
-                let norm = K1 * (1.0 - B + B * chunk.length as f64 / average);
-                *scores.entry(slot).or_default() += idf * tf * (K1 + 1.0) / (tf + norm);
+        let inner = self.read();
+        let visible = inner.visibility(access);
+        let pool = (limit * 4).max(20);
+        let ranked = match mode {
+            SearchMode::Lexical => inner.bm25(query, &visible, pool),
+            SearchMode::Vector => query_vector
+                .map(|q| inner.nearest(&q, &visible, pool, f32::MIN))
+                .unwrap_or_default(),
+            SearchMode::Hybrid => {
+                let lexical = inner.bm25(query, &visible, pool);
+                let floor = self.embedder.relevance_floor();
+                let vector = query_vector
+                    .map(|q| inner.nearest(&q, &visible, pool, floor))
+                    .unwrap_or_default();
+                fuse(&[lexical, vector])
             }
-        }
-        let mut ranked: Vec<(usize, f64)> = scores.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        };
         ranked
             .into_iter()
             .take(limit)
-            .filter_map(|(slot, score)| {
-                let chunk = inner.chunks[slot].as_ref()?;
-                let doc = inner.documents.get(&chunk.document_id)?;
-                Some(Hit {
-                    document_id: doc.id.clone(),
-                    source: doc.source.clone(),
-                    title: doc.display_title().to_owned(),
-                    url: doc.url.clone(),
-                    text: chunk.text.clone(),
-                    score,
-                })
-            })
+            .map(|(slot, score)| inner.hit(slot, score))
             .collect()
+    }
+
+    /// Chunks and embeds documents, outside any lock.
+    async fn prepare(&self, documents: Vec<Document>) -> Result<Vec<Prepared>, KnowledgeError> {
+        let mut texts = Vec::new();
+        let mut plan = Vec::new();
+        for document in documents {
+            let chunks: Vec<String> = chunk_text(&document.content, self.chunking)
+                .into_iter()
+                .map(|c| c.text)
+                .collect();
+            plan.push((document, chunks.len()));
+            texts.extend(chunks);
+        }
+        let mut vectors = if texts.is_empty() {
+            Vec::new()
+        } else {
+            self.embedder.embed(&texts).await?
+        }
+        .into_iter();
+        let mut texts = texts.into_iter();
+        Ok(plan
+            .into_iter()
+            .map(|(document, n)| Prepared {
+                fingerprint: fingerprint(&document),
+                chunks: (0..n)
+                    .filter_map(|_| Some((texts.next()?, vectors.next()?)))
+                    .collect(),
+                document,
+            })
+            .collect())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -150,105 +306,456 @@ impl KnowledgeIndex {
 }
 
 impl Inner {
-    fn remove(&mut self, document_id: &str) -> bool {
-        let existed = self.documents.remove(document_id).is_some();
-        for slot in self.chunks_of.remove(document_id).unwrap_or_default() {
-            if let Some(chunk) = self.chunks[slot].take() {
-                self.live_chunks -= 1;
-                self.total_terms -= chunk.length;
-                for term in terms(&chunk.text) {
-                    if let Some(posting) = self.postings.get_mut(&term) {
-                        posting.remove(&slot);
-                        if posting.is_empty() {
-                            self.postings.remove(&term);
-                        }
-                    }
-                }
+    fn dimension(&self) -> usize {
+        self.signature.as_ref().map_or(0, |s| s.dimension)
+    }
+
+    fn fingerprint_of(&self, id: &str) -> Option<u64> {
+        let slot = *self.doc_slots.get(id)?;
+        self.docs[slot as usize].as_ref().map(|d| d.fingerprint)
+    }
+
+    /// Records the embedder on first use; refuses vectors of any other.
+    fn accept(&mut self, name: String, prepared: &[Prepared]) -> Result<(), KnowledgeError> {
+        let Some(dimension) = prepared
+            .iter()
+            .flat_map(|p| &p.chunks)
+            .map(|(_, v)| v.len())
+            .next()
+        else {
+            return Ok(());
+        };
+        let offered = EmbedderSignature { name, dimension };
+        let consistent = prepared
+            .iter()
+            .flat_map(|p| &p.chunks)
+            .all(|(_, v)| v.len() == dimension);
+        match &self.signature {
+            Some(index) if *index != offered || !consistent => {
+                Err(KnowledgeError::EmbedderMismatch {
+                    index: index.clone(),
+                    offered,
+                })
+            }
+            None if !consistent => Err(KnowledgeError::EmbedderMismatch {
+                index: offered.clone(),
+                offered,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.signature = Some(offered);
+                Ok(())
             }
         }
-        existed
     }
+
+    fn insert(&mut self, prepared: Prepared) {
+        self.remove_doc(&prepared.document.id);
+        let doc = self.docs.len() as u32;
+        let mut chunk_slots = Vec::with_capacity(prepared.chunks.len());
+        for (text, vector) in prepared.chunks {
+            let slot = self.chunks.len() as u32;
+            let words = terms(&text);
+            let mut counts: HashMap<&str, u16> = HashMap::new();
+            for word in &words {
+                let c = counts.entry(word.as_str()).or_default();
+                *c = c.saturating_add(1);
+            }
+            for (term, tf) in counts {
+                let next = self.term_ids.len() as u32;
+                let id = *self.term_ids.entry(term.to_owned()).or_insert(next);
+                if id as usize == self.postings.len() {
+                    self.postings.push(Vec::new());
+                }
+                self.postings[id as usize].push((slot, tf));
+            }
+            self.vectors.extend_from_slice(&vector);
+            self.live_chunks += 1;
+            self.live_terms += words.len();
+            self.chunks.push(ChunkEntry {
+                doc,
+                text,
+                length: words.len() as u32,
+                alive: true,
+            });
+            chunk_slots.push(slot);
+        }
+        self.doc_slots.insert(prepared.document.id.clone(), doc);
+        self.docs.push(Some(DocEntry {
+            document: prepared.document,
+            fingerprint: prepared.fingerprint,
+            chunk_slots,
+        }));
+    }
+
+    /// Forgets a document; its chunks stay as tombstones until compaction.
+    fn remove_doc(&mut self, id: &str) -> bool {
+        let Some(slot) = self.doc_slots.remove(id) else {
+            return false;
+        };
+        let Some(entry) = self.docs[slot as usize].take() else {
+            return false;
+        };
+        for chunk in entry.chunk_slots {
+            let chunk = &mut self.chunks[chunk as usize];
+            chunk.alive = false;
+            self.live_chunks -= 1;
+            self.live_terms -= chunk.length as usize;
+        }
+        true
+    }
+
+    /// Rebuilds the index without tombstones once they outnumber live chunks.
+    fn compact_if_sparse(&mut self) {
+        let dead = self.chunks.len() - self.live_chunks;
+        if dead < 1024 || dead < self.live_chunks {
+            return;
+        }
+        let old = std::mem::take(self);
+        let dimension = old.dimension();
+        self.signature = old.signature;
+        self.sources = old.sources;
+        let vectors = old.vectors;
+        let mut chunks: Vec<Option<ChunkEntry>> = old.chunks.into_iter().map(Some).collect();
+        for entry in old.docs.into_iter().flatten() {
+            let prepared = Prepared {
+                fingerprint: entry.fingerprint,
+                chunks: entry
+                    .chunk_slots
+                    .iter()
+                    .filter_map(|&s| {
+                        let chunk = chunks[s as usize].take()?;
+                        let start = s as usize * dimension;
+                        Some((chunk.text, vectors[start..start + dimension].to_vec()))
+                    })
+                    .collect(),
+                document: entry.document,
+            };
+            self.insert(prepared);
+        }
+    }
+
+    /// Which document slots `access` may see.
+    fn visibility(&self, access: &Access) -> Vec<bool> {
+        self.docs
+            .iter()
+            .map(|d| {
+                d.as_ref()
+                    .is_some_and(|d| access.can_see(d.document.org.as_deref(), &d.document.acl))
+            })
+            .collect()
+    }
+
+    fn usable(&self, slot: u32, visible: &[bool]) -> bool {
+        let chunk = &self.chunks[slot as usize];
+        chunk.alive && visible[chunk.doc as usize]
+    }
+
+    /// BM25 over visible chunks: the best `pool`, best first.
+    fn bm25(&self, query: &str, visible: &[bool], pool: usize) -> Vec<(u32, f32)> {
+        let n = self.live_chunks.max(1) as f32;
+        let average = (self.live_terms as f32 / n).max(1.0);
+        let mut scores: HashMap<u32, f32> = HashMap::new();
+        let mut seen = HashSet::new();
+        for term in terms(query) {
+            if !seen.insert(term.clone()) {
+                continue;
+            }
+            let Some(&id) = self.term_ids.get(&term) else {
+                continue;
+            };
+            let posting = &self.postings[id as usize];
+            let df = posting.len() as f32;
+            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for &(slot, tf) in posting {
+                if !self.usable(slot, visible) {
+                    continue;
+                }
+                let tf = f32::from(tf);
+                let length = self.chunks[slot as usize].length as f32;
+                let norm = K1 * (1.0 - B + B * length / average);
+                *scores.entry(slot).or_default() += idf * tf * (K1 + 1.0) / (tf + norm);
+            }
+        }
+        top(scores.into_iter().collect(), pool)
+    }
+
+    /// Cosine similarity over visible chunks, at least `floor`: the best `pool`.
+    fn nearest(&self, query: &[f32], visible: &[bool], pool: usize, floor: f32) -> Vec<(u32, f32)> {
+        let dimension = self.dimension();
+        if dimension == 0 || query.len() != dimension {
+            return Vec::new();
+        }
+        let scored = self
+            .vectors
+            .chunks_exact(dimension)
+            .enumerate()
+            .filter(|(slot, _)| self.usable(*slot as u32, visible))
+            .map(|(slot, v)| (slot as u32, dot(query, v)))
+            .filter(|(_, s)| *s >= floor)
+            .collect();
+        top(scored, pool)
+    }
+
+    fn hit(&self, slot: u32, score: f32) -> Hit {
+        let chunk = &self.chunks[slot as usize];
+        let document = &self.docs[chunk.doc as usize]
+            .as_ref()
+            .expect("ranked chunks are alive")
+            .document;
+        Hit {
+            document_id: document.id.clone(),
+            source: document.source.clone(),
+            title: document.display_title().to_owned(),
+            url: document.url.clone(),
+            text: chunk.text.clone(),
+            score: f64::from(score),
+        }
+    }
+}
+
+/// The best `n` by score, best first (ties by slot, for stable results).
+fn top(mut scored: Vec<(u32, f32)>, n: usize) -> Vec<(u32, f32)> {
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if scored.len() > n {
+        scored.select_nth_unstable_by(n, order);
+        scored.truncate(n);
+    }
+    scored.sort_by(order);
+    scored
+}
+
+/// Reciprocal rank fusion of ranked lists.
+fn fuse(lists: &[Vec<(u32, f32)>]) -> Vec<(u32, f32)> {
+    let mut fused: HashMap<u32, f32> = HashMap::new();
+    for list in lists {
+        for (rank, (slot, _)) in list.iter().enumerate() {
+            *fused.entry(*slot).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
+        }
+    }
+    let n = fused.len();
+    top(fused.into_iter().collect(), n)
+}
+
+/// A digest of everything that decides how a document is indexed and seen.
+fn fingerprint(document: &Document) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        &document.content,
+        &document.title,
+        &document.url,
+        &document.source,
+        &document.org,
+        &document.sets,
+    )
+        .hash(&mut h);
+    serde_json::to_string(&document.acl)
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Acl;
+    use crate::embed::{EmbedError, HashingEmbedder};
+    use crate::{Acl, demo_documents};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn index() -> KnowledgeIndex {
-        let index = KnowledgeIndex::new();
-        index.upsert(Document::public(
-            "policies/returns.md",
-            "SmooAI's return window is exactly 17 days from delivery. Returns after 17 days are not accepted.",
-        ));
-        index.upsert(Document::public(
-            "policies/shipping.md",
-            "SmooAI standard shipping takes 5 to 7 business days. Expedited shipping takes 2 business days.",
-        ));
+    /// Counts texts embedded; optionally fails or changes dimension.
+    struct Probe {
+        inner: HashingEmbedder,
+        embedded: AtomicUsize,
+        fail: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl Embedder for Probe {
+        fn name(&self) -> String {
+            "probe".into()
+        }
+        async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+            if self.fail {
+                return Err(EmbedError::Unavailable("down".into()));
+            }
+            self.embedded.fetch_add(texts.len(), Ordering::SeqCst);
+            self.inner.embed(texts).await
+        }
+    }
+
+    fn probe(fail: bool) -> Arc<Probe> {
+        Arc::new(Probe {
+            inner: HashingEmbedder::default(),
+            embedded: AtomicUsize::new(0),
+            fail,
+        })
+    }
+
+    async fn demo() -> KnowledgeIndex {
+        let index = KnowledgeIndex::new(Arc::new(HashingEmbedder::default()));
+        index.ingest_source("demo", demo_documents()).await.unwrap();
         index
     }
 
-    #[test]
-    fn ranks_the_relevant_document_first() {
-        let hits = index().search("How long is the return window?", &Access::anonymous("o"), 3);
-        assert_eq!(hits[0].document_id, "policies/returns.md");
-        assert_eq!(hits.len(), 1, "the shipping policy shares no terms");
-        let hits = index().search("what is the return policy?", &Access::anonymous("o"), 3);
-        assert_eq!(hits[0].title, "policies/returns.md");
+    fn anyone() -> Access {
+        Access::anonymous("o")
     }
 
-    #[test]
-    fn reingesting_replaces_and_removing_forgets() {
-        let index = index();
-        index.upsert(Document::public(
-            "policies/returns.md",
-            "Returns take 30 days now.",
-        ));
-        let hits = index.search("return window days", &Access::anonymous("o"), 5);
-        assert_eq!(
-            hits.iter()
-                .filter(|h| h.document_id == "policies/returns.md")
-                .count(),
-            1
-        );
-        assert!(hits.iter().all(|h| !h.text.contains("17")));
-        assert!(index.remove("policies/returns.md"));
+    #[tokio::test]
+    async fn every_mode_ranks_the_relevant_document_first() {
+        let index = demo().await;
+        for mode in [SearchMode::Hybrid, SearchMode::Lexical, SearchMode::Vector] {
+            let hits = index
+                .search_with("How long is the return window?", &anyone(), 3, mode)
+                .await;
+            assert_eq!(hits[0].document_id, "policies/returns.md", "{mode:?}");
+        }
+        let hits = index
+            .search("what is the return policy?", &anyone(), 3)
+            .await;
+        assert_eq!(hits[0].title, "policies/returns.md");
+        assert!(index.search("   ", &anyone(), 3).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn unrelated_questions_find_nothing_in_hybrid_mode() {
+        let index = demo().await;
         assert!(
             index
-                .search("return", &Access::anonymous("o"), 5)
+                .search("who painted the mona lisa", &anyone(), 3)
+                .await
                 .is_empty()
         );
-        assert!(!index.remove("policies/returns.md"));
     }
 
-    #[test]
-    fn restricted_and_foreign_documents_never_come_back() {
-        let index = index();
-        let mut secret = Document::public("hr/salaries.md", "The return bonus is secret.");
+    #[tokio::test]
+    async fn reingesting_a_source_replaces_it_and_skips_unchanged_documents() {
+        let embedder = probe(false);
+        let index = KnowledgeIndex::new(embedder.clone());
+        let report = index.ingest_source("demo", demo_documents()).await.unwrap();
+        assert_eq!(
+            (report.indexed, report.unchanged, report.removed),
+            (2, 0, 0)
+        );
+        let first = embedder.embedded.load(Ordering::SeqCst);
+
+        // Same documents: nothing is re-embedded.
+        let report = index.ingest_source("demo", demo_documents()).await.unwrap();
+        assert_eq!((report.indexed, report.unchanged), (0, 2));
+        assert_eq!(embedder.embedded.load(Ordering::SeqCst), first);
+
+        // One edited, one deleted.
+        let mut returns = demo_documents().remove(0);
+        returns.content = "Returns are now accepted for 30 days.".into();
+        let report = index.ingest_source("demo", vec![returns]).await.unwrap();
+        assert_eq!((report.indexed, report.removed), (1, 1));
+        assert_eq!(index.document_count(), 1);
+        let hits = index.search("return window days", &anyone(), 5).await;
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].text.contains("30 days"));
+        assert!(index.search("shipping", &anyone(), 5).await.is_empty());
+
+        assert_eq!(index.remove_source("demo").await, 1);
+        assert_eq!(index.document_count(), 0);
+        assert!(index.sources().is_empty());
+    }
+
+    #[tokio::test]
+    async fn restricted_and_foreign_documents_never_come_back() {
+        let index = demo().await;
+        let mut secret = Document::public("hr/bonus.md", "The return bonus is secret.");
         secret.acl = Acl::Restricted {
             users: vec![],
             groups: vec!["hr".into()],
         };
-        index.upsert(secret);
         let mut foreign = Document::public("acme/returns.md", "Acme return window is 90 days.");
         foreign.org = Some("acme".into());
-        index.upsert(foreign);
-
-        let anonymous = Access::anonymous("o");
-        let hits = index.search("return", &anonymous, 10);
-        assert!(
-            hits.iter()
-                .all(|h| h.document_id != "hr/salaries.md" && h.document_id != "acme/returns.md")
-        );
+        index
+            .ingest_source("private", vec![secret, foreign])
+            .await
+            .unwrap();
+        for mode in [SearchMode::Hybrid, SearchMode::Lexical, SearchMode::Vector] {
+            let hits = index
+                .search_with("return bonus window", &anyone(), 10, mode)
+                .await;
+            assert!(
+                hits.iter().all(|h| h.document_id.starts_with("policies/")),
+                "{mode:?}: {hits:?}"
+            );
+        }
         let hr = Access {
             groups: vec!["hr".into()],
-            ..anonymous
+            ..anyone()
         };
+        let hits = index.search("return bonus", &hr, 10).await;
+        assert_eq!(hits[0].document_id, "hr/bonus.md");
+    }
+
+    #[tokio::test]
+    async fn a_failing_query_embedder_falls_back_to_terms() {
+        let index = demo().await;
+        let failing = KnowledgeIndex::new(probe(true));
         assert!(
-            index
-                .search("return bonus", &hr, 10)
-                .iter()
-                .any(|h| h.document_id == "hr/salaries.md")
+            failing
+                .ingest_source("demo", demo_documents())
+                .await
+                .is_err()
         );
+        assert_eq!(
+            failing.document_count(),
+            0,
+            "a failed ingestion changes nothing"
+        );
+        // A working index whose embedder then fails at query time still answers.
+        let hits = index
+            .search_with("return window", &anyone(), 3, SearchMode::Lexical)
+            .await;
+        assert_eq!(hits[0].document_id, "policies/returns.md");
+    }
+
+    #[tokio::test]
+    async fn vectors_of_another_embedder_are_refused() {
+        let index = demo().await;
+        let mut inner = index.write();
+        let other = Prepared {
+            document: Document::public("x", "y"),
+            fingerprint: 0,
+            chunks: vec![("y".into(), vec![0.5; 12])],
+        };
+        let err = inner.accept("hashing-v1".into(), &[other]).unwrap_err();
+        assert!(
+            matches!(err, KnowledgeError::EmbedderMismatch { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("384"));
+    }
+
+    #[tokio::test]
+    async fn compaction_keeps_the_index_correct() {
+        let index = KnowledgeIndex::new(Arc::new(HashingEmbedder::new(16)));
+        let docs = |round: usize| {
+            (0..1200)
+                .map(|i| {
+                    Document::public(
+                        format!("doc-{i}"),
+                        format!("item {i} revision {round} widget"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        index.ingest_source("bulk", docs(0)).await.unwrap();
+        index.ingest_source("bulk", docs(1)).await.unwrap();
+        index.ingest_source("bulk", docs(2)).await.unwrap();
+        assert_eq!(index.chunk_count(), 1200);
+        assert!(
+            index.read().chunks.len() < 3600,
+            "tombstones were compacted away"
+        );
+        let hits = index
+            .search_with("item 77 revision", &anyone(), 1, SearchMode::Lexical)
+            .await;
+        assert_eq!(hits[0].document_id, "doc-77");
+        assert!(hits[0].text.contains("revision 2"));
     }
 }

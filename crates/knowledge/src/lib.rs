@@ -7,13 +7,20 @@
 mod access;
 mod chunk;
 mod document;
+pub mod embed;
 mod index;
+pub mod rerank;
+mod retriever;
+pub mod source;
 pub mod text;
 
 pub use access::{Access, Acl};
-pub use chunk::{ChunkOptions, chunk_text};
+pub use chunk::{Chunk, ChunkOptions, chunk_text};
 pub use document::Document;
-pub use index::{Hit, KnowledgeIndex};
+pub use embed::{Embedder, EmbedderSignature, GatewayEmbedder, HashingEmbedder};
+pub use index::{Hit, IngestReport, KnowledgeError, KnowledgeIndex, SearchMode};
+pub use rerank::{GatewayReranker, Reranker};
+pub use retriever::Retriever;
 pub use text::terms;
 
 /// The demo knowledge base `SMOOTH_AGENT_SEED_KB=1` loads.

@@ -39,6 +39,15 @@ pub struct Config {
     pub confirm_timeout: Duration,
     /// `SMOOTH_AGENT_HISTORY_TOKENS`: how much conversation history a turn replays.
     pub history_tokens: usize,
+    /// `SMOOTH_AGENT_EMBEDDINGS` / `SMOOTH_AGENT_EMBEDDING_MODEL`: how knowledge
+    /// is embedded for similarity search.
+    pub embeddings: EmbeddingsConfig,
+    /// `SMOOTH_AGENT_RERANK` / `SMOOTH_AGENT_RERANK_MODEL`: reranking of retrieved
+    /// passages.
+    pub rerank: RerankConfig,
+    /// `SMOOTH_AGENT_KNOWLEDGE_PATH`: folders or files ingested at start-up
+    /// (comma-separated).
+    pub knowledge_paths: Vec<PathBuf>,
     /// `SMOOTH_AGENT_DRAIN_SECS`: how long shutdown waits for running turns.
     pub drain_timeout: Duration,
     /// `SMOOTH_AGENT_MAX_FRAME_BYTES`: the largest inbound WebSocket message.
@@ -69,6 +78,26 @@ impl StorageConfig {
             Self::DynamoDb { .. } => "dynamodb",
         }
     }
+}
+
+/// The embedder that builds the knowledge index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbeddingsConfig {
+    /// The built-in hashing embedder: no model, no download.
+    Offline,
+    /// The gateway's `/embeddings` endpoint with this model.
+    Gateway { model: String },
+}
+
+/// How retrieved passages are re-ordered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RerankConfig {
+    Off,
+    Lexical,
+    /// The gateway's `/rerank` endpoint with this model.
+    Gateway {
+        model: String,
+    },
 }
 
 /// An OpenAI-compatible gateway.
@@ -103,7 +132,6 @@ const REFUSED_UNTIL_SUPPORTED: &[&str] = &[
 const IGNORED_UNTIL_SUPPORTED: &[&str] = &[
     "SMOOTH_AGENT_PREAMBLE_MODEL",
     "SMOOTH_AGENT_JUDGE_MODEL",
-    "SMOOTH_AGENT_RERANK",
     "SMOOTH_SKILLS_DIR",
     "SMOOTH_EXTENSIONS_ALLOW",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -176,6 +204,18 @@ impl Config {
                 env.positive("SMOOTH_AGENT_CONFIRM_TIMEOUT_SECS", 300)?,
             )),
             history_tokens: env.positive("SMOOTH_AGENT_HISTORY_TOKENS", 6000)? as usize,
+            embeddings: embeddings(&env)?,
+            rerank: rerank(&env)?,
+            knowledge_paths: env
+                .get("SMOOTH_AGENT_KNOWLEDGE_PATH")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(PathBuf::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
             drain_timeout: Duration::from_secs(u64::from(env.parse::<u32>(
                 "SMOOTH_AGENT_DRAIN_SECS",
                 "a number of seconds",
@@ -225,6 +265,61 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
             problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
+        }),
+    }
+}
+
+fn embeddings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<EmbeddingsConfig, ConfigError> {
+    let model = env
+        .get("SMOOTH_AGENT_EMBEDDING_MODEL")
+        .unwrap_or_else(|| "text-embedding-3-small".into());
+    let gateway_configured =
+        env.get("SMOOAI_GATEWAY_URL").is_some() || env.get("SMOOAI_GATEWAY_KEY").is_some();
+    match env
+        .get("SMOOTH_AGENT_EMBEDDINGS")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None if gateway_configured => Ok(EmbeddingsConfig::Gateway { model }),
+        None | Some("offline") => Ok(EmbeddingsConfig::Offline),
+        Some("gateway") if gateway_configured => Ok(EmbeddingsConfig::Gateway { model }),
+        Some("gateway") => Err(ConfigError {
+            var: "SMOOTH_AGENT_EMBEDDINGS",
+            problem: "'gateway' needs SMOOAI_GATEWAY_URL or SMOOAI_GATEWAY_KEY".into(),
+        }),
+        Some(other) => Err(ConfigError {
+            var: "SMOOTH_AGENT_EMBEDDINGS",
+            problem: format!("unknown embeddings '{other}' (expected: gateway | offline)"),
+        }),
+    }
+}
+
+fn rerank<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<RerankConfig, ConfigError> {
+    let model = env
+        .get("SMOOTH_AGENT_RERANK_MODEL")
+        .unwrap_or_else(|| "rerank-english-v3.0".into());
+    let gateway_configured =
+        env.get("SMOOAI_GATEWAY_URL").is_some() || env.get("SMOOAI_GATEWAY_KEY").is_some();
+    match env
+        .get("SMOOTH_AGENT_RERANK")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("off" | "none" | "0" | "false") => Ok(RerankConfig::Off),
+        Some("lexical") => Ok(RerankConfig::Lexical),
+        Some("gateway" | "on" | "1" | "true") if gateway_configured => {
+            Ok(RerankConfig::Gateway { model })
+        }
+        Some("gateway" | "on" | "1" | "true") => Err(ConfigError {
+            var: "SMOOTH_AGENT_RERANK",
+            problem: "'gateway' needs SMOOAI_GATEWAY_URL or SMOOAI_GATEWAY_KEY (or use 'lexical')"
+                .into(),
+        }),
+        Some(other) => Err(ConfigError {
+            var: "SMOOTH_AGENT_RERANK",
+            problem: format!("unknown rerank '{other}' (expected: off | lexical | gateway)"),
         }),
     }
 }
@@ -370,6 +465,44 @@ mod tests {
         assert!(g.key.is_none());
         let c = config(&[("SMOOAI_GATEWAY_KEY", "sk-1")]).unwrap();
         assert_eq!(c.gateway.unwrap().url, DEFAULT_GATEWAY_URL);
+    }
+
+    #[test]
+    fn embeddings_follow_the_gateway_unless_told_otherwise() {
+        assert_eq!(config(&[]).unwrap().embeddings, EmbeddingsConfig::Offline);
+        let gw = [("SMOOAI_GATEWAY_URL", "http://gw/v1")];
+        assert!(matches!(
+            config(&gw).unwrap().embeddings,
+            EmbeddingsConfig::Gateway { .. }
+        ));
+        let off = [gw[0], ("SMOOTH_AGENT_EMBEDDINGS", "offline")];
+        assert_eq!(config(&off).unwrap().embeddings, EmbeddingsConfig::Offline);
+        assert_eq!(
+            config(&[("SMOOTH_AGENT_EMBEDDINGS", "gateway")])
+                .unwrap_err()
+                .var,
+            "SMOOTH_AGENT_EMBEDDINGS"
+        );
+        assert_eq!(
+            config(&[("SMOOTH_AGENT_RERANK", "lexical")])
+                .unwrap()
+                .rerank,
+            RerankConfig::Lexical
+        );
+        assert_eq!(
+            config(&[("SMOOTH_AGENT_RERANK", "gateway")])
+                .unwrap_err()
+                .var,
+            "SMOOTH_AGENT_RERANK"
+        );
+        assert_eq!(
+            config(&[("SMOOTH_AGENT_RERANK", "bm42")]).unwrap_err().var,
+            "SMOOTH_AGENT_RERANK"
+        );
+        let paths = config(&[("SMOOTH_AGENT_KNOWLEDGE_PATH", "./docs, ./faq.md")])
+            .unwrap()
+            .knowledge_paths;
+        assert_eq!(paths, [PathBuf::from("./docs"), PathBuf::from("./faq.md")]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod actions;
 pub mod config;
+pub mod knowledge;
 mod shutdown;
 pub mod state;
 pub mod ws;

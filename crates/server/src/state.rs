@@ -7,7 +7,6 @@ use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
 use switchboard_agent::offline::OfflineResponder;
 use switchboard_agent::{AgentFile, AgentRuntime, RuntimeSettings};
 use switchboard_core::{MemoryStore, Store};
-use switchboard_knowledge::KnowledgeIndex;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -36,6 +35,8 @@ pub enum StartupError {
     AgentFile(#[from] switchboard_agent::config::AgentFileError),
     #[error("SMOOAI_GATEWAY_URL: cannot set up the gateway client: {0}")]
     Gateway(switchboard_agent::llm::LlmError),
+    #[error("knowledge: {0}")]
+    Knowledge(String),
 }
 
 impl AppState {
@@ -45,25 +46,27 @@ impl AppState {
             StorageConfig::Memory => Arc::new(MemoryStore::new()),
             other => return Err(StartupError::StorageUnavailable(other.label())),
         };
-        Self::with_store(config, store)
+        Self::with_store(config, store).await
     }
 
     /// State over a store the caller built (tests, embedding hosts). Reads the agent
     /// configuration file and sets up the LLM provider and knowledge base.
-    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
+    pub async fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
         let file = match &config.agent_config {
             Some(path) => AgentFile::load(path)?,
             None => AgentFile::default(),
         };
-        Self::with_parts(config, store, file)
+        Self::with_parts(config, store, file).await
     }
 
-    /// State with an agent configuration given directly (tests).
-    pub fn with_parts(
+    /// State with an agent configuration given directly (tests). Fills the knowledge
+    /// base before returning.
+    pub async fn with_parts(
         config: Config,
         store: Arc<dyn Store>,
         file: AgentFile,
     ) -> Result<Self, StartupError> {
+        let http = switchboard_agent::http::client();
         let llm: Arc<dyn LlmProvider> = match &config.gateway {
             Some(gateway) => {
                 let mut settings = GatewaySettings::new(gateway.url.clone(), gateway.key.clone());
@@ -73,16 +76,13 @@ impl AppState {
             }
             None => Arc::new(OfflineResponder),
         };
-        let knowledge = Arc::new(KnowledgeIndex::new());
-        if config.seed_kb {
-            for document in switchboard_knowledge::demo_documents() {
-                knowledge.upsert(document);
-            }
-        }
+        let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http).await?;
+        let shutdown = CancellationToken::new();
+        crate::knowledge::spawn_refreshes(&retriever, refreshes, shutdown.clone());
         let runtime = AgentRuntime::new(
             llm,
             store.clone(),
-            knowledge,
+            retriever,
             file,
             &config.confirm_tools,
             RuntimeSettings {
@@ -98,7 +98,7 @@ impl AppState {
                 config,
                 store,
                 runtime: Arc::new(runtime),
-                shutdown: CancellationToken::new(),
+                shutdown,
                 connections: TaskTracker::new(),
             }),
         })

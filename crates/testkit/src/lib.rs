@@ -38,7 +38,12 @@ pub async fn spawn_app() -> TestApp {
 /// Boots a server with `config` (its `port` is ignored: tests always use port 0).
 pub async fn spawn_app_with(config: Config) -> TestApp {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    spawn_state(AppState::with_store(config, store).expect("valid test configuration")).await
+    spawn_state(
+        AppState::with_store(config, store)
+            .await
+            .expect("valid test configuration"),
+    )
+    .await
 }
 
 /// Boots a server with an agent configuration given as JSON (the file's format).
@@ -46,7 +51,12 @@ pub async fn spawn_app_with_agent(config: Config, agent_file: serde_json::Value)
     let file =
         switchboard_agent::AgentFile::from_json(agent_file).expect("valid agent configuration");
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    spawn_state(AppState::with_parts(config, store, file).expect("valid test configuration")).await
+    spawn_state(
+        AppState::with_parts(config, store, file)
+            .await
+            .expect("valid test configuration"),
+    )
+    .await
 }
 
 /// Test configuration pointing at a mock gateway.

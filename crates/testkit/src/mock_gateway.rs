@@ -110,6 +110,8 @@ impl MockGatewayBuilder {
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(chat_completions))
+            .route("/v1/embeddings", post(embeddings))
+            .route("/v1/rerank", post(rerank))
             .with_state(shared.clone());
         let shutdown = stop.clone().cancelled_owned();
         tokio::spawn(async move {
@@ -167,6 +169,16 @@ impl MockGateway {
     }
 
     /// Script entries not yet consumed.
+    /// How many texts each `/embeddings` request carried.
+    pub fn embedding_batches(&self) -> Vec<usize> {
+        self.shared.log().embedding_batches.clone()
+    }
+
+    /// The queries `/rerank` was asked about.
+    pub fn rerank_queries(&self) -> Vec<String> {
+        self.shared.log().rerank_queries.clone()
+    }
+
     pub fn remaining(&self) -> usize {
         self.shared.log().script.len()
     }
@@ -195,6 +207,10 @@ struct Log {
     streamed: usize,
     first_bytes: Vec<Instant>,
     served: u64,
+    /// Inputs per `/embeddings` request.
+    embedding_batches: Vec<usize>,
+    /// Queries sent to `/rerank`.
+    rerank_queries: Vec<String>,
 }
 
 impl Shared {
@@ -204,6 +220,64 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// `/v1/embeddings`: deterministic vectors (the offline hashing embedder, 32
+/// dimensions), so similarity still means something in tests.
+async fn embeddings(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "request body is not JSON");
+    };
+    let inputs: Vec<String> = match &request["input"] {
+        Value::String(text) => vec![text.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "'input' must be a string or an array of strings",
+            );
+        }
+    };
+    shared.log().embedding_batches.push(inputs.len());
+    let embedder = switchboard_knowledge::HashingEmbedder::new(32);
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| json!({"object": "embedding", "index": i, "embedding": embedder.vector(text)}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data, "model": request["model"], "usage": usage()}))
+        .into_response()
+}
+
+/// `/v1/rerank`: orders documents by how many of the query's words they contain.
+async fn rerank(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "request body is not JSON");
+    };
+    let query = request["query"].as_str().unwrap_or_default().to_lowercase();
+    shared.log().rerank_queries.push(query.clone());
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let mut results: Vec<(usize, f64)> = request["documents"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let text = d.as_str().unwrap_or_default().to_lowercase();
+            let hits = words.iter().filter(|w| text.contains(*w)).count();
+            (i, hits as f64 / words.len().max(1) as f64)
+        })
+        .collect();
+    results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|(index, score)| json!({"index": index, "relevance_score": score}))
+        .collect();
+    axum::Json(json!({"results": results})).into_response()
 }
 
 impl Log {

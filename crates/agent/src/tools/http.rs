@@ -19,16 +19,6 @@ pub struct HttpTool {
     client: reqwest::Client,
 }
 
-/// The HTTP client tools share (pooled, keep-alive).
-pub(super) fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("an HTTP client with default settings")
-}
-
 impl HttpTool {
     pub fn new(
         spec: ToolSpec,

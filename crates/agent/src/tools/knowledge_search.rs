@@ -3,19 +3,18 @@
 use super::{Tool, ToolContext, ToolError, ToolOutput};
 use crate::llm::ToolSpec;
 use async_trait::async_trait;
-use std::sync::Arc;
-use switchboard_knowledge::KnowledgeIndex;
+use switchboard_knowledge::Retriever;
 
 pub const KNOWLEDGE_SEARCH: &str = "knowledge_search";
 
 /// Searches only what the asker may see; every hit joins the turn's citations.
 pub struct KnowledgeSearch {
     spec: ToolSpec,
-    index: Arc<KnowledgeIndex>,
+    retriever: Retriever,
 }
 
 impl KnowledgeSearch {
-    pub fn new(index: Arc<KnowledgeIndex>) -> Self {
+    pub fn new(retriever: Retriever) -> Self {
         Self {
             spec: ToolSpec {
                 name: KNOWLEDGE_SEARCH.into(),
@@ -29,7 +28,7 @@ impl KnowledgeSearch {
                     "required": ["query"]
                 }),
             },
-            index,
+            retriever,
         }
     }
 }
@@ -50,7 +49,7 @@ impl Tool for KnowledgeSearch {
             .filter(|q| !q.trim().is_empty())
             .ok_or_else(|| ToolError("'query' is required".into()))?;
         let limit = arguments["limit"].as_u64().unwrap_or(3).clamp(1, 10) as usize;
-        let hits = self.index.search(query, &ctx.access, limit);
+        let hits = self.retriever.retrieve(query, &ctx.access, limit).await;
         if hits.is_empty() {
             return Ok(ToolOutput::text(format!(
                 "No knowledge base results found for query: \"{query}\""

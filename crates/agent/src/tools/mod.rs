@@ -68,7 +68,7 @@ impl ToolRegistry {
     /// Builds the tools a configuration file declares. HTTP tools share one pooled
     /// client.
     pub fn from_config(tools: &[ToolConfig]) -> Self {
-        let client = http::client();
+        let client = crate::http::client();
         let tools = tools
             .iter()
             .map(|t| -> Arc<dyn Tool> {

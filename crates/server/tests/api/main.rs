@@ -5,6 +5,7 @@ mod approval;
 mod binary;
 mod conversations;
 mod gateway_failures;
+mod knowledge;
 mod messages;
 mod offline;
 mod sessions;

@@ -1,0 +1,196 @@
+//! Reranking the best candidates of a search (`SMOOTH_AGENT_RERANK`).
+
+use crate::Hit;
+use crate::text::terms;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// How candidates are re-ordered after retrieval.
+pub enum Reranker {
+    /// Prefers passages that contain more of the question's distinct terms, close
+    /// together. Free and deterministic.
+    Lexical,
+    /// A cross-encoder behind the gateway's `/rerank` endpoint (Cohere/Jina style).
+    Gateway(GatewayReranker),
+}
+
+pub struct GatewayReranker {
+    client: reqwest::Client,
+    endpoint: String,
+    key: Option<String>,
+    model: String,
+}
+
+#[derive(Deserialize)]
+struct RerankResponse {
+    results: Vec<RerankResult>,
+}
+
+#[derive(Deserialize)]
+struct RerankResult {
+    index: usize,
+    relevance_score: f64,
+}
+
+impl GatewayReranker {
+    pub fn new(client: reqwest::Client, url: &str, key: Option<String>, model: String) -> Self {
+        Self {
+            client,
+            endpoint: format!("{}/rerank", url.trim_end_matches('/')),
+            key,
+            model,
+        }
+    }
+
+    async fn scores(&self, query: &str, hits: &[Hit]) -> Result<Vec<(usize, f64)>, String> {
+        let documents: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+        let mut request = self
+            .client
+            .post(&self.endpoint)
+            .timeout(Duration::from_secs(10))
+            .json(&serde_json::json!({
+                "model": self.model, "query": query, "documents": documents, "top_n": hits.len()
+            }));
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status().as_u16()));
+        }
+        let parsed: RerankResponse = response.json().await.map_err(|e| e.to_string())?;
+        Ok(parsed
+            .results
+            .into_iter()
+            .filter(|r| r.index < hits.len())
+            .map(|r| (r.index, r.relevance_score))
+            .collect())
+    }
+}
+
+impl Reranker {
+    /// `hits` re-ordered for `query`, cut to `limit`. A failing gateway leaves the
+    /// retrieval order (logged): reranking refines, it never loses results.
+    pub async fn rerank(&self, query: &str, hits: Vec<Hit>, limit: usize) -> Vec<Hit> {
+        let mut ranked = match self {
+            Self::Lexical => lexical(query, hits),
+            Self::Gateway(gateway) => match gateway.scores(query, &hits).await {
+                Ok(scores) => {
+                    let mut scored: Vec<(f64, Hit)> = scores
+                        .into_iter()
+                        .map(|(i, score)| (score, hits[i].clone()))
+                        .collect();
+                    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    scored.into_iter().map(|(_, h)| h).collect()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rerank failed; keeping the retrieval order");
+                    hits
+                }
+            },
+        };
+        ranked.truncate(limit);
+        ranked
+    }
+}
+
+/// Lexical rerank: coverage of the query's distinct terms, then how close together
+/// they appear, then the original order.
+fn lexical(query: &str, hits: Vec<Hit>) -> Vec<Hit> {
+    let wanted: HashSet<String> = terms(query).into_iter().collect();
+    if wanted.is_empty() {
+        return hits;
+    }
+    let mut scored: Vec<(f64, usize, Hit)> = hits
+        .into_iter()
+        .enumerate()
+        .map(|(rank, hit)| {
+            let words = terms(&hit.text);
+            let present: HashSet<&String> = words.iter().filter(|w| wanted.contains(*w)).collect();
+            let coverage = present.len() as f64 / wanted.len() as f64;
+            let proximity = match window(&words, &present) {
+                Some(span) => 1.0 / (1.0 + (span.saturating_sub(present.len())) as f64 / 5.0),
+                None => 0.0,
+            };
+            (2.0 * coverage + proximity, rank, hit)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, _, h)| h).collect()
+}
+
+/// The length of the shortest run of `words` containing every term of `present`.
+fn window(words: &[String], present: &HashSet<&String>) -> Option<usize> {
+    if present.is_empty() {
+        return None;
+    }
+    let mut counts: std::collections::HashMap<&String, usize> = Default::default();
+    let (mut best, mut left, mut covered) = (usize::MAX, 0, 0);
+    for (right, word) in words.iter().enumerate() {
+        if present.contains(word) {
+            let c = counts.entry(word).or_default();
+            *c += 1;
+            if *c == 1 {
+                covered += 1;
+            }
+        }
+        while covered == present.len() {
+            best = best.min(right - left + 1);
+            if let Some(c) = counts.get_mut(&words[left]) {
+                *c -= 1;
+                if *c == 0 {
+                    covered -= 1;
+                }
+            }
+            left += 1;
+        }
+    }
+    (best != usize::MAX).then_some(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: &str, text: &str) -> Hit {
+        Hit {
+            document_id: id.into(),
+            source: id.into(),
+            title: id.into(),
+            url: None,
+            text: text.into(),
+            score: 0.0,
+        }
+    }
+
+    #[tokio::test]
+    async fn lexical_rerank_prefers_full_and_close_matches() {
+        let hits = vec![
+            hit(
+                "a",
+                "The window of the shop is large. Refund desks are elsewhere.",
+            ),
+            hit("b", "Refund window: 30 days."),
+            hit("c", "Nothing relevant here."),
+        ];
+        let ranked = Reranker::Lexical.rerank("refund window", hits, 2).await;
+        let ids: Vec<&str> = ranked.iter().map(|h| h.document_id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_gateway_keeps_the_order() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let gateway = GatewayReranker::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:9/v1",
+            None,
+            "m".into(),
+        );
+        let hits = vec![hit("a", "x"), hit("b", "y")];
+        let ranked = Reranker::Gateway(gateway).rerank("q", hits, 5).await;
+        assert_eq!(ranked.len(), 2);
+        assert_eq!(ranked[0].document_id, "a");
+    }
+}

@@ -1,0 +1,155 @@
+//! The knowledge base at start-up: the embedder, the index, everything to ingest,
+//! reranking, and periodic refreshes of sources.
+//!
+//! Ingestion happens before the server listens, so a misconfigured source or
+//! embedder stops start-up with a clear message instead of serving without it.
+
+use crate::config::{Config, EmbeddingsConfig, RerankConfig};
+use crate::state::StartupError;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_agent::AgentFile;
+use switchboard_knowledge::source::{Source, SourceConfig};
+use switchboard_knowledge::{
+    Document, Embedder, GatewayEmbedder, GatewayReranker, HashingEmbedder, KnowledgeIndex,
+    Reranker, Retriever,
+};
+use tokio_util::sync::CancellationToken;
+
+/// A source to re-ingest on a schedule.
+pub struct Refresh {
+    source: Box<dyn Source>,
+    every: Duration,
+}
+
+/// Builds and fills the knowledge base the configuration describes.
+pub async fn build(
+    config: &Config,
+    file: &AgentFile,
+    http: &reqwest::Client,
+) -> Result<(Retriever, Vec<Refresh>), StartupError> {
+    let index = Arc::new(KnowledgeIndex::new(embedder(config, http)));
+    if config.seed_kb {
+        ingest(&index, "seed", switchboard_knowledge::demo_documents()).await?;
+    }
+    let entries: Vec<Document> = file.knowledge.iter().map(|e| e.document()).collect();
+    if !entries.is_empty() {
+        ingest(&index, "config", entries).await?;
+    }
+    let from_env = config.knowledge_paths.iter().map(|path| SourceConfig {
+        name: None,
+        path: Some(path.display().to_string()),
+        url: None,
+        github: None,
+        org: None,
+        acl: Default::default(),
+        sets: Vec::new(),
+        refresh_secs: None,
+    });
+    let mut refreshes = Vec::new();
+    for source_config in from_env.chain(file.sources.iter().cloned()) {
+        let source = source_config
+            .build(http.clone())
+            .map_err(|e| StartupError::Knowledge(e.to_string()))?;
+        let documents = source
+            .fetch()
+            .await
+            .map_err(|e| StartupError::Knowledge(format!("source '{}': {e}", source.key())))?;
+        ingest(&index, source.key(), documents).await?;
+        if let Some(secs) = source_config.refresh_secs.filter(|s| *s > 0) {
+            refreshes.push(Refresh {
+                source,
+                every: Duration::from_secs(secs),
+            });
+        }
+    }
+    Ok((Retriever::new(index, reranker(config, http)), refreshes))
+}
+
+fn embedder(config: &Config, http: &reqwest::Client) -> Arc<dyn Embedder> {
+    match (&config.embeddings, &config.gateway) {
+        (EmbeddingsConfig::Gateway { model }, Some(gateway)) => Arc::new(GatewayEmbedder::new(
+            http.clone(),
+            &gateway.url,
+            gateway.key.as_ref().map(|k| k.expose_secret().to_owned()),
+            model.clone(),
+        )),
+        _ => Arc::new(HashingEmbedder::default()),
+    }
+}
+
+fn reranker(config: &Config, http: &reqwest::Client) -> Option<Reranker> {
+    match (&config.rerank, &config.gateway) {
+        (RerankConfig::Off, _) => None,
+        (RerankConfig::Lexical, _) | (RerankConfig::Gateway { .. }, None) => {
+            Some(Reranker::Lexical)
+        }
+        (RerankConfig::Gateway { model }, Some(gateway)) => {
+            Some(Reranker::Gateway(GatewayReranker::new(
+                http.clone(),
+                &gateway.url,
+                gateway.key.as_ref().map(|k| k.expose_secret().to_owned()),
+                model.clone(),
+            )))
+        }
+    }
+}
+
+async fn ingest(
+    index: &KnowledgeIndex,
+    source: &str,
+    documents: Vec<Document>,
+) -> Result<(), StartupError> {
+    let report = index.ingest_source(source, documents).await.map_err(|e| {
+        StartupError::Knowledge(format!(
+            "source '{source}': {e} (with a gateway that serves no embeddings, set SMOOTH_AGENT_EMBEDDINGS=offline)"
+        ))
+    })?;
+    tracing::info!(
+        source,
+        documents = report.indexed,
+        chunks = report.chunks,
+        "knowledge ingested"
+    );
+    Ok(())
+}
+
+/// Re-ingests each scheduled source until shutdown. A failed refresh keeps what
+/// the source had and is logged; the next one tries again.
+pub fn spawn_refreshes(
+    retriever: &Retriever,
+    refreshes: Vec<Refresh>,
+    shutdown: CancellationToken,
+) {
+    for refresh in refreshes {
+        let index = retriever.index().clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(refresh.every) => {}
+                }
+                let key = refresh.source.key().to_owned();
+                match refresh.source.fetch().await {
+                    Ok(documents) => match index.ingest_source(&key, documents).await {
+                        Ok(report) => tracing::info!(
+                            source = %key,
+                            indexed = report.indexed,
+                            unchanged = report.unchanged,
+                            removed = report.removed,
+                            "knowledge refreshed"
+                        ),
+                        Err(e) => {
+                            tracing::error!(source = %key, error = %e, "knowledge refresh failed")
+                        }
+                    },
+                    Err(e) => {
+                        tracing::error!(source = %key, error = %e, "knowledge refresh failed")
+                    }
+                }
+            }
+        });
+    }
+}
