@@ -92,6 +92,12 @@ string_id!(
     OrgId
 );
 
+impl Default for OrgId {
+    fn default() -> Self {
+        Self::default_org()
+    }
+}
+
 impl OrgId {
     /// The organisation of connections with no verified identity.
     pub fn default_org() -> Self {

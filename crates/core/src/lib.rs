@@ -12,5 +12,5 @@ pub use ids::*;
 pub use model::*;
 pub use store::{
     ConversationQuery, ConversationSummary, ConversationUpdate, MessagePage, MessageQuery,
-    NewSession, Order, Store, StoreError, StoreResult, memory::MemoryStore,
+    NewSession, Order, SessionUpdate, Store, StoreError, StoreResult, memory::MemoryStore,
 };

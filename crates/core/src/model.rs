@@ -142,3 +142,47 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A turn waiting for a human (an approval or an interaction), stored so that a
+/// client that reconnects can still answer it, on any replica.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedTurn {
+    /// This park's id: an answer resolves this park and no other.
+    pub id: uuid::Uuid,
+    pub session_id: SessionId,
+    pub request_id: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The turn's state, owned and versioned by the agent runtime.
+    pub state: Value,
+}
+
+/// A one-time code sent to a session's contact. Only a salted hash is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtpChallenge {
+    pub session_id: SessionId,
+    pub code_hash: String,
+    pub salt: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    pub destination: String,
+    pub attempts_left: u32,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Per-organisation settings an administrator manages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgSettings {
+    pub org_id: OrgId,
+    /// Overrides every agent's personality for this organisation.
+    pub persona: Option<String>,
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    #[serde(default)]
+    pub default_tools: Vec<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}

@@ -20,6 +20,9 @@ struct Inner {
     /// Where each message sits in its conversation's list.
     message_index: HashMap<MessageId, usize>,
     sessions: HashMap<SessionId, Session>,
+    parked: HashMap<SessionId, ParkedTurn>,
+    otp: HashMap<SessionId, OtpChallenge>,
+    settings: HashMap<OrgId, OrgSettings>,
 }
 
 impl MemoryStore {
@@ -196,5 +199,81 @@ impl Store for MemoryStore {
         });
         rows.truncate(query.limit);
         Ok(rows)
+    }
+
+    async fn update_session(
+        &self,
+        id: SessionId,
+        update: SessionUpdate,
+    ) -> StoreResult<Option<Session>> {
+        let mut inner = self.write();
+        let Some(session) = inner.sessions.get_mut(&id) else {
+            return Ok(None);
+        };
+        if let Some(status) = update.status {
+            session.status = status;
+        }
+        if let Some(metadata) = update.metadata {
+            session.metadata = metadata;
+        }
+        session.updated_at = Utc::now().max(session.updated_at);
+        Ok(Some(session.clone()))
+    }
+
+    async fn put_parked_turn(&self, turn: &ParkedTurn) -> StoreResult<()> {
+        self.write().parked.insert(turn.session_id, turn.clone());
+        Ok(())
+    }
+
+    async fn get_parked_turn(&self, session: SessionId) -> StoreResult<Option<ParkedTurn>> {
+        Ok(self.read().parked.get(&session).cloned())
+    }
+
+    async fn take_parked_turn(
+        &self,
+        session: SessionId,
+        id: Option<uuid::Uuid>,
+    ) -> StoreResult<Option<ParkedTurn>> {
+        let mut inner = self.write();
+        match inner.parked.get(&session) {
+            Some(turn) if id.is_none_or(|id| id == turn.id) => Ok(inner.parked.remove(&session)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn put_otp_challenge(&self, challenge: &OtpChallenge) -> StoreResult<()> {
+        self.write()
+            .otp
+            .insert(challenge.session_id, challenge.clone());
+        Ok(())
+    }
+
+    async fn get_otp_challenge(&self, session: SessionId) -> StoreResult<Option<OtpChallenge>> {
+        Ok(self.read().otp.get(&session).cloned())
+    }
+
+    async fn spend_otp_attempt(&self, session: SessionId) -> StoreResult<Option<u32>> {
+        let mut inner = self.write();
+        Ok(inner.otp.get_mut(&session).map(|c| {
+            let before = c.attempts_left;
+            c.attempts_left = before.saturating_sub(1);
+            before
+        }))
+    }
+
+    async fn delete_otp_challenge(&self, session: SessionId) -> StoreResult<()> {
+        self.write().otp.remove(&session);
+        Ok(())
+    }
+
+    async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>> {
+        Ok(self.read().settings.get(org).cloned())
+    }
+
+    async fn put_org_settings(&self, settings: &OrgSettings) -> StoreResult<()> {
+        self.write()
+            .settings
+            .insert(settings.org_id.clone(), settings.clone());
+        Ok(())
     }
 }

@@ -35,6 +35,14 @@ pub struct NewSession {
     pub session: Session,
 }
 
+/// A partial update of a session; `None` fields are left alone.
+#[derive(Debug, Clone, Default)]
+pub struct SessionUpdate {
+    pub status: Option<SessionStatus>,
+    /// Replaces the whole metadata object (callers read, modify, write).
+    pub metadata: Option<Metadata>,
+}
+
 /// A partial update of a conversation; `None` fields are left alone.
 #[derive(Debug, Clone, Default)]
 pub struct ConversationUpdate {
@@ -116,4 +124,41 @@ pub trait Store: Send + Sync + 'static {
         &self,
         query: ConversationQuery,
     ) -> StoreResult<Vec<ConversationSummary>>;
+
+    /// Applies `update` and bumps `updated_at`; `None` when there is no such session.
+    async fn update_session(
+        &self,
+        id: SessionId,
+        update: SessionUpdate,
+    ) -> StoreResult<Option<Session>>;
+
+    /// Stores the session's parked turn, replacing any earlier one.
+    async fn put_parked_turn(&self, turn: &ParkedTurn) -> StoreResult<()>;
+
+    /// The session's parked turn, left in place.
+    async fn get_parked_turn(&self, session: SessionId) -> StoreResult<Option<ParkedTurn>>;
+
+    /// Removes and returns the session's parked turn when it is park `id` (any park
+    /// when `id` is `None`). Of two concurrent callers, at most one gets it: an
+    /// answer resolves a park exactly once.
+    async fn take_parked_turn(
+        &self,
+        session: SessionId,
+        id: Option<uuid::Uuid>,
+    ) -> StoreResult<Option<ParkedTurn>>;
+
+    /// Stores the session's one-time-code challenge, replacing any earlier one.
+    async fn put_otp_challenge(&self, challenge: &OtpChallenge) -> StoreResult<()>;
+
+    async fn get_otp_challenge(&self, session: SessionId) -> StoreResult<Option<OtpChallenge>>;
+
+    /// Uses up one attempt, atomically; returns the attempts that were left
+    /// *before* this one (`Some(0)`: none were), or `None` without a challenge.
+    async fn spend_otp_attempt(&self, session: SessionId) -> StoreResult<Option<u32>>;
+
+    async fn delete_otp_challenge(&self, session: SessionId) -> StoreResult<()>;
+
+    async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>>;
+
+    async fn put_org_settings(&self, settings: &OrgSettings) -> StoreResult<()>;
 }

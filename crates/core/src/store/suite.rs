@@ -21,6 +21,10 @@ macro_rules! store_conformance_tests {
             append_to_unknown_conversation_fails,
             update_conversation_renames_and_bumps,
             list_conversations_is_org_scoped_and_skips_empty,
+            update_session_replaces_metadata,
+            a_parked_turn_is_taken_exactly_once,
+            otp_attempts_are_spent_atomically,
+            org_settings_round_trip,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
@@ -328,6 +332,173 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
     let only_a = list(Some(vec![ca.id]), 10).await.unwrap();
     assert_eq!(only_a.len(), 1);
     assert_eq!(only_a[0].conversation.id, ca.id);
+}
+
+pub async fn update_session_replaces_metadata(store: Arc<dyn Store>) {
+    let new = new_session("org-a");
+    let id = new.session.id;
+    store.create_session(new).await.unwrap();
+    let mut metadata = Metadata::new();
+    metadata.insert("otpVerified".into(), serde_json::json!(true));
+    let updated = store
+        .update_session(
+            id,
+            SessionUpdate {
+                metadata: Some(metadata.clone()),
+                status: None,
+            },
+        )
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(updated.metadata, metadata);
+    assert_eq!(
+        store.get_session(id).await.unwrap().unwrap().metadata,
+        metadata
+    );
+    assert_eq!(updated.status, SessionStatus::Active);
+    assert!(
+        store
+            .update_session(SessionId::random(), SessionUpdate::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn parked(session: SessionId) -> ParkedTurn {
+    ParkedTurn {
+        id: uuid::Uuid::new_v4(),
+        session_id: session,
+        request_id: "r1".into(),
+        created_at: Utc::now(),
+        expires_at: Utc::now() + Duration::minutes(5),
+        state: serde_json::json!({"transcript": ["…"], "iteration": 2}),
+    }
+}
+
+pub async fn a_parked_turn_is_taken_exactly_once(store: Arc<dyn Store>) {
+    let session = SessionId::random();
+    let first = parked(session);
+    store.put_parked_turn(&first).await.unwrap();
+    let newer = parked(session);
+    store.put_parked_turn(&newer).await.unwrap();
+    assert_eq!(
+        store.get_parked_turn(session).await.unwrap(),
+        Some(newer.clone()),
+        "newest wins"
+    );
+    // A stale park id takes nothing and leaves the park in place.
+    assert_eq!(
+        store
+            .take_parked_turn(session, Some(first.id))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.get_parked_turn(session).await.unwrap().is_some());
+    // Concurrent takers: exactly one wins.
+    let takers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            async move {
+                store
+                    .take_parked_turn(session, Some(newer.id))
+                    .await
+                    .unwrap()
+            }
+        })
+        .collect();
+    let won = futures_free_join(takers)
+        .await
+        .into_iter()
+        .flatten()
+        .count();
+    assert_eq!(won, 1);
+    assert_eq!(store.get_parked_turn(session).await.unwrap(), None);
+    assert_eq!(store.take_parked_turn(session, None).await.unwrap(), None);
+}
+
+pub async fn otp_attempts_are_spent_atomically(store: Arc<dyn Store>) {
+    let session = SessionId::random();
+    assert_eq!(store.spend_otp_attempt(session).await.unwrap(), None);
+    let challenge = OtpChallenge {
+        session_id: session,
+        code_hash: "h".into(),
+        salt: "s".into(),
+        channel: "email".into(),
+        destination: "a@example.com".into(),
+        attempts_left: 3,
+        created_at: Utc::now(),
+        expires_at: Utc::now() + Duration::minutes(10),
+    };
+    store.put_otp_challenge(&challenge).await.unwrap();
+    let spenders: Vec<_> = (0..5)
+        .map(|_| {
+            let store = store.clone();
+            async move { store.spend_otp_attempt(session).await.unwrap().unwrap() }
+        })
+        .collect();
+    let mut before: Vec<u32> = futures_free_join(spenders).await;
+    before.sort();
+    assert_eq!(
+        before,
+        [0, 0, 1, 2, 3],
+        "each attempt sees a distinct count"
+    );
+    assert_eq!(
+        store
+            .get_otp_challenge(session)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts_left,
+        0
+    );
+    store.delete_otp_challenge(session).await.unwrap();
+    assert_eq!(store.get_otp_challenge(session).await.unwrap(), None);
+}
+
+pub async fn org_settings_round_trip(store: Arc<dyn Store>) {
+    let org = OrgId::new(format!("org-{}", uuid::Uuid::new_v4()));
+    assert_eq!(store.get_org_settings(&org).await.unwrap(), None);
+    let settings = OrgSettings {
+        org_id: org.clone(),
+        persona: Some("Cheerful and brief.".into()),
+        model: Some("m".into()),
+        system_prompt: None,
+        default_tools: vec!["knowledge_search".into()],
+        updated_at: Some(Utc::now()),
+    };
+    store.put_org_settings(&settings).await.unwrap();
+    let read = store.get_org_settings(&org).await.unwrap().unwrap();
+    assert_eq!(read.persona, settings.persona);
+    assert_eq!(read.default_tools, settings.default_tools);
+}
+
+/// Runs futures concurrently on the current task, without a runtime dependency.
+async fn futures_free_join<T>(futures: Vec<impl std::future::Future<Output = T>>) -> Vec<T> {
+    let mut pinned: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = T> + '_>>> =
+        futures.into_iter().map(|f| Box::pin(f) as _).collect();
+    let mut results: Vec<Option<T>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, future) in results.iter_mut().zip(pinned.iter_mut()) {
+            if slot.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *slot = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(|r| r.expect("ready")).collect()
 }
 
 /// Lets the clock move on without depending on an async runtime.
