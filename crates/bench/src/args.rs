@@ -5,12 +5,16 @@ use std::path::PathBuf;
 pub const USAGE: &str = "usage:
   switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
   switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST]
+  switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses]
+  switchboard-bench knowledge [--sizes LIST] [--queries N]
   switchboard-bench WS_URL ...    (same as `foundation WS_URL ...`)";
 
 /// Which benchmark to run.
 pub enum Command {
     Foundation(FoundationArgs),
     Turns(TurnsArgs),
+    RetrievalEval(EvalArgs),
+    Knowledge(KnowledgeArgs),
 }
 
 /// Figures for a server that is already running.
@@ -33,6 +37,24 @@ pub struct TurnsArgs {
     pub concurrency: Vec<usize>,
 }
 
+/// Retrieval quality over a labelled question set.
+pub struct EvalArgs {
+    /// The folder of documents, ingested as the source `corpus`.
+    pub corpus: PathBuf,
+    /// The labelled questions (JSON).
+    pub questions: PathBuf,
+    /// Also list, per question, the methods that missed it.
+    pub misses: bool,
+}
+
+/// Ingestion and query cost of the knowledge index on synthetic corpora.
+pub struct KnowledgeArgs {
+    /// Target chunk counts, one fresh index each, in order.
+    pub sizes: Vec<usize>,
+    /// Queries timed per retrieval mode and size.
+    pub queries: usize,
+}
+
 impl Command {
     /// Reads the arguments after the program name. Without a subcommand the
     /// arguments are those of `foundation`, which `scripts/bench-foundation` relies on.
@@ -47,6 +69,14 @@ impl Command {
                 argv.next();
                 TurnsArgs::parse(argv).map(Command::Turns)
             }
+            Some("retrieval-eval") => {
+                argv.next();
+                EvalArgs::parse(argv).map(Command::RetrievalEval)
+            }
+            Some("knowledge") => {
+                argv.next();
+                KnowledgeArgs::parse(argv).map(Command::Knowledge)
+            }
             _ => FoundationArgs::parse(argv).map(Command::Foundation),
         }
     }
@@ -58,6 +88,11 @@ fn positive(name: &str, raw: &str) -> Result<usize, String> {
         .ok()
         .filter(|v| *v > 0)
         .ok_or(format!("{name}: '{raw}' is not a positive number"))
+}
+
+/// A comma-separated list of numbers greater than zero.
+fn positive_list(name: &str, raw: &str) -> Result<Vec<usize>, String> {
+    raw.split(',').map(|v| positive(name, v.trim())).collect()
 }
 
 fn help() -> String {
@@ -108,10 +143,7 @@ impl TurnsArgs {
                 "--server" => server = Some(PathBuf::from(value("--server")?)),
                 "--turns" => turns = positive("--turns", &value("--turns")?)?,
                 "--concurrency" => {
-                    concurrency = value("--concurrency")?
-                        .split(',')
-                        .map(|c| positive("--concurrency", c.trim()))
-                        .collect::<Result<_, _>>()?;
+                    concurrency = positive_list("--concurrency", &value("--concurrency")?)?;
                 }
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
@@ -128,5 +160,47 @@ impl TurnsArgs {
             turns,
             concurrency,
         })
+    }
+}
+
+impl EvalArgs {
+    /// Paths default to the repository's question set, relative to the current
+    /// directory (`scripts/eval-retrieval` runs from the repository root).
+    fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut args = Self {
+            corpus: PathBuf::from("eval/retrieval/corpus"),
+            questions: PathBuf::from("eval/retrieval/questions.json"),
+            misses: false,
+        };
+        while let Some(arg) = argv.next() {
+            let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--corpus" => args.corpus = PathBuf::from(value("--corpus")?),
+                "--questions" => args.questions = PathBuf::from(value("--questions")?),
+                "--misses" => args.misses = true,
+                "-h" | "--help" => return Err(help()),
+                other => return Err(format!("unexpected argument '{other}'")),
+            }
+        }
+        Ok(args)
+    }
+}
+
+impl KnowledgeArgs {
+    fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut args = Self {
+            sizes: vec![10_000, 100_000],
+            queries: 500,
+        };
+        while let Some(arg) = argv.next() {
+            let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--sizes" => args.sizes = positive_list("--sizes", &value("--sizes")?)?,
+                "--queries" => args.queries = positive("--queries", &value("--queries")?)?,
+                "-h" | "--help" => return Err(help()),
+                other => return Err(format!("unexpected argument '{other}'")),
+            }
+        }
+        Ok(args)
     }
 }

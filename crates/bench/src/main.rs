@@ -5,17 +5,24 @@
 //!     [--sessions 2000] [--concurrency 8] [--idle 1000]
 //! switchboard-bench turns --server target/release/switchboard [--turns 400]
 //!     [--concurrency 1,20]
+//! switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses]
+//! switchboard-bench knowledge [--sizes 10000,100000] [--queries 500]
 //! ```
 //!
 //! `foundation` measures a running server (see `foundation.rs`); `turns` starts one
-//! against a mock LLM gateway and measures agent turns (see `turns.rs`). Without a
-//! subcommand the arguments are those of `foundation`.
+//! against a mock LLM gateway and measures agent turns (see `turns.rs`).
+//! `retrieval-eval` scores retrieval methods on a labelled question set (see
+//! `eval/`); `knowledge` times the knowledge index on synthetic corpora (see
+//! `knowledge.rs`). Without a subcommand the arguments are those of `foundation`.
 
 mod args;
 mod cpu;
+mod eval;
 mod foundation;
+mod knowledge;
 mod server_process;
 mod stats;
+mod synthetic;
 mod turns;
 
 use args::Command;
@@ -32,6 +39,8 @@ async fn main() {
     let outcome = match command {
         Command::Foundation(args) => foundation::run(&args).await.map_err(|e| e.to_string()),
         Command::Turns(args) => turns::run(&args).await,
+        Command::RetrievalEval(args) => eval::run(&args).await,
+        Command::Knowledge(args) => knowledge::run(&args).await,
     };
     if let Err(e) = outcome {
         eprintln!("switchboard-bench: {e}");

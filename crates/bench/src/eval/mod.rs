@@ -1,0 +1,123 @@
+//! `retrieval-eval`: how often each retrieval method finds the document that
+//! answers a question. The corpus is ingested as a real folder source, with the
+//! offline hashing embedder, so the figures need no model or network and are the
+//! same on every run.
+
+mod method;
+mod metrics;
+mod questions;
+
+use crate::args::EvalArgs;
+use method::Method;
+use metrics::{K, Table, first_relevant};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use switchboard_knowledge::source::{FileSource, Source, SourceConfig};
+use switchboard_knowledge::{Document, HashingEmbedder, KnowledgeIndex, Reranker, Retriever};
+
+/// The source name, so document ids are `corpus/<file name>`.
+const SOURCE: &str = "corpus";
+
+pub async fn run(args: &EvalArgs) -> Result<(), String> {
+    let questions = questions::load(&args.questions)?;
+    let documents = read_corpus(&args.corpus).await?;
+    let ids: BTreeSet<String> = documents.iter().map(|d| d.id.clone()).collect();
+    questions::check(&questions, &ids)?;
+
+    let index = Arc::new(KnowledgeIndex::new(Arc::new(HashingEmbedder::default())));
+    let start = Instant::now();
+    index
+        .ingest_source(SOURCE, documents)
+        .await
+        .map_err(|e| format!("cannot ingest {}: {e}", args.corpus.display()))?;
+    println!(
+        "retrieval eval: {} documents, {} chunks (ingested in {:.2} s, {}), {} questions",
+        index.document_count(),
+        index.chunk_count(),
+        start.elapsed().as_secs_f64(),
+        index
+            .signature()
+            .map_or_else(|| index.embedder_name(), |s| s.to_string()),
+        questions.len(),
+    );
+
+    let retriever = Retriever::new(index, Some(Reranker::Lexical));
+    let mut table = Table::new();
+    let mut misses = Vec::new();
+    for question in &questions {
+        let mut missed_by = Vec::new();
+        for method in Method::ALL {
+            let ranked = method.ranked(&retriever, &question.question).await;
+            let rank = first_relevant(&ranked, &question.relevant);
+            table.record(method, question.kind, rank);
+            if rank.is_none() {
+                missed_by.push(method.label());
+            }
+        }
+        if !missed_by.is_empty() {
+            misses.push((question, missed_by));
+        }
+    }
+    println!(
+        "recall@{K}: share of questions with a relevant document in the top {K} hits; \
+         MRR@{K}: mean 1/rank of the first one (0 when absent)\n"
+    );
+    print!("{}", table.render());
+    if args.misses {
+        println!("\nmissed (not in the top {K}):");
+        for (question, methods) in misses {
+            println!(
+                "  [{}] {} -> {}\n      by: {}",
+                question.kind.label(),
+                question.question,
+                question.relevant.join(", "),
+                methods.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The corpus folder's documents, read exactly as a configured folder source is.
+async fn read_corpus(dir: &Path) -> Result<Vec<Document>, String> {
+    let source = FileSource::new(SourceConfig {
+        name: Some(SOURCE.into()),
+        path: Some(dir.display().to_string()),
+        url: None,
+        github: None,
+        org: None,
+        acl: Default::default(),
+        sets: Vec::new(),
+        refresh_secs: None,
+    })
+    .map_err(|e| format!("{e} (run from the repository root or pass --corpus)"))?;
+    let documents = source.fetch().await.map_err(|e| e.to_string())?;
+    if documents.is_empty() {
+        return Err(format!("{} holds no documents", dir.display()));
+    }
+    Ok(documents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn repo_eval() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../eval/retrieval")
+    }
+
+    /// The committed question set labels only documents of the committed corpus,
+    /// under the ids a folder source gives them.
+    #[tokio::test]
+    async fn every_labelled_document_is_in_the_corpus() {
+        let questions = questions::load(&repo_eval().join("questions.json")).unwrap();
+        let documents = read_corpus(&repo_eval().join("corpus")).await.unwrap();
+        let ids: BTreeSet<String> = documents.iter().map(|d| d.id.clone()).collect();
+        questions::check(&questions, &ids).unwrap();
+        assert!(questions.len() >= 120, "{} questions", questions.len());
+        assert!(ids.contains("corpus/bogo-sort.md"), "ids are corpus/<file>");
+    }
+}
