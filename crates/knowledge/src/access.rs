@@ -18,7 +18,7 @@ pub enum Acl {
 }
 
 /// The asker, as retrieval sees them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Access {
     /// The asker's organisation; documents of other organisations are invisible.
     pub org: Option<String>,

@@ -1,5 +1,6 @@
 //! The in-memory hybrid index: BM25 over terms and cosine similarity over
-//! embeddings, fused with reciprocal rank fusion.
+//! embeddings, fused by relative score (each arm normalised by its best, then
+//! weighted by how much the embedder's similarity can be trusted).
 //!
 //! Access filtering happens inside both scans: a chunk of a document the asker may
 //! not see is never scored, so it can never be ranked into results.
@@ -14,11 +15,9 @@ use std::sync::{Arc, RwLock};
 /// BM25 parameters (the usual defaults).
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
-/// Reciprocal rank fusion constant.
-const RRF_K: f32 = 60.0;
 
 /// One retrieved chunk.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     pub document_id: String,
     pub source: String,
@@ -26,8 +25,8 @@ pub struct Hit {
     pub url: Option<String>,
     /// The chunk's text.
     pub text: String,
-    /// The relevance score (higher is better): reciprocal rank fusion in hybrid
-    /// mode, BM25 or cosine similarity in single-arm modes.
+    /// The relevance score (higher is better): the fused score (at most 1) in
+    /// hybrid mode, BM25 or cosine similarity in single-arm modes.
     pub score: f64,
 }
 
@@ -143,6 +142,18 @@ impl KnowledgeIndex {
         self.read().live_chunks
     }
 
+    /// How rare `term` is among the indexed chunks (BM25's IDF; 0 for unknown
+    /// terms), so callers can weigh terms as retrieval does.
+    pub fn idf(&self, term: &str) -> f32 {
+        let inner = self.read();
+        let Some(&id) = inner.term_ids.get(term) else {
+            return 0.0;
+        };
+        let n = inner.live_chunks.max(1) as f32;
+        let df = inner.postings[id as usize].len() as f32;
+        ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+    }
+
     /// Source keys and how many documents each holds, sorted by key.
     pub fn sources(&self) -> Vec<(String, usize)> {
         let inner = self.read();
@@ -255,7 +266,7 @@ impl KnowledgeIndex {
                 let vector = query_vector
                     .map(|q| inner.nearest(&q, &visible, pool, floor))
                     .unwrap_or_default();
-                fuse(&[lexical, vector])
+                fuse_scores(&lexical, &vector, self.embedder.fusion_weight())
             }
         };
         ranked
@@ -525,13 +536,19 @@ fn top(mut scored: Vec<(u32, f32)>, n: usize) -> Vec<(u32, f32)> {
     scored
 }
 
-/// Reciprocal rank fusion of ranked lists.
-fn fuse(lists: &[Vec<(u32, f32)>]) -> Vec<(u32, f32)> {
+/// Relative score fusion: each arm's scores divided by its best, then weighed:
+/// `(1 - w) * terms + w * similarity`. Unlike rank fusion, a strong match in one arm
+/// is not outvoted by weak agreement of both.
+fn fuse_scores(lexical: &[(u32, f32)], vector: &[(u32, f32)], weight: f32) -> Vec<(u32, f32)> {
+    let weight = weight.clamp(0.0, 1.0);
+    let best = |list: &[(u32, f32)]| list.first().map_or(1.0, |(_, s)| s.max(f32::EPSILON));
+    let (lexical_best, vector_best) = (best(lexical), best(vector));
     let mut fused: HashMap<u32, f32> = HashMap::new();
-    for list in lists {
-        for (rank, (slot, _)) in list.iter().enumerate() {
-            *fused.entry(*slot).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
-        }
+    for (slot, score) in lexical {
+        *fused.entry(*slot).or_default() += (1.0 - weight) * score / lexical_best;
+    }
+    for (slot, score) in vector {
+        *fused.entry(*slot).or_default() += weight * score / vector_best;
     }
     let n = fused.len();
     top(fused.into_iter().collect(), n)
@@ -729,6 +746,19 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("384"));
+    }
+
+    #[test]
+    fn a_strong_match_in_one_arm_beats_weak_agreement() {
+        // Slot 1 is the best term match and absent from the vector arm; slot 2 is
+        // middling in both. Rank fusion would prefer 2; score fusion keeps 1.
+        let lexical = [(1, 9.0), (3, 4.0), (2, 3.0)];
+        let vector = [(4, 0.6), (2, 0.3)];
+        let fused = fuse_scores(&lexical, &vector, 0.2);
+        assert_eq!(fused[0].0, 1);
+        assert!((fused[0].1 - 0.8).abs() < 1e-6);
+        // With only similarity weighted, the vector arm decides.
+        assert_eq!(fuse_scores(&lexical, &vector, 1.0)[0].0, 4);
     }
 
     #[tokio::test]

@@ -70,11 +70,18 @@ impl GatewayReranker {
 }
 
 impl Reranker {
-    /// `hits` re-ordered for `query`, cut to `limit`. A failing gateway leaves the
-    /// retrieval order (logged): reranking refines, it never loses results.
-    pub async fn rerank(&self, query: &str, hits: Vec<Hit>, limit: usize) -> Vec<Hit> {
+    /// `hits` re-ordered for `query`, cut to `limit`; `idf` weighs the question's
+    /// terms by rarity. A failing gateway leaves the retrieval order (logged):
+    /// reranking refines, it never loses results.
+    pub async fn rerank(
+        &self,
+        query: &str,
+        hits: Vec<Hit>,
+        limit: usize,
+        idf: &(dyn Fn(&str) -> f32 + Sync),
+    ) -> Vec<Hit> {
         let mut ranked = match self {
-            Self::Lexical => lexical(query, hits),
+            Self::Lexical => lexical(query, hits, idf),
             Self::Gateway(gateway) => match gateway.scores(query, &hits).await {
                 Ok(scores) => {
                     let mut scored: Vec<(f64, Hit)> = scores
@@ -95,11 +102,13 @@ impl Reranker {
     }
 }
 
-/// Lexical rerank: coverage of the query's distinct terms, then how close together
-/// they appear, then the original order.
-fn lexical(query: &str, hits: Vec<Hit>) -> Vec<Hit> {
+/// Lexical rerank: how much of the question's weight (rare terms weigh more) a
+/// passage covers, how close together those terms are, and the retrieval order as a
+/// prior, so it refines rather than overturns retrieval.
+fn lexical(query: &str, hits: Vec<Hit>, idf: &(dyn Fn(&str) -> f32 + Sync)) -> Vec<Hit> {
     let wanted: HashSet<String> = terms(query).into_iter().collect();
-    if wanted.is_empty() {
+    let total: f64 = wanted.iter().map(|t| f64::from(idf(t))).sum();
+    if wanted.is_empty() || total <= 0.0 {
         return hits;
     }
     let mut scored: Vec<(f64, usize, Hit)> = hits
@@ -108,12 +117,15 @@ fn lexical(query: &str, hits: Vec<Hit>) -> Vec<Hit> {
         .map(|(rank, hit)| {
             let words = terms(&hit.text);
             let present: HashSet<&String> = words.iter().filter(|w| wanted.contains(*w)).collect();
-            let coverage = present.len() as f64 / wanted.len() as f64;
+            let coverage = present.iter().map(|t| f64::from(idf(t))).sum::<f64>() / total;
             let proximity = match window(&words, &present) {
-                Some(span) => 1.0 / (1.0 + (span.saturating_sub(present.len())) as f64 / 5.0),
-                None => 0.0,
+                Some(span) if present.len() > 1 => {
+                    1.0 / (1.0 + (span.saturating_sub(present.len())) as f64 / 5.0)
+                }
+                _ => 0.0,
             };
-            (2.0 * coverage + proximity, rank, hit)
+            let prior = 1.0 / (1.0 + rank as f64);
+            (2.0 * coverage + 0.5 * proximity + prior, rank, hit)
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -165,18 +177,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn lexical_rerank_prefers_full_and_close_matches() {
+    async fn lexical_rerank_prefers_passages_covering_the_rare_terms() {
         let hits = vec![
-            hit(
-                "a",
-                "The window of the shop is large. Refund desks are elsewhere.",
-            ),
-            hit("b", "Refund window: 30 days."),
-            hit("c", "Nothing relevant here."),
+            hit("desks", "Refund desks open at nine."),
+            hit("window", "The refund window is 30 days."),
+            hit("none", "Nothing relevant here."),
         ];
-        let ranked = Reranker::Lexical.rerank("refund window", hits, 2).await;
+        // "window" is rare, "refund" common: covering "window" matters more.
+        let idf = |t: &str| if t == "window" { 3.0 } else { 0.5 };
+        let ranked = Reranker::Lexical
+            .rerank("refund window", hits.clone(), 2, &idf)
+            .await;
         let ids: Vec<&str> = ranked.iter().map(|h| h.document_id.as_str()).collect();
-        assert_eq!(ids, ["b", "a"]);
+        assert_eq!(ids, ["window", "desks"]);
+        // With nothing to weigh, retrieval order stands.
+        let ranked = Reranker::Lexical.rerank("the a", hits, 3, &idf).await;
+        assert_eq!(ranked[0].document_id, "desks");
     }
 
     #[tokio::test]
@@ -189,7 +205,9 @@ mod tests {
             "m".into(),
         );
         let hits = vec![hit("a", "x"), hit("b", "y")];
-        let ranked = Reranker::Gateway(gateway).rerank("q", hits, 5).await;
+        let ranked = Reranker::Gateway(gateway)
+            .rerank("q", hits, 5, &|_| 1.0)
+            .await;
         assert_eq!(ranked.len(), 2);
         assert_eq!(ranked[0].document_id, "a");
     }

@@ -31,7 +31,10 @@ impl Retriever {
             None => self.index.search(query, access, limit).await,
             Some(reranker) => {
                 let candidates = self.index.search(query, access, limit * RERANK_POOL).await;
-                reranker.rerank(query, candidates, limit).await
+                let index = self.index.clone();
+                reranker
+                    .rerank(query, candidates, limit, &move |term| index.idf(term))
+                    .await
             }
         }
     }

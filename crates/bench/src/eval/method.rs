@@ -24,7 +24,7 @@ impl Method {
         match self {
             Method::Lexical => "BM25 only",
             Method::Vector => "vectors only",
-            Method::Hybrid => "hybrid (RRF)",
+            Method::Hybrid => "hybrid (score fusion)",
             Method::HybridReranked => "hybrid + lexical rerank",
         }
     }

@@ -71,6 +71,12 @@ impl Embedder for HashingEmbedder {
     fn relevance_floor(&self) -> f32 {
         0.12
     }
+
+    /// Hashed features mostly restate the terms BM25 already weighs better (with
+    /// IDF), so similarity is a tie-breaker more than an equal partner.
+    fn fusion_weight(&self) -> f32 {
+        0.2
+    }
 }
 
 /// FNV-1a, 64 bits: fast, stable across platforms and releases.
