@@ -23,6 +23,10 @@ pub struct AgentFile {
     /// Documents ingested at start-up.
     #[serde(default)]
     pub knowledge: Vec<KnowledgeEntry>,
+    /// Per-organisation settings applied at start-up (a persona overrides every
+    /// agent's personality for that organisation).
+    #[serde(default)]
+    pub organizations: Vec<OrganizationConfig>,
     /// Folders, files, web pages and GitHub repositories ingested at start-up (and
     /// re-ingested every `refreshSecs` when set).
     #[serde(default)]
@@ -48,6 +52,10 @@ pub struct ToolConfig {
     /// HTTP tools: extra request headers (for example an API key).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The identity the tool needs: `none` (default), `end_user` (a visitor who
+    /// verified with a one-time code) or `admin` (never on public agents).
+    #[serde(default)]
+    pub auth_level: crate::tools::AuthLevel,
 }
 
 impl ToolConfig {
@@ -100,11 +108,44 @@ pub struct AgentProfile {
     pub name: Option<String>,
     /// The system prompt.
     pub instructions: Option<String>,
+    /// How the agent sounds; an organisation's persona setting overrides it.
+    pub personality: Option<String>,
+    /// Said (in the model's words) at the start of a conversation.
+    pub greeting: Option<String>,
+    /// `internal` agents (for staff) may use tools that need authentication;
+    /// `public` (the default) agents may not without a verified visitor.
+    #[serde(default)]
+    pub visibility: Visibility,
     pub model: Option<String>,
     /// Model calls per turn, at most (1–64).
     pub max_iterations: Option<u32>,
     /// The tools this agent may use (by name); omitted means all.
     pub tools: Option<Vec<String>>,
+    /// Goal steps the agent pursues across turns, judged after each turn.
+    pub workflow: Option<crate::workflow::Workflow>,
+}
+
+/// One organisation's settings in the configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrganizationConfig {
+    pub id: String,
+    pub persona: Option<String>,
+}
+
+/// Who an agent serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Internal,
+}
+
+impl AgentProfile {
+    pub fn internal(&self) -> bool {
+        self.visibility == Visibility::Internal
+    }
 }
 
 /// Why the file cannot be used.
@@ -192,6 +233,17 @@ impl AgentFile {
                 && !(1..=64).contains(&n)
             {
                 return Err(format!("agent '{}': maxIterations must be 1-64", agent.id));
+            }
+            if let Some(workflow) = &agent.workflow {
+                let mut steps = HashSet::new();
+                if workflow.steps.is_empty()
+                    || workflow.steps.iter().any(|s| !steps.insert(s.id.as_str()))
+                {
+                    return Err(format!(
+                        "agent '{}': a workflow needs steps with distinct ids",
+                        agent.id
+                    ));
+                }
             }
         }
         for entry in &self.knowledge {

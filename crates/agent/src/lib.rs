@@ -2,12 +2,17 @@
 //! responder.
 
 pub mod config;
+pub mod contact;
 pub mod http;
+pub mod interactions;
 pub mod llm;
 pub mod offline;
+pub mod otp;
 pub mod runtime;
+pub mod skills;
 pub mod tools;
 pub mod turn;
+pub mod workflow;
 
 pub use config::AgentFile;
-pub use runtime::{AgentRuntime, BusyGuard, RuntimeSettings, TurnRequest};
+pub use runtime::{AgentRuntime, BusyGuard, RuntimeParts, RuntimeSettings, TurnRequest};

@@ -1,13 +1,18 @@
 //! The agent runtime: everything turns share, and the planning of each turn.
 
 use crate::config::{AgentFile, AgentProfile};
+use crate::contact;
+use crate::interactions::Kind;
 use crate::llm::{ChatMessage, ImageRef, LlmProvider};
+use crate::otp::OtpService;
+use crate::skills::SkillLibrary;
 use crate::tools::{ConfirmPolicy, KNOWLEDGE_SEARCH, KnowledgeSearch, ToolRegistry};
-use crate::turn::{self, EventSink, Parking, TerminalClaim, TurnEnv, TurnPlan, prompt};
+use crate::turn::state::{STATE_VERSION, TurnState};
+use crate::turn::{self, Parked, Parking, Resolution, TurnEnv, TurnIo, TurnTools, prompt};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use switchboard_core::{Message, Session, SessionId, Store};
+use switchboard_core::{Message, Session, SessionId, Store, StoreError};
 use switchboard_knowledge::{Access, Retriever};
 use switchboard_protocol::{ErrorCode, Event};
 
@@ -23,8 +28,10 @@ pub struct RuntimeSettings {
     pub max_tokens: u32,
     /// How much conversation history a turn replays, in estimated tokens.
     pub history_tokens: usize,
-    /// How long a turn waits for a human to approve a tool call.
-    pub confirm_timeout: Duration,
+    /// How long a parked turn waits for its answer before it expires.
+    pub park_ttl: Duration,
+    /// The model that judges workflow steps; `None` turns judging off.
+    pub judge_model: Option<String>,
 }
 
 /// Shared by every turn of the server.
@@ -34,6 +41,7 @@ pub struct AgentRuntime {
     tools: ToolRegistry,
     file: AgentFile,
     settings: RuntimeSettings,
+    skills: SkillLibrary,
     busy: Arc<Mutex<HashSet<SessionId>>>,
 }
 
@@ -46,6 +54,8 @@ pub struct TurnRequest {
     pub model: Option<String>,
     pub images: Vec<ImageRef>,
     pub access: Access,
+    /// A skill invoked for this turn: (name, body).
+    pub skill: Option<(String, String)>,
 }
 
 /// Held while a session's turn runs; a second turn on the session is refused.
@@ -63,24 +73,48 @@ impl Drop for BusyGuard {
     }
 }
 
+/// What the runtime is built from.
+pub struct RuntimeParts {
+    pub llm: Arc<dyn LlmProvider>,
+    pub store: Arc<dyn Store>,
+    /// An already-filled knowledge base.
+    pub retriever: Retriever,
+    pub file: AgentFile,
+    /// `SMOOTH_AGENT_CONFIRM_TOOLS` substrings.
+    pub env_confirm_tools: Vec<String>,
+    pub otp: Option<Arc<dyn OtpService>>,
+    pub skills: SkillLibrary,
+    pub settings: RuntimeSettings,
+}
+
 impl AgentRuntime {
-    /// Builds the runtime over an already-filled knowledge base.
-    pub fn new(
-        llm: Arc<dyn LlmProvider>,
-        store: Arc<dyn Store>,
-        retriever: Retriever,
-        file: AgentFile,
-        env_confirm_tools: &[String],
-        settings: RuntimeSettings,
-    ) -> Self {
+    pub fn new(parts: RuntimeParts) -> Self {
+        let RuntimeParts {
+            llm,
+            store,
+            retriever,
+            file,
+            env_confirm_tools,
+            otp,
+            skills,
+            settings,
+        } = parts;
         let mut tools = ToolRegistry::from_config(&file.tools);
         tools.add(Arc::new(KnowledgeSearch::new(retriever.clone())));
         let env = TurnEnv {
             llm,
             store,
-            confirm: Arc::new(ConfirmPolicy::new(&file.confirm_tools, env_confirm_tools)),
+            confirm: Arc::new(ConfirmPolicy::new(&file.confirm_tools, &env_confirm_tools)),
             parking: Parking::default(),
-            confirm_timeout: settings.confirm_timeout,
+            park_ttl: settings.park_ttl,
+            otp,
+            workflows: Arc::new(
+                file.agents
+                    .iter()
+                    .filter_map(|a| a.workflow.clone().map(|w| (a.id.clone(), w)))
+                    .collect(),
+            ),
+            judge_model: settings.judge_model.clone(),
         };
         Self {
             env,
@@ -88,8 +122,14 @@ impl AgentRuntime {
             tools,
             file,
             settings,
+            skills,
             busy: Arc::default(),
         }
+    }
+
+    /// The body of skill `name`, if this server has it.
+    pub fn skill(&self, name: &str) -> Option<String> {
+        self.skills.resolve(name)
     }
 
     pub fn parking(&self) -> &Parking {
@@ -98,6 +138,10 @@ impl AgentRuntime {
 
     pub fn retriever(&self) -> &Retriever {
         &self.retriever
+    }
+
+    pub fn otp(&self) -> Option<&Arc<dyn OtpService>> {
+        self.env.otp.as_ref()
     }
 
     pub fn llm_label(&self) -> String {
@@ -119,20 +163,16 @@ impl AgentRuntime {
     }
 
     /// Plans and runs a turn to its terminal event.
-    pub async fn run(
-        &self,
-        request: TurnRequest,
-        sink: Arc<dyn EventSink>,
-        terminal: TerminalClaim,
-    ) {
+    pub async fn run(&self, request: TurnRequest, io: TurnIo) {
         let request_id = request.request_id.clone();
         match self.plan(request).await {
-            Ok(plan) => turn::run(plan, self.env.clone(), sink, terminal).await,
+            Ok((state, tools)) => turn::run(state, tools, self.env.clone(), io).await,
             Err(e) => {
                 tracing::error!(request_id, error = %e, "could not load the conversation for a turn");
-                if terminal.claim() {
-                    terminal.release();
-                    let _ = sink
+                if io.terminal.claim() {
+                    io.terminal.release();
+                    let _ = io
+                        .sink
                         .send(Event::error(
                             Some(request_id),
                             ErrorCode::StorageError,
@@ -144,9 +184,18 @@ impl AgentRuntime {
         }
     }
 
+    /// Continues a stored parked turn with the human's answer, on this connection.
+    pub async fn resume(&self, parked: Parked, resolution: Resolution, io: TurnIo) {
+        let mut state = parked.turn;
+        state.resolution = Some(resolution);
+        let tools = self.tools_named(&state.tools);
+        turn::run(state, tools, self.env.clone(), io).await
+    }
+
     /// Resolves model, limits, prompt, memory, knowledge and tools for a turn.
-    async fn plan(&self, request: TurnRequest) -> Result<TurnPlan, switchboard_core::StoreError> {
-        let profile = self.file.agent(request.session.agent_id.as_str());
+    async fn plan(&self, request: TurnRequest) -> Result<(TurnState, TurnTools), StoreError> {
+        let session = &request.session;
+        let profile = self.file.agent(session.agent_id.as_str());
         let model = request
             .model
             .or_else(|| profile.and_then(|p| p.model.clone()))
@@ -158,42 +207,116 @@ impl AgentRuntime {
             .retriever
             .retrieve(&request.message.text, &request.access, AUTO_RETRIEVED)
             .await;
-        let mut transcript = vec![ChatMessage::system(instructions(profile))];
+        let history = prompt::history(
+            &*self.env.store,
+            session.conversation_id,
+            request.message.id,
+            self.settings.history_tokens,
+        )
+        .await?;
+        let persona = match self.env.store.get_org_settings(&session.org_id).await? {
+            Some(settings)
+                if settings
+                    .persona
+                    .as_deref()
+                    .is_some_and(|p| !p.trim().is_empty()) =>
+            {
+                settings.persona
+            }
+            _ => profile.and_then(|p| p.personality.clone()),
+        };
+        let workflow = match profile.and_then(|p| p.workflow.as_ref()) {
+            Some(workflow) => {
+                let conversation = self
+                    .env
+                    .store
+                    .get_conversation(session.conversation_id)
+                    .await?;
+                let metadata = conversation.map(|c| c.metadata).unwrap_or_default();
+                workflow.position(&metadata).map(|p| (workflow, p))
+            }
+            None => None,
+        };
+        let system = prompt::system_prompt(prompt::PromptParts {
+            instructions: profile.and_then(|p| p.instructions.as_deref()),
+            persona: persona.as_deref(),
+            greeting: profile
+                .and_then(|p| p.greeting.as_deref())
+                .filter(|_| history.is_empty()),
+            workflow: workflow.as_ref().map(|(w, p)| w.prompt_section(p)),
+            skill: request
+                .skill
+                .as_ref()
+                .map(|(n, b)| (n.as_str(), b.as_str())),
+        });
+        let suggestions = workflow
+            .as_ref()
+            .and_then(|(w, p)| w.step(&p.step))
+            .map(|s| s.suggested_replies.clone())
+            .unwrap_or_default();
+        let mut transcript = vec![ChatMessage::system(system)];
         transcript.extend(prompt::knowledge_message(&grounding));
-        transcript.extend(
-            prompt::history(
-                &*self.env.store,
-                request.session.conversation_id,
-                request.message.id,
-                self.settings.history_tokens,
-            )
-            .await?,
-        );
+        transcript.extend(history);
         transcript.push(ChatMessage::User {
             content: request.message.text.clone(),
             images: request.images,
         });
-        let mut tools = self.tools.allowed(profile.and_then(|p| p.tools.as_deref()));
-        if self.retriever.index().document_count() == 0 {
-            tools.retain(|t| t.spec().name != KNOWLEDGE_SEARCH);
-        }
-        Ok(TurnPlan {
+        let tools = self.offered_tools(profile, &session.supports);
+        let state = TurnState {
+            version: STATE_VERSION,
             request_id: request.request_id,
-            session: request.session,
+            session_id: session.id,
+            conversation_id: session.conversation_id,
+            agent_id: session.agent_id.to_string(),
             model,
             max_iterations,
             max_tokens: self.settings.max_tokens,
             transcript,
-            grounding,
             tools,
+            supports: session.supports.clone(),
             access: request.access,
-        })
+            verified: contact::is_verified(session),
+            internal_agent: profile.is_some_and(AgentProfile::internal),
+            grounding,
+            tool_hits: Vec::new(),
+            iteration: 0,
+            pending: Default::default(),
+            usage: None,
+            final_text: String::new(),
+            streamed: String::new(),
+            reasoning: String::new(),
+            stashed_specs: Default::default(),
+            refused_for_identity: Vec::new(),
+            suggestions,
+            workflow: workflow.map(|(_, p)| p),
+            resolution: None,
+        };
+        let tools = self.tools_named(&state.tools);
+        Ok((state, tools))
     }
-}
 
-fn instructions(profile: Option<&AgentProfile>) -> String {
-    profile
-        .and_then(|p| p.instructions.clone())
-        .filter(|i| !i.trim().is_empty())
-        .unwrap_or_else(|| prompt::DEFAULT_INSTRUCTIONS.to_owned())
+    /// The names of the tools a turn offers: the agent's allowed configured tools,
+    /// `knowledge_search` when there is knowledge, the interaction raise tools, and
+    /// `submit_interaction` when some interaction must fall back to conversation.
+    fn offered_tools(&self, profile: Option<&AgentProfile>, supports: &[String]) -> Vec<String> {
+        let mut names = self.tools.names();
+        if self.retriever.index().document_count() == 0 {
+            names.retain(|n| n != KNOWLEDGE_SEARCH);
+        }
+        names.extend(Kind::ALL.iter().map(|k| k.raise_tool().to_owned()));
+        if Kind::ALL
+            .iter()
+            .any(|k| !supports.iter().any(|s| s == k.capability()))
+        {
+            names.push(turn::SUBMIT_TOOL.to_owned());
+        }
+        if let Some(allowed) = profile.and_then(|p| p.tools.as_ref()) {
+            names.retain(|n| allowed.contains(n));
+        }
+        names
+    }
+
+    fn tools_named(&self, names: &[String]) -> TurnTools {
+        self.tools.allowed(Some(names))
+    }
 }

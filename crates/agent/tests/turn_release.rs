@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use switchboard_agent::llm::{ChatRequest, LlmError, LlmProvider, LlmStream, StreamEvent};
-use switchboard_agent::turn::{EventSink, SinkClosed, TerminalClaim};
-use switchboard_agent::{AgentFile, AgentRuntime, RuntimeSettings, TurnRequest};
+use switchboard_agent::turn::{EventSink, SinkClosed, TerminalClaim, TurnIo};
+use switchboard_agent::{AgentFile, AgentRuntime, RuntimeParts, RuntimeSettings, TurnRequest};
 use switchboard_core::store::suite::new_session;
 use switchboard_core::{Direction, MemoryStore, Message, Store};
 use switchboard_knowledge::{Access, HashingEmbedder, KnowledgeIndex, Retriever};
@@ -60,23 +60,26 @@ async fn run_turn(outcome: Result<Vec<StreamEvent>, LlmError>) -> Vec<(String, b
     store.create_session(new).await.unwrap();
     let message = Message::new(&conversation, Direction::Inbound, "hi".into());
     store.append_message(&message).await.unwrap();
-    let runtime = Arc::new(AgentRuntime::new(
-        Arc::new(Scripted(Mutex::new(VecDeque::from([outcome])))),
+    let runtime = Arc::new(AgentRuntime::new(RuntimeParts {
+        llm: Arc::new(Scripted(Mutex::new(VecDeque::from([outcome])))),
         store,
-        Retriever::new(
+        retriever: Retriever::new(
             Arc::new(KnowledgeIndex::new(Arc::new(HashingEmbedder::default()))),
             None,
         ),
-        AgentFile::default(),
-        &[],
-        RuntimeSettings {
+        file: AgentFile::default(),
+        env_confirm_tools: Vec::new(),
+        otp: None,
+        skills: Default::default(),
+        settings: RuntimeSettings {
             model: "m".into(),
             max_iterations: 3,
             max_tokens: 100,
             history_tokens: 1000,
-            confirm_timeout: Duration::from_secs(1),
+            park_ttl: Duration::from_secs(1),
+            judge_model: None,
         },
-    ));
+    }));
     let sink = Arc::new(CheckingSink {
         runtime: OnceLock::new(),
         session: session.id,
@@ -96,8 +99,17 @@ async fn run_turn(outcome: Result<Vec<StreamEvent>, LlmError>) -> Vec<(String, b
         model: None,
         images: Vec::new(),
         access: Access::anonymous("org"),
+        skill: None,
     };
-    runtime.run(request, sink.clone(), terminal).await;
+    runtime
+        .run(
+            request,
+            TurnIo {
+                sink: sink.clone(),
+                terminal,
+            },
+        )
+        .await;
     sink.free_at_terminal.lock().unwrap().clone()
 }
 

@@ -51,6 +51,8 @@ pub enum ErrorCode {
     AuthContextInvalid,
     /// The connection sent actions faster than its allowance.
     RateLimited,
+    /// A turn waited for a human's answer longer than allowed and was stopped.
+    TurnExpired,
 }
 
 impl ErrorCode {
@@ -78,6 +80,7 @@ impl ErrorCode {
             Self::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
             Self::AuthContextInvalid => "AUTH_CONTEXT_INVALID",
             Self::RateLimited => "RATE_LIMITED",
+            Self::TurnExpired => "TURN_EXPIRED",
         }
     }
 }

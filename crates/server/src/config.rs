@@ -21,6 +21,8 @@ pub struct Config {
     pub seed_kb: bool,
     /// `SMOOTH_AGENT_MODEL`: the default chat model.
     pub model: String,
+    /// `SMOOTH_AGENT_JUDGE_MODEL`: the cheap model that judges workflow steps.
+    pub judge_model: String,
     /// `SMOOTH_AGENT_MAX_ITERATIONS`: model calls per turn, at most.
     pub max_iterations: u32,
     /// `SMOOTH_AGENT_MAX_TOKENS`: `max_tokens` of each model call.
@@ -35,8 +37,17 @@ pub struct Config {
     /// `SMOOTH_AGENT_CONFIRM_TOOLS`: comma-separated tool-name substrings that need a
     /// human's approval (the configuration file's `confirmTools` adds globs).
     pub confirm_tools: Vec<String>,
-    /// `SMOOTH_AGENT_CONFIRM_TIMEOUT_SECS`: how long a turn waits for approval.
-    pub confirm_timeout: Duration,
+    /// `SMOOTH_AGENT_PARK_TIMEOUT_SECS`: how long a turn parked on a human (an
+    /// approval, an interaction) waits before it expires.
+    pub park_timeout: Duration,
+    /// One-time-code delivery (`SMOOTH_AGENT_OTP_WEBHOOK_URL`, or
+    /// `SMOOTH_AGENT_SMTP_*`); `None` turns identity verification off.
+    pub otp: Option<OtpConfig>,
+    /// `SMOOTH_AGENT_AUTH_TOOLS`: tools that need a verified visitor, in addition to
+    /// those the agent configuration file marks `end_user`.
+    pub auth_tools: Vec<String>,
+    /// `SMOOTH_SKILLS_DIR`: folders of named skills (`<name>/SKILL.md`).
+    pub skills_dirs: Vec<PathBuf>,
     /// `SMOOTH_AGENT_HISTORY_TOKENS`: how much conversation history a turn replays.
     pub history_tokens: usize,
     /// `SMOOTH_AGENT_EMBEDDINGS` / `SMOOTH_AGENT_EMBEDDING_MODEL`: how knowledge
@@ -78,6 +89,24 @@ impl StorageConfig {
             Self::DynamoDb { .. } => "dynamodb",
         }
     }
+}
+
+/// How one-time codes reach visitors.
+#[derive(Debug, Clone)]
+pub enum OtpConfig {
+    /// POST `{channel, destination, code, expiresInSeconds}` to a URL.
+    Webhook {
+        url: String,
+        bearer: Option<SecretString>,
+    },
+    /// Send email through an SMTP relay (plain SMTP, for a local relay).
+    Smtp {
+        host: String,
+        port: u16,
+        from: String,
+        username: Option<String>,
+        password: Option<SecretString>,
+    },
 }
 
 /// The embedder that builds the knowledge index.
@@ -124,15 +153,12 @@ const REFUSED_UNTIL_SUPPORTED: &[&str] = &[
     "AUTH_JWT_ISSUER",
     "WIDGET_AUTH_URL",
     "WIDGET_AUTH_STRICT",
-    "SMOOTH_AGENT_AUTH_TOOLS",
 ];
 
 /// Variables of the existing servers that only tune behaviour; this version warns
 /// that it ignores them.
 const IGNORED_UNTIL_SUPPORTED: &[&str] = &[
     "SMOOTH_AGENT_PREAMBLE_MODEL",
-    "SMOOTH_AGENT_JUDGE_MODEL",
-    "SMOOTH_SKILLS_DIR",
     "SMOOTH_EXTENSIONS_ALLOW",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
 ];
@@ -186,23 +212,29 @@ impl Config {
             model: env
                 .get("SMOOTH_AGENT_MODEL")
                 .unwrap_or_else(|| "claude-haiku-4-5".into()),
+            judge_model: env
+                .get("SMOOTH_AGENT_JUDGE_MODEL")
+                .unwrap_or_else(|| "claude-haiku-4-5".into()),
             max_iterations: env.positive("SMOOTH_AGENT_MAX_ITERATIONS", 20)?,
             max_tokens: env.positive("SMOOTH_AGENT_MAX_TOKENS", 8192)?,
             storage: storage(&env)?,
             agent_config: env.get("SMOOTH_AGENT_CONFIG").map(PathBuf::from),
             gateway: gateway(&env)?,
-            confirm_tools: env
-                .get("SMOOTH_AGENT_CONFIRM_TOOLS")
+            confirm_tools: env.list("SMOOTH_AGENT_CONFIRM_TOOLS"),
+            park_timeout: Duration::from_secs(u64::from(
+                env.positive("SMOOTH_AGENT_PARK_TIMEOUT_SECS", 600)?,
+            )),
+            otp: otp(&env)?,
+            auth_tools: env.list("SMOOTH_AGENT_AUTH_TOOLS"),
+            skills_dirs: env
+                .get("SMOOTH_SKILLS_DIR")
                 .map(|v| {
-                    v.split(',')
-                        .map(|p| p.trim().to_owned())
-                        .filter(|p| !p.is_empty())
+                    v.split(':')
+                        .filter(|p| !p.trim().is_empty())
+                        .map(PathBuf::from)
                         .collect()
                 })
                 .unwrap_or_default(),
-            confirm_timeout: Duration::from_secs(u64::from(
-                env.positive("SMOOTH_AGENT_CONFIRM_TIMEOUT_SECS", 300)?,
-            )),
             history_tokens: env.positive("SMOOTH_AGENT_HISTORY_TOKENS", 6000)? as usize,
             embeddings: embeddings(&env)?,
             rerank: rerank(&env)?,
@@ -267,6 +299,42 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
             problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
         }),
     }
+}
+
+fn otp<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Option<OtpConfig>, ConfigError> {
+    if let Some(url) = env.get("SMOOTH_AGENT_OTP_WEBHOOK_URL") {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError {
+                var: "SMOOTH_AGENT_OTP_WEBHOOK_URL",
+                problem: format!("'{url}' is not an http:// or https:// URL"),
+            });
+        }
+        return Ok(Some(OtpConfig::Webhook {
+            url,
+            bearer: env
+                .get("SMOOTH_AGENT_OTP_WEBHOOK_BEARER")
+                .map(SecretString::from),
+        }));
+    }
+    let Some(host) = env.get("SMOOTH_AGENT_SMTP_HOST") else {
+        return Ok(None);
+    };
+    let from = env
+        .get("SMOOTH_AGENT_SMTP_FROM")
+        .ok_or_else(|| ConfigError {
+            var: "SMOOTH_AGENT_SMTP_FROM",
+            problem: "SMOOTH_AGENT_SMTP_HOST needs a sender address in SMOOTH_AGENT_SMTP_FROM"
+                .into(),
+        })?;
+    Ok(Some(OtpConfig::Smtp {
+        host,
+        port: env.parse("SMOOTH_AGENT_SMTP_PORT", "a port number", 25)?,
+        from,
+        username: env.get("SMOOTH_AGENT_SMTP_USERNAME"),
+        password: env
+            .get("SMOOTH_AGENT_SMTP_PASSWORD")
+            .map(SecretString::from),
+    }))
 }
 
 fn embeddings<F: Fn(&str) -> Option<String>>(
@@ -382,6 +450,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             });
         }
         Ok(value)
+    }
+
+    /// A comma-separated list, blanks dropped.
+    fn list(&self, var: &str) -> Vec<String> {
+        self.get(var)
+            .map(|v| {
+                v.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn flag(&self, var: &'static str) -> Result<bool, ConfigError> {
@@ -509,6 +589,20 @@ mod tests {
     fn confirm_tools_are_a_comma_list() {
         let c = config(&[("SMOOTH_AGENT_CONFIRM_TOOLS", "issue_refund, delete ,,")]).unwrap();
         assert_eq!(c.confirm_tools, vec!["issue_refund", "delete"]);
+        let c = config(&[("SMOOTH_AGENT_SMTP_HOST", "127.0.0.1")]);
+        assert_eq!(c.unwrap_err().var, "SMOOTH_AGENT_SMTP_FROM");
+        let c = config(&[
+            ("SMOOTH_AGENT_SMTP_HOST", "mail"),
+            ("SMOOTH_AGENT_SMTP_FROM", "a@b.c"),
+        ])
+        .unwrap();
+        assert!(matches!(c.otp, Some(OtpConfig::Smtp { port: 25, .. })));
+        assert_eq!(
+            config(&[("SMOOTH_AGENT_OTP_WEBHOOK_URL", "ftp://x")])
+                .unwrap_err()
+                .var,
+            "SMOOTH_AGENT_OTP_WEBHOOK_URL"
+        );
     }
 
     #[test]

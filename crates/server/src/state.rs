@@ -1,11 +1,16 @@
 //! The shared, cheap-to-clone application state.
 
-use crate::config::{Config, StorageConfig};
+use crate::config::{Config, OtpConfig, StorageConfig};
 use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
 use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
 use switchboard_agent::offline::OfflineResponder;
-use switchboard_agent::{AgentFile, AgentRuntime, RuntimeSettings};
+use switchboard_agent::otp::{
+    BuiltinOtp, Delivery, OtpService, OtpSettings, SmtpDelivery, WebhookDelivery,
+};
+use switchboard_agent::skills::SkillLibrary;
+use switchboard_agent::tools::AuthLevel;
+use switchboard_agent::{AgentFile, AgentRuntime, RuntimeParts, RuntimeSettings};
 use switchboard_core::{MemoryStore, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -37,6 +42,62 @@ pub enum StartupError {
     Gateway(switchboard_agent::llm::LlmError),
     #[error("knowledge: {0}")]
     Knowledge(String),
+}
+
+/// Applies the configuration file's organisation settings where the store has
+/// none yet, so settings changed later by an administrator survive restarts.
+async fn seed_organizations(store: &dyn Store, file: &AgentFile) -> Result<(), StartupError> {
+    for org in &file.organizations {
+        let id = switchboard_core::OrgId::new(org.id.clone());
+        let existing = store
+            .get_org_settings(&id)
+            .await
+            .map_err(|e| StartupError::Knowledge(e.to_string()))?;
+        if existing.is_none() {
+            let settings = switchboard_core::OrgSettings {
+                org_id: id,
+                persona: org.persona.clone(),
+                updated_at: Some(chrono::Utc::now()),
+                ..Default::default()
+            };
+            store
+                .put_org_settings(&settings)
+                .await
+                .map_err(|e| StartupError::Knowledge(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The built-in one-time-code service, when a delivery is configured.
+fn otp_service(config: &Config, store: &Arc<dyn Store>) -> Option<Arc<dyn OtpService>> {
+    let delivery: Arc<dyn Delivery> = match config.otp.as_ref()? {
+        OtpConfig::Webhook { url, bearer } => {
+            let mut webhook = WebhookDelivery::new(url.clone());
+            if let Some(bearer) = bearer {
+                webhook = webhook.with_bearer(bearer.clone());
+            }
+            Arc::new(webhook)
+        }
+        OtpConfig::Smtp {
+            host,
+            port,
+            from,
+            username,
+            password,
+        } => {
+            let mut smtp = SmtpDelivery::new(format!("{host}:{port}"), from.clone());
+            if let (Some(user), Some(password)) = (username, password) {
+                smtp = smtp.with_credentials(user.clone(), password.clone());
+            }
+            Arc::new(smtp)
+        }
+    };
+    Some(Arc::new(BuiltinOtp::new(
+        store.clone(),
+        delivery,
+        OtpSettings::default(),
+    )))
 }
 
 impl AppState {
@@ -79,20 +140,35 @@ impl AppState {
         let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http).await?;
         let shutdown = CancellationToken::new();
         crate::knowledge::spawn_refreshes(&retriever, refreshes, shutdown.clone());
-        let runtime = AgentRuntime::new(
+        seed_organizations(&*store, &file).await?;
+        let mut file = file;
+        // Tools the environment marks as needing a verified visitor.
+        for tool in file
+            .tools
+            .iter_mut()
+            .filter(|t| config.auth_tools.contains(&t.name))
+        {
+            if tool.auth_level == AuthLevel::None {
+                tool.auth_level = AuthLevel::EndUser;
+            }
+        }
+        let runtime = AgentRuntime::new(RuntimeParts {
             llm,
-            store.clone(),
+            store: store.clone(),
             retriever,
             file,
-            &config.confirm_tools,
-            RuntimeSettings {
+            env_confirm_tools: config.confirm_tools.clone(),
+            otp: otp_service(&config, &store),
+            skills: SkillLibrary::new(config.skills_dirs.clone()),
+            settings: RuntimeSettings {
                 model: config.model.clone(),
                 max_iterations: config.max_iterations,
                 max_tokens: config.max_tokens,
                 history_tokens: config.history_tokens,
-                confirm_timeout: config.confirm_timeout,
+                park_ttl: config.park_timeout,
+                judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
-        );
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 config,

@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod events;
 pub mod mock_gateway;
 mod schema;
+pub mod smtp_sink;
 mod test_client;
 
 pub use schema::{Schemas, schemas, spec_dir};

@@ -65,9 +65,16 @@ pub struct MockGatewayBuilder {
     chunk_delay: Duration,
     first_byte_delay: Duration,
     repeat_last: bool,
+    side_reply: Option<String>,
 }
 
 impl MockGatewayBuilder {
+    /// What non-streamed side calls (a workflow judge) are answered (default `OK`).
+    pub fn side_reply(mut self, text: impl Into<String>) -> Self {
+        self.side_reply = Some(text.into());
+        self
+    }
+
     pub fn script(mut self, script: Vec<ScriptedReply>) -> Self {
         self.script = script;
         self
@@ -106,6 +113,7 @@ impl MockGatewayBuilder {
             chunk_delay: self.chunk_delay,
             first_byte_delay: self.first_byte_delay,
             repeat_last: self.repeat_last,
+            side_reply: self.side_reply.unwrap_or_else(|| "OK".into()),
             stop: stop.clone(),
         });
         let app = Router::new()
@@ -195,6 +203,7 @@ struct Shared {
     chunk_delay: Duration,
     first_byte_delay: Duration,
     repeat_last: bool,
+    side_reply: String,
     stop: CancellationToken,
 }
 
@@ -321,7 +330,7 @@ async fn chat_completions(
         let n = log.served;
         if !streamed {
             drop(log);
-            return completion(n, &model);
+            return completion(n, &model, &shared.side_reply);
         }
         log.streamed += 1;
         (log.next_reply(shared.repeat_last), n)
@@ -346,7 +355,7 @@ fn fail(status: u16, body: String) -> Response {
 }
 
 /// The answer to a non-streamed side call.
-fn completion(n: u64, model: &str) -> Response {
+fn completion(n: u64, model: &str, reply: &str) -> Response {
     axum::Json(json!({
         "id": format!("chatcmpl-mock-{n}"),
         "object": "chat.completion",
@@ -354,7 +363,7 @@ fn completion(n: u64, model: &str) -> Response {
         "model": model,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": "OK"},
+            "message": {"role": "assistant", "content": reply},
             "finish_reason": "stop",
         }],
         "usage": usage(),

@@ -118,10 +118,13 @@ impl TestClient {
             if event["type"] == "pong" {
                 continue;
             }
-            let terminal = matches!(
-                event["type"].as_str(),
-                Some("eventual_response" | "error" | "cancelled")
-            ) && event["requestId"] == request_id;
+            // `OTP_SEND_FAILED` reports a failed code delivery mid-turn; the turn
+            // still ends with its own terminal event.
+            let terminal = match event["type"].as_str() {
+                Some("eventual_response" | "cancelled") => true,
+                Some("error") => event["error"]["code"] != "OTP_SEND_FAILED",
+                _ => false,
+            } && event["requestId"] == request_id;
             events.push(event);
             if terminal {
                 return events;

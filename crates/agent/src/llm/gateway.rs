@@ -200,6 +200,20 @@ impl LlmProvider for GatewayClient {
         )))
     }
 
+    async fn complete(&self, request: ChatRequest) -> Result<String, LlmError> {
+        let body = serde_json::to_vec(&WireRequest::one_shot(&request))
+            .map_err(|e| LlmError::Protocol(format!("cannot encode the request: {e}")))?;
+        let response = self.send_with_retries(body).await?;
+        let value: serde_json::Value = timeout(self.settings.first_byte_timeout, response.json())
+            .await
+            .map_err(|_| LlmError::Timeout("first byte"))?
+            .map_err(|e| LlmError::Protocol(format!("the completion was not JSON: {e}")))?;
+        Ok(value["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
     fn label(&self) -> String {
         format!("gateway {}", self.settings.url)
     }

@@ -142,6 +142,20 @@ pub trait LlmProvider: Send + Sync + 'static {
     /// retries) are returned here; failures mid-stream arrive through the stream.
     async fn stream(&self, request: ChatRequest) -> Result<LlmStream, LlmError>;
 
+    /// One short completion answered in one piece (a side call, such as a workflow
+    /// judge). By default, the streamed text collected.
+    async fn complete(&self, request: ChatRequest) -> Result<String, LlmError> {
+        use futures_util::StreamExt;
+        let mut stream = self.stream(request).await?;
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            if let StreamEvent::Text(delta) = event? {
+                text.push_str(&delta);
+            }
+        }
+        Ok(text)
+    }
+
     /// A short label for logs ("gateway http://…", "offline").
     fn label(&self) -> String;
 }

@@ -1,7 +1,7 @@
 //! A tool backed by an HTTP endpoint: the arguments are POSTed as JSON and the
 //! response body is the result.
 
-use super::{Tool, ToolContext, ToolError, ToolOutput};
+use super::{AuthLevel, Tool, ToolContext, ToolError, ToolOutput};
 use crate::llm::ToolSpec;
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -17,6 +17,7 @@ pub struct HttpTool {
     headers: BTreeMap<String, String>,
     timeout: Duration,
     client: reqwest::Client,
+    auth_level: AuthLevel,
 }
 
 impl HttpTool {
@@ -26,6 +27,7 @@ impl HttpTool {
         headers: BTreeMap<String, String>,
         timeout: Duration,
         client: reqwest::Client,
+        auth_level: AuthLevel,
     ) -> Self {
         Self {
             spec,
@@ -33,6 +35,7 @@ impl HttpTool {
             headers,
             timeout,
             client,
+            auth_level,
         }
     }
 }
@@ -43,15 +46,23 @@ impl Tool for HttpTool {
         &self.spec
     }
 
+    fn auth_level(&self) -> AuthLevel {
+        self.auth_level
+    }
+
+    /// POSTs the arguments; the session and agent travel as headers so the
+    /// endpoint can tell conversations apart.
     async fn call(
         &self,
         arguments: &serde_json::Value,
-        _: &ToolContext,
+        ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
         let mut request = self
             .client
             .post(&self.url)
             .timeout(self.timeout)
+            .header("x-switchboard-session-id", ctx.session_id.to_string())
+            .header("x-switchboard-agent-id", ctx.agent_id.as_str())
             .json(arguments);
         for (name, value) in &self.headers {
             request = request.header(name, value);

@@ -44,11 +44,31 @@ pub struct ToolError(pub String);
 pub struct ToolContext {
     /// Who is asking, for tools that read access-controlled data.
     pub access: Access,
+    pub session_id: switchboard_core::SessionId,
+    pub agent_id: String,
+}
+
+/// The identity a tool needs before it may run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthLevel {
+    /// Anyone.
+    #[default]
+    None,
+    /// A visitor who proved their identity with a one-time code.
+    EndUser,
+    /// Never on a public-facing agent.
+    Admin,
 }
 
 #[async_trait]
 pub trait Tool: Send + Sync + 'static {
     fn spec(&self) -> &ToolSpec;
+
+    /// The identity the tool needs (none by default).
+    fn auth_level(&self) -> AuthLevel {
+        AuthLevel::None
+    }
 
     /// Runs the tool on the model's arguments (a JSON object).
     async fn call(
@@ -73,13 +93,16 @@ impl ToolRegistry {
             .iter()
             .map(|t| -> Arc<dyn Tool> {
                 match (&t.result, &t.url) {
-                    (Some(result), _) => Arc::new(FixedTool::new(spec_of(t), result.clone())),
+                    (Some(result), _) => {
+                        Arc::new(FixedTool::new(spec_of(t), result.clone(), t.auth_level))
+                    }
                     (None, Some(url)) => Arc::new(HttpTool::new(
                         spec_of(t),
                         url.clone(),
                         t.headers.clone(),
                         t.timeout(),
                         client.clone(),
+                        t.auth_level,
                     )),
                     (None, None) => unreachable!("the agent file check requires result or url"),
                 }

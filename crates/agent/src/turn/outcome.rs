@@ -1,10 +1,15 @@
-//! The end of a successful turn: choose the reply, store it, cite, and emit
-//! `eventual_response`.
+//! The end of a successful turn: choose the reply, store it, offer identity
+//! verification when a tool needed it, cite, and emit `eventual_response`.
 
-use super::{EventSink, TerminalClaim, TurnEnv, TurnError, TurnState};
-use switchboard_core::{Direction, Message};
+use super::state::TurnState;
+use super::{TurnEnv, TurnError, TurnIo};
+use crate::contact;
+use crate::otp::Contact;
+use switchboard_core::{Direction, Message, StoreError};
 use switchboard_knowledge::Hit;
-use switchboard_protocol::{AgentResponse, Citation, Event, TurnOutcome, Usage};
+use switchboard_protocol::{
+    AgentResponse, Citation, ErrorCode, Event, OtpSent, OtpVerificationRequired, TurnOutcome, Usage,
+};
 
 /// At most this many citations per turn.
 const MAX_CITATIONS: usize = 8;
@@ -14,18 +19,13 @@ const SNIPPET_CHARS: usize = 280;
 const EMPTY_REPLY: &str =
     "I'm sorry, I couldn't come up with an answer to that. Could you rephrase it?";
 
-pub(super) async fn finish(
-    state: TurnState,
-    env: &TurnEnv,
-    sink: &dyn EventSink,
-    terminal: &TerminalClaim,
-) -> Result<(), TurnError> {
+pub(super) async fn finish(state: TurnState, env: &TurnEnv, io: &TurnIo) -> Result<(), TurnError> {
     // Claim before storing: a cancel that loses the race must not leave a stored
     // reply behind a `cancelled` event.
-    if !terminal.claim() {
+    if !io.terminal.claim() {
         return Ok(());
     }
-    let request_id = state.plan.request_id.clone();
+    let request_id = state.request_id.clone();
     let mut reply = [&state.final_text, &state.streamed, &state.reasoning]
         .into_iter()
         .find(|t| !t.trim().is_empty())
@@ -33,22 +33,22 @@ pub(super) async fn finish(
         .unwrap_or_default();
     if reply.is_empty() {
         reply = EMPTY_REPLY.to_owned();
-        sink.send(Event::token(&request_id, EMPTY_REPLY)).await?;
+        io.sink.send(Event::token(&request_id, EMPTY_REPLY)).await?;
     }
     let conversation = env
         .store
-        .get_conversation(state.plan.session.conversation_id)
+        .get_conversation(state.conversation_id)
         .await?
-        .ok_or_else(|| {
-            switchboard_core::StoreError::Backend("the conversation disappeared".into())
-        })?;
+        .ok_or_else(|| StoreError::Backend("the conversation disappeared".into()))?;
     let message = Message::new(&conversation, Direction::Outbound, reply.clone());
     env.store.append_message(&message).await?;
-    terminal.release();
-    let citations = citations(state.plan.grounding.iter().chain(&state.tool_hits));
+    if let Some(tool) = state.refused_for_identity.first() {
+        offer_verification(&state, tool, env, io).await?;
+    }
+    advance_workflow(&state, &reply, env).await?;
     let outcome = TurnOutcome {
         message_id: message.id.to_string(),
-        response: AgentResponse::reply(reply, Vec::new()),
+        response: AgentResponse::reply(reply, state.suggestions.clone()),
         needs_escalation: false,
         escalation_reason: None,
         usage: state.usage.map(|u| Usage {
@@ -56,10 +56,105 @@ pub(super) async fn finish(
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
         }),
-        citations,
+        citations: citations(state.grounding.iter().chain(&state.tool_hits)),
         directive: None,
     };
-    sink.send(Event::eventual(&request_id, outcome)).await?;
+    io.terminal.release();
+    io.sink.send(Event::eventual(&request_id, outcome)).await?;
+    Ok(())
+}
+
+/// A tool was refused for want of a verified identity: when the session has a
+/// contact and a one-time-code service is set up, send a code now.
+async fn offer_verification(
+    state: &TurnState,
+    tool: &str,
+    env: &TurnEnv,
+    io: &TurnIo,
+) -> Result<(), TurnError> {
+    let Some(otp) = &env.otp else {
+        return Ok(());
+    };
+    let Some(session) = env.store.get_session(state.session_id).await? else {
+        return Ok(());
+    };
+    let contact = Contact {
+        email: contact::email(&session),
+        phone: contact::phone(&session),
+    };
+    let channels = otp.channels(&contact);
+    if channels.is_empty() {
+        return Ok(());
+    }
+    io.sink
+        .send(Event::otp_verification_required(
+            &state.request_id,
+            OtpVerificationRequired {
+                tool_id: tool.to_owned(),
+                action_description: format!("Verify your identity to continue using '{tool}'."),
+                available_channels: channels,
+                auth_level: "end_user".into(),
+            },
+        ))
+        .await?;
+    let event = match otp.send(state.session_id, &contact).await {
+        Ok(sent) => Event::otp_sent(
+            &state.request_id,
+            OtpSent {
+                channel: sent.channel,
+                masked_destination: sent.masked_destination,
+            },
+        ),
+        Err(e) => {
+            tracing::warn!(session = %state.session_id, error = %e, "could not send a one-time code");
+            Event::error(
+                Some(state.request_id.clone()),
+                ErrorCode::OtpSendFailed,
+                "The verification code could not be sent; try again in a moment.",
+            )
+        }
+    };
+    io.sink.send(event).await?;
+    Ok(())
+}
+
+/// Asks the judge whether this exchange met the workflow step, and records where
+/// the conversation now is.
+async fn advance_workflow(state: &TurnState, reply: &str, env: &TurnEnv) -> Result<(), TurnError> {
+    let (Some(position), Some(model)) = (&state.workflow, &env.judge_model) else {
+        return Ok(());
+    };
+    let Some(workflow) = env.workflows.get(&state.agent_id) else {
+        return Ok(());
+    };
+    let Some(step) = workflow.step(&position.step) else {
+        return Ok(());
+    };
+    let user = state
+        .transcript
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            crate::llm::ChatMessage::User { content, .. } => Some(content.as_str()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let verdict = crate::workflow::judge(&*env.llm, model, workflow, step, user, reply).await;
+    let next = workflow.advance(position, verdict);
+    let Some(conversation) = env.store.get_conversation(state.conversation_id).await? else {
+        return Ok(());
+    };
+    let mut metadata = conversation.metadata.clone();
+    crate::workflow::Workflow::store(&next, &mut metadata);
+    env.store
+        .update_conversation(
+            state.conversation_id,
+            switchboard_core::ConversationUpdate {
+                metadata: Some(metadata),
+                ..Default::default()
+            },
+        )
+        .await?;
     Ok(())
 }
 

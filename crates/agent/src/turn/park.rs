@@ -1,115 +1,88 @@
-//! Turns parked on a human's approval, by session.
+//! Turns of this process waiting, right now, for a human's answer.
+//!
+//! The durable record of a parked turn is in the store; this registry only lets an
+//! answer reach a turn whose task is still alive here. When the task is gone (its
+//! client disconnected), the answer resumes the turn from the store instead.
 
+use super::state::Resolution;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use switchboard_core::SessionId;
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
-/// The approvals turns are waiting for. Cheap to clone.
+/// Each session's live waiter: its park id and where to send the answer.
+type Waiters = HashMap<SessionId, (Uuid, oneshot::Sender<Resolution>)>;
+
+/// Live waiters, by session. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Parking {
-    inner: Arc<ParkingInner>,
+    waiters: Arc<Mutex<Waiters>>,
 }
 
-#[derive(Default)]
-struct ParkingInner {
-    slots: Mutex<HashMap<SessionId, Slot>>,
-    next_token: AtomicU64,
-}
-
-struct Slot {
-    token: u64,
-    request_id: String,
-    tool: String,
-    responder: oneshot::Sender<bool>,
-}
-
-/// A waiting approval, taken out of the registry: it can be answered once.
-pub struct PendingConfirmation {
-    pub request_id: String,
-    pub tool: String,
-    responder: oneshot::Sender<bool>,
-}
-
-/// Removes the turn's registration when the turn stops waiting, however it stops
-/// (answered, timed out, cancelled, disconnected): a later answer then finds
-/// nothing pending instead of a dead turn.
+/// Removes a waiter when its turn stops waiting, however it stops.
 pub struct ParkGuard {
     parking: Parking,
     session: SessionId,
-    token: u64,
+    park: Uuid,
 }
 
 impl Parking {
-    /// Registers a turn's wait for approval. The registration exists before the
-    /// client can possibly answer, because the prompt is sent after this returns.
-    pub fn park(
+    /// Registers a live waiter for park `park` of `session`.
+    pub fn wait(
         &self,
         session: SessionId,
-        request_id: &str,
-        tool: &str,
-    ) -> (ParkGuard, oneshot::Receiver<bool>) {
-        let (responder, decision) = oneshot::channel();
-        let token = self.inner.next_token.fetch_add(1, Ordering::Relaxed);
-        self.slots().insert(
-            session,
-            Slot {
-                token,
-                request_id: request_id.to_owned(),
-                tool: tool.to_owned(),
-                responder,
+        park: Uuid,
+    ) -> (ParkGuard, oneshot::Receiver<Resolution>) {
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(session, (park, tx));
+        (
+            ParkGuard {
+                parking: self.clone(),
+                session,
+                park,
             },
-        );
-        let guard = ParkGuard {
-            parking: self.clone(),
-            session,
-            token,
-        };
-        (guard, decision)
+            rx,
+        )
     }
 
-    /// Takes the session's pending approval, so a second answer finds nothing.
-    pub fn take(&self, session: SessionId) -> Option<PendingConfirmation> {
-        self.slots()
-            .remove(&session)
-            .map(|slot| PendingConfirmation {
-                request_id: slot.request_id,
-                tool: slot.tool,
-                responder: slot.responder,
-            })
+    /// Whether a live turn here waits on park `park` of `session`.
+    pub fn is_waiting(&self, session: SessionId, park: Uuid) -> bool {
+        self.lock()
+            .get(&session)
+            .is_some_and(|(p, tx)| *p == park && !tx.is_closed())
     }
 
-    /// Whether a turn of `session` waits for approval.
+    /// Whether any live turn here waits for `session`.
     pub fn is_parked(&self, session: SessionId) -> bool {
-        self.slots().contains_key(&session)
+        self.lock().contains_key(&session)
     }
 
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Slot>> {
-        self.inner.slots.lock().unwrap_or_else(|e| e.into_inner())
+    /// Delivers an answer to the live waiter of park `park`; `false` if there is none.
+    pub fn resolve(&self, session: SessionId, park: Uuid, resolution: Resolution) -> bool {
+        let waiter = {
+            let mut waiters = self.lock();
+            match waiters.get(&session) {
+                Some((p, _)) if *p == park => waiters.remove(&session),
+                _ => None,
+            }
+        };
+        waiter.is_some_and(|(_, tx)| tx.send(resolution).is_ok())
     }
-}
 
-impl PendingConfirmation {
-    /// Whether the turn is still there to hear the answer.
-    pub fn is_live(&self) -> bool {
-        !self.responder.is_closed()
-    }
-
-    /// Answers the turn; `false` when it went away meanwhile.
-    pub fn resolve(self, approved: bool) -> bool {
-        self.responder.send(approved).is_ok()
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiters> {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Drop for ParkGuard {
     fn drop(&mut self) {
-        let mut slots = self.parking.slots();
-        if slots
+        let mut waiters = self.parking.lock();
+        if waiters
             .get(&self.session)
-            .is_some_and(|s| s.token == self.token)
+            .is_some_and(|(p, _)| *p == self.park)
         {
-            slots.remove(&self.session);
+            waiters.remove(&self.session);
         }
     }
 }
@@ -119,32 +92,34 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn an_approval_is_delivered_once() {
+    async fn an_answer_reaches_its_own_park_once() {
         let parking = Parking::default();
         let session = SessionId::random();
-        let (_guard, decision) = parking.park(session, "r1", "delete_record");
-        let pending = parking.take(session).expect("parked");
-        assert_eq!(
-            (pending.request_id.as_str(), pending.tool.as_str()),
-            ("r1", "delete_record")
+        let park = Uuid::new_v4();
+        let (_guard, rx) = parking.wait(session, park);
+        assert!(parking.is_waiting(session, park));
+        assert!(
+            !parking.resolve(session, Uuid::new_v4(), Resolution::Approved),
+            "another park"
         );
-        assert!(parking.take(session).is_none(), "taken, not cloned");
-        assert!(pending.resolve(true));
-        assert_eq!(decision.await, Ok(true));
+        assert!(parking.resolve(session, park, Resolution::Denied));
+        assert!(
+            !parking.resolve(session, park, Resolution::Approved),
+            "answered once"
+        );
+        assert_eq!(rx.await, Ok(Resolution::Denied));
     }
 
     #[tokio::test]
-    async fn a_gone_turn_leaves_nothing_to_answer() {
+    async fn a_dropped_guard_leaves_no_waiter_and_spares_a_newer_one() {
         let parking = Parking::default();
         let session = SessionId::random();
-        let (guard, decision) = parking.park(session, "r1", "t");
-        drop(guard);
-        drop(decision);
-        assert!(parking.take(session).is_none());
-        // A newer park is not removed by an older guard.
-        let (old, _d1) = parking.park(session, "r1", "t");
-        let (_new, _d2) = parking.park(session, "r2", "t");
+        let (old, _rx1) = parking.wait(session, Uuid::new_v4());
+        let newer = Uuid::new_v4();
+        let (_new, _rx2) = parking.wait(session, newer);
         drop(old);
-        assert_eq!(parking.take(session).unwrap().request_id, "r2");
+        assert!(parking.is_waiting(session, newer));
+        drop(_new);
+        assert!(!parking.is_parked(session));
     }
 }

@@ -12,6 +12,47 @@ Answer the visitor's question using the knowledge provided in this conversation 
 When the knowledge does not cover the question, say so plainly instead of guessing. \
 Keep answers short, friendly and specific.";
 
+/// The parts of the system prompt.
+pub struct PromptParts<'a> {
+    /// The agent's instructions (the default ones when `None`).
+    pub instructions: Option<&'a str>,
+    /// The personality: the organisation's persona, else the agent's.
+    pub persona: Option<&'a str>,
+    /// The agent's greeting, on the conversation's first turn only.
+    pub greeting: Option<&'a str>,
+    /// The workflow step being pursued.
+    pub workflow: Option<String>,
+    /// A skill invoked for this turn: (name, body).
+    pub skill: Option<(&'a str, &'a str)>,
+}
+
+/// Composes the system prompt: instructions, personality, greeting awareness.
+pub fn system_prompt(parts: PromptParts<'_>) -> String {
+    let mut prompt = parts
+        .instructions
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .unwrap_or(DEFAULT_INSTRUCTIONS)
+        .to_owned();
+    if let Some(persona) = parts.persona.map(str::trim).filter(|p| !p.is_empty()) {
+        prompt.push_str(&format!("\n\n<Personality>\n{persona}\n</Personality>"));
+    }
+    if let Some(greeting) = parts.greeting.map(str::trim).filter(|g| !g.is_empty()) {
+        prompt.push_str(&format!(
+            "\n\n<GreetingAwareness>\nThis is the start of the conversation. Open with a natural variant of this greeting, then help with the visitor's message: {greeting}\n</GreetingAwareness>"
+        ));
+    }
+    if let Some(workflow) = parts.workflow {
+        prompt.push_str("\n\n");
+        prompt.push_str(&workflow);
+    }
+    if let Some((name, body)) = parts.skill {
+        prompt.push_str("\n\n");
+        prompt.push_str(&crate::skills::prompt_section(name, body));
+    }
+    prompt
+}
+
 /// How many past messages a turn looks at, at most.
 pub const HISTORY_MESSAGES: usize = 50;
 

@@ -16,14 +16,20 @@ pub enum ActionError {
     ConversationNotFound(String),
     #[error("no tool action is awaiting confirmation for session '{0}'")]
     NoPendingConfirmation(String),
-    #[error("the turn awaiting confirmation for session '{0}' is no longer active")]
+    #[error("the action awaiting confirmation for session '{0}' expired or is no longer active")]
     ConfirmationGone(String),
     #[error("no interaction is awaiting submission for session '{0}'")]
     NoPendingInteraction(String),
+    #[error("the interaction awaiting submission for session '{0}' expired")]
+    InteractionGone(String),
+    #[error("{0}")]
+    InteractionMismatch(String),
     #[error(
         "a turn is already in progress on this connection; cancel it or wait for it to complete"
     )]
     TurnInProgress,
+    #[error("skill '{0}' is not available on this server")]
+    SkillNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -38,8 +44,12 @@ impl ActionError {
             Self::NoPendingConfirmation(_) | Self::ConfirmationGone(_) => {
                 ErrorCode::NoPendingConfirmation
             }
-            Self::NoPendingInteraction(_) => ErrorCode::NoPendingInteraction,
+            Self::NoPendingInteraction(_) | Self::InteractionGone(_) => {
+                ErrorCode::NoPendingInteraction
+            }
+            Self::InteractionMismatch(_) => ErrorCode::InteractionMismatch,
             Self::TurnInProgress => ErrorCode::TurnInProgress,
+            Self::SkillNotFound(_) => ErrorCode::SkillNotFound,
             Self::Store(StoreError::InvalidCursor) => ErrorCode::ValidationError,
             Self::Store(_) => ErrorCode::StorageError,
         }

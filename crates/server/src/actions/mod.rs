@@ -34,15 +34,15 @@ pub async fn dispatch(ctx: &mut Ctx<'_>, frame: Frame) {
     let result = match frame.action {
         Action::Ping => Ok(Some(Event::pong(ctx.request_id.clone()))),
         Action::CreateConversationSession(a) => session::create(ctx, a).await.map(Some),
-        Action::GetSession(a) => session::get(ctx, a).await.map(Some),
+        Action::GetSession(a) => session::get(ctx, a).await,
         Action::GetConversationMessages(a) => messages::page(ctx, a).await.map(Some),
         Action::ListConversations(a) => conversations::list(ctx, a).await.map(Some),
         Action::RenameConversation(a) => conversations::rename(ctx, a).await.map(Some),
         Action::SendMessage(a) => turn::send_message(ctx, a).await,
-        Action::Cancel(_) => Ok(turn::cancel(ctx)),
+        Action::Cancel(_) => Ok(turn::cancel(ctx).await),
         Action::ConfirmToolAction(a) => resume::confirm_tool_action(ctx, a).await,
-        Action::SubmitInteraction(a) => resume::submit_interaction(ctx, a).await.map(Some),
-        Action::VerifyOtp(a) => resume::verify_otp(ctx, a).await.map(Some),
+        Action::SubmitInteraction(a) => resume::submit_interaction(ctx, a).await,
+        Action::VerifyOtp(a) => resume::verify_otp(ctx, a).await,
         Action::Unsupported(name) => Err(ActionError::Unsupported(name)),
     };
     let event = match result {

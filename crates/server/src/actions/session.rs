@@ -222,11 +222,25 @@ async fn redeclare_supports(
     Ok(())
 }
 
-/// Reads a session back.
-pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Event, ActionError> {
+/// Reads a session back. When a turn of the session waits for an answer, its prompt
+/// follows the acknowledgement again: a client that reconnected can show it.
+pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Option<Event>, ActionError> {
     let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
     ctx.viewer.remember(session.conversation_id);
-    Ok(Event::ack(
+    let ack = session_ack(ctx, session.clone());
+    let _ = ctx.out.send(ack).await;
+    let parked = ctx.state.store().get_parked_turn(session.id).await?;
+    if let Some(stored) = parked.filter(|p| p.expires_at > chrono::Utc::now())
+        && let Some(parked) = switchboard_agent::turn::Parked::from_value(&stored.state)
+    {
+        let event = switchboard_agent::turn::park_event(&stored.request_id, &parked.waiting);
+        let _ = ctx.out.send(event).await;
+    }
+    Ok(None)
+}
+
+fn session_ack(ctx: &Ctx<'_>, session: Session) -> Event {
+    Event::ack(
         ctx.request_id.clone(),
         200,
         "Session",
@@ -239,5 +253,5 @@ pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Event, ActionErro
                 SessionStatus::Ended => switchboard_protocol::SessionStatus::Ended,
             },
         }),
-    ))
+    )
 }

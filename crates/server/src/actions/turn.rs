@@ -2,11 +2,12 @@
 
 use super::{ActionError, Ctx};
 use crate::access;
+use std::future::Future;
 use std::sync::Arc;
-use switchboard_agent::TurnRequest;
 use switchboard_agent::llm::ImageRef;
-use switchboard_agent::turn::{EventSink, TerminalClaim};
-use switchboard_core::{Direction, Message};
+use switchboard_agent::turn::{EventSink, TerminalClaim, TurnIo};
+use switchboard_agent::{BusyGuard, TurnRequest};
+use switchboard_core::{Direction, Message, SessionId};
 use switchboard_protocol::{Ack, Empty, Event, SendMessage};
 use tokio::task::JoinHandle;
 
@@ -18,6 +19,7 @@ pub struct TurnSlot {
 
 struct RunningTurn {
     request_id: String,
+    session: SessionId,
     task: JoinHandle<()>,
     terminal: TerminalClaim,
 }
@@ -36,19 +38,25 @@ impl TurnSlot {
         self.running.is_some()
     }
 
-    /// Stops the running turn for a `cancel`: returns the turn's request id when
-    /// the cancel won the right to end it. A turn that already claimed its own
-    /// terminal event is left to finish.
-    fn cancel(&mut self) -> Option<String> {
+    /// The session of the running turn.
+    pub fn session(&self) -> Option<SessionId> {
+        self.running.as_ref().map(|t| t.session)
+    }
+
+    /// Stops the running turn for a `cancel`: returns the turn when the cancel won
+    /// the right to end it. A turn that already claimed its own terminal event is
+    /// left to finish.
+    fn cancel(&mut self) -> Option<(String, SessionId)> {
         let turn = self.running.take()?;
         if turn.task.is_finished() || !turn.terminal.claim() {
             return None;
         }
         turn.stop();
-        Some(turn.request_id)
+        Some((turn.request_id, turn.session))
     }
 
-    /// Aborts the running turn silently (the client is gone).
+    /// Aborts the running turn silently (the client is gone). A parked turn stays
+    /// stored, so a reconnecting client can still answer it.
     pub fn abort(&mut self) {
         if let Some(turn) = self.running.take() {
             turn.stop();
@@ -56,15 +64,46 @@ impl TurnSlot {
     }
 
     /// Waits for the running turn to finish on its own, for at most `limit`, then
-    /// aborts it.
-    pub async fn drain(&mut self, limit: std::time::Duration) {
+    /// aborts it. A turn parked on a human is stored already, so it stops at once.
+    pub async fn drain(&mut self, limit: std::time::Duration, parked: impl Fn(SessionId) -> bool) {
         let Some(mut turn) = self.running.take() else {
             return;
         };
+        if parked(turn.session) {
+            turn.stop();
+            return;
+        }
         if tokio::time::timeout(limit, &mut turn.task).await.is_err() {
             tracing::warn!(request_id = %turn.request_id, "turn did not finish before the drain deadline; aborting it");
             turn.stop();
         }
+    }
+
+    /// Runs `turn` as this connection's turn, holding `busy` until it releases.
+    pub fn start<F>(
+        &mut self,
+        ctx_out: &crate::ws::Outbound,
+        request_id: String,
+        session: SessionId,
+        busy: BusyGuard,
+        turn: impl FnOnce(TurnIo) -> F,
+    ) where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let terminal = TerminalClaim::default();
+        // The session stays reserved until the turn releases it.
+        terminal.hold(busy);
+        let sink: Arc<dyn EventSink> = Arc::new(ctx_out.clone());
+        let task = tokio::spawn(turn(TurnIo {
+            sink,
+            terminal: terminal.clone(),
+        }));
+        self.running = Some(RunningTurn {
+            request_id,
+            session,
+            task,
+            terminal,
+        });
     }
 }
 
@@ -78,7 +117,7 @@ impl RunningTurn {
 }
 
 /// Starts a turn: stores the user's message, acknowledges with 202, and runs the
-/// turn in its own task so this connection keeps reading (confirmations, cancels).
+/// turn in its own task so this connection keeps reading (answers, cancels).
 pub async fn send_message(
     ctx: &mut Ctx<'_>,
     req: SendMessage,
@@ -86,21 +125,33 @@ pub async fn send_message(
     if ctx.turn.is_busy() {
         return Err(ActionError::TurnInProgress);
     }
-    let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
     let runtime = ctx.state.runtime().clone();
+    // A skill that cannot be resolved fails the turn before anything is stored:
+    // answering without the recipe asked for would look like answering with it.
+    let skill = match req.skill {
+        Some(name) => match runtime.skill(&name) {
+            Some(body) => Some((name, body)),
+            None => return Err(ActionError::SkillNotFound(name)),
+        },
+        None => None,
+    };
+    let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
     // One turn per session, whichever connection it comes from.
     let busy = runtime
         .reserve(session.id)
         .ok_or(ActionError::TurnInProgress)?;
-    let conversation = ctx
-        .state
-        .store()
+    let store = ctx.state.store();
+    let conversation = store
         .get_conversation(session.conversation_id)
         .await?
         .ok_or_else(|| ActionError::SessionNotFound(req.session_id.clone()))?;
+    // A new message moves on from a turn left waiting for an answer.
+    if store.take_parked_turn(session.id, None).await?.is_some() {
+        tracing::info!(session = %session.id, "a new message abandons a parked turn");
+    }
     // Stored before the acknowledgement: an acknowledged message is never lost.
     let message = Message::new(&conversation, Direction::Inbound, req.message);
-    ctx.state.store().append_message(&message).await?;
+    store.append_message(&message).await?;
     let request_id = ctx.request_id.clone().unwrap_or_default();
     let ack = Event::ack(
         Some(request_id.clone()),
@@ -111,13 +162,8 @@ pub async fn send_message(
     if ctx.out.send(ack).await.is_err() {
         return Ok(None);
     }
-    let terminal = TerminalClaim::default();
-    // The session stays reserved until the turn releases it.
-    terminal.hold(busy);
-    let sink: Arc<dyn EventSink> = Arc::new(ctx.out.clone());
     let request = TurnRequest {
         request_id: request_id.clone(),
-        session,
         message,
         model: req.model,
         images: req
@@ -129,20 +175,25 @@ pub async fn send_message(
             })
             .collect(),
         access: ctx.viewer.access(),
+        session: session.clone(),
+        skill,
     };
-    let claim = terminal.clone();
-    let task = tokio::spawn(async move { runtime.run(request, sink, claim).await });
-    ctx.turn.running = Some(RunningTurn {
+    ctx.turn.start(
+        ctx.out,
         request_id,
-        task,
-        terminal,
-    });
+        session.id,
+        busy,
+        move |io| async move { runtime.run(request, io).await },
+    );
     Ok(None)
 }
 
-/// Stops the running turn with `cancelled`, echoing the turn's request id. With no
-/// turn running, nothing is sent.
-pub fn cancel(ctx: &mut Ctx<'_>) -> Option<Event> {
-    let turn_request_id = ctx.turn.cancel()?;
+/// Stops the running turn with `cancelled`, echoing the turn's request id, and
+/// forgets anything it waited for. With no turn running, nothing is sent.
+pub async fn cancel(ctx: &mut Ctx<'_>) -> Option<Event> {
+    let (turn_request_id, session) = ctx.turn.cancel()?;
+    if let Err(e) = ctx.state.store().take_parked_turn(session, None).await {
+        tracing::error!(error = %e, "could not forget a cancelled turn's park");
+    }
     Some(Event::cancelled(Some(turn_request_id)))
 }

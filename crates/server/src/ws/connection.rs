@@ -68,7 +68,13 @@ impl Connection {
             Exit::ClientGone => {
                 self.turn.abort();
             }
-            Exit::Shutdown => self.turn.drain(self.state.config().drain_timeout).await,
+            Exit::Shutdown => {
+                let parking = self.state.runtime().parking().clone();
+                let limit = self.state.config().drain_timeout;
+                self.turn
+                    .drain(limit, |session| parking.is_parked(session))
+                    .await
+            }
         }
         drop(out);
         let _ = writer.await;

@@ -133,17 +133,78 @@ async fn denial_never_runs_the_tool_and_tells_the_model() {
 }
 
 #[tokio::test]
-async fn a_disconnect_while_parked_abandons_the_turn() {
-    let endpoint = ToolEndpoint::start(200, "deleted", Duration::ZERO).await;
-    let (_gateway, app) = gated_app(&endpoint, "never").await;
+async fn a_client_that_reconnects_answers_the_parked_confirmation() {
+    let endpoint = ToolEndpoint::start(200, "Record 42 deleted.", Duration::ZERO).await;
+    let (_gateway, app) = gated_app(&endpoint, "Deleted, as you asked.").await;
     let mut client = app.client().await;
     let (session, _) = client.create_session().await;
     park(&mut client, &session).await;
     client.close().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let mut other = app.client().await;
-    let e = other
+    // A new connection reads the session back and is shown the pending prompt again.
+    let mut again = app.client().await;
+    again
+        .send(json!({"action": "get_session", "requestId": "g", "sessionId": session}))
+        .await;
+    let events = again.until("write_confirmation_required").await;
+    assert_eq!(
+        types(&events),
+        ["immediate_response", "write_confirmation_required"]
+    );
+    assert_eq!(
+        events[1]["requestId"], "r1",
+        "the prompt keeps its turn's request id"
+    );
+
+    // Answering it resumes the turn on this connection.
+    again
+        .send(json!({"action": "confirm_tool_action", "requestId": "c", "sessionId": session, "approved": true}))
+        .await;
+    let events = again.until_terminal("r1").await;
+    assert_eq!(events[0]["message"], "Tool action approved");
+    assert_eq!(
+        events[1]["data"]["state"]["rawResponse"]["toolResult"]["isError"],
+        false
+    );
+    assert_eq!(reply(&events), "Deleted, as you asked.");
+    assert_eq!(endpoint.calls().len(), 1, "the tool ran exactly once");
+
+    // The answer was used up.
+    let e = again
+        .request(
+            "c2",
+            json!({"action": "confirm_tool_action", "sessionId": session, "approved": true}),
+        )
+        .await;
+    assert_eq!(e["error"]["code"], "NO_PENDING_CONFIRMATION");
+}
+
+#[tokio::test]
+async fn a_new_message_abandons_a_parked_turn() {
+    let endpoint = ToolEndpoint::start(200, "deleted", Duration::ZERO).await;
+    let gateway = MockGateway::start(vec![
+        ScriptedReply::ToolCall {
+            name: "delete_record".into(),
+            arguments: "{}".into(),
+        },
+        ScriptedReply::Text("Something else, then.".into()),
+    ])
+    .await;
+    let app = spawn_app_with_agent(
+        config_for(&gateway),
+        json!({"tools": [{"name": "delete_record", "description": "d", "url": endpoint.url}], "confirmTools": ["delete_record"]}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    park(&mut client, &session).await;
+    client.close().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = app.client().await;
+    let events = again.turn("r2", &session, "forget it").await;
+    assert_eq!(reply(&events), "Something else, then.");
+    let e = again
         .request(
             "c",
             json!({"action": "confirm_tool_action", "sessionId": session, "approved": true}),
@@ -151,8 +212,6 @@ async fn a_disconnect_while_parked_abandons_the_turn() {
         .await;
     assert_eq!(e["error"]["code"], "NO_PENDING_CONFIRMATION");
     assert!(endpoint.calls().is_empty());
-    // The session is free for a new turn.
-    let _ = other;
 }
 
 #[tokio::test]
@@ -178,18 +237,18 @@ async fn cancel_while_parked_clears_the_approval() {
 }
 
 #[tokio::test]
-async fn an_unanswered_approval_times_out_without_running_the_tool() {
+async fn an_unanswered_approval_expires_with_a_clear_event() {
     let endpoint = ToolEndpoint::start(200, "deleted", Duration::ZERO).await;
     let gateway = MockGateway::start(vec![
         ScriptedReply::ToolCall {
             name: "delete_record".into(),
             arguments: "{}".into(),
         },
-        ScriptedReply::Text("Nobody approved it.".into()),
+        ScriptedReply::Text("never".into()),
     ])
     .await;
     let mut config = config_for(&gateway);
-    config.confirm_timeout = Duration::from_millis(300);
+    config.park_timeout = Duration::from_millis(400);
     config.confirm_tools = vec!["delete".into()];
     let app = spawn_app_with_agent(
         config,
@@ -203,14 +262,23 @@ async fn an_unanswered_approval_times_out_without_running_the_tool() {
         types(&events).contains(&"write_confirmation_required"),
         "the env substring gates it"
     );
-    let result = events
-        .iter()
-        .find(|e| e["data"]["state"]["rawResponse"]["toolResult"].is_object())
-        .unwrap();
-    assert_eq!(
-        result["data"]["state"]["rawResponse"]["toolResult"]["isError"],
-        true
+    let last = terminal(&events);
+    assert_eq!(last["type"], "error");
+    assert_eq!(last["error"]["code"], "TURN_EXPIRED");
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was done")
     );
-    assert_eq!(reply(&events), "Nobody approved it.");
     assert!(endpoint.calls().is_empty());
+    let e = client
+        .request(
+            "c",
+            json!({"action": "confirm_tool_action", "sessionId": session, "approved": true}),
+        )
+        .await;
+    assert_eq!(e["error"]["code"], "NO_PENDING_CONFIRMATION");
+    // The session is free again.
+    let _ = gateway;
 }

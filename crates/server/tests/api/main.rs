@@ -1,13 +1,16 @@
 //! End-to-end tests of the server over real WebSockets. Every event received is
 //! checked against the protocol's JSON Schemas by the test client.
 
+mod agents;
 mod approval;
 mod binary;
 mod conversations;
 mod gateway_failures;
+mod interactions;
 mod knowledge;
 mod messages;
 mod offline;
+mod otp;
 mod sessions;
 mod shutdown;
 mod tool_endpoint;

@@ -10,7 +10,8 @@ pub(super) struct WireRequest<'a> {
     model: &'a str,
     messages: Vec<WireMessage<'a>>,
     stream: bool,
-    stream_options: StreamOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
     max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f32>,
@@ -40,13 +41,25 @@ impl<'a> WireRequest<'a> {
             model: &request.model,
             messages: request.messages.iter().map(WireMessage::new).collect(),
             stream: true,
-            stream_options: StreamOptions {
+            stream_options: Some(StreamOptions {
                 include_usage: true,
-            },
+            }),
             max_tokens: request.max_tokens,
             temperature: request.temperature,
             tool_choice: (!tools.is_empty()).then_some("auto"),
             tools,
+        }
+    }
+}
+
+impl<'a> WireRequest<'a> {
+    /// The same request, answered in one piece (`stream: false`), for short side
+    /// calls such as a workflow judge.
+    pub(super) fn one_shot(request: &'a ChatRequest) -> Self {
+        Self {
+            stream: false,
+            stream_options: None,
+            ..Self::new(request)
         }
     }
 }
