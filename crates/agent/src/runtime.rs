@@ -261,7 +261,8 @@ impl AgentRuntime {
             content: request.message.text.clone(),
             images: request.images,
         });
-        let tools = self.offered_tools(profile, &session.supports);
+        let knowledge = !self.retriever.is_empty().await;
+        let tools = self.offered_tools(profile, &session.supports, knowledge);
         let state = TurnState {
             version: STATE_VERSION,
             request_id: request.request_id,
@@ -298,9 +299,14 @@ impl AgentRuntime {
     /// The names of the tools a turn offers: the agent's allowed configured tools,
     /// `knowledge_search` when there is knowledge, the interaction raise tools, and
     /// `submit_interaction` when some interaction must fall back to conversation.
-    fn offered_tools(&self, profile: Option<&AgentProfile>, supports: &[String]) -> Vec<String> {
+    fn offered_tools(
+        &self,
+        profile: Option<&AgentProfile>,
+        supports: &[String],
+        knowledge: bool,
+    ) -> Vec<String> {
         let mut names = self.tools.names();
-        if self.retriever.index().document_count() == 0 {
+        if !knowledge {
             names.retain(|n| n != KNOWLEDGE_SEARCH);
         }
         names.extend(Kind::ALL.iter().map(|k| k.raise_tool().to_owned()));

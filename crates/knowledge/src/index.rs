@@ -5,10 +5,12 @@
 //! Access filtering happens inside both scans: a chunk of a document the asker may
 //! not see is never scored, so it can never be ranked into results.
 
-use crate::chunk::{ChunkOptions, chunk_text};
+use crate::chunk::ChunkOptions;
 use crate::embed::{Embedder, EmbedderSignature, dot};
+use crate::fusion::{fuse_scores, top};
+use crate::ingest::{Prepared, fingerprint, prepare};
 use crate::text::terms;
-use crate::{Access, Document};
+use crate::{Access, Document, IngestReport, KnowledgeError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -36,31 +38,6 @@ pub enum SearchMode {
     Hybrid,
     Lexical,
     Vector,
-}
-
-/// Why knowledge could not be ingested.
-#[derive(Debug, thiserror::Error)]
-pub enum KnowledgeError {
-    #[error("cannot embed the documents: {0}")]
-    Embed(#[from] crate::embed::EmbedError),
-    #[error("this index holds vectors of {index}; refusing vectors of {offered}")]
-    EmbedderMismatch {
-        index: EmbedderSignature,
-        offered: EmbedderSignature,
-    },
-}
-
-/// What an ingestion changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct IngestReport {
-    /// Documents (re)indexed.
-    pub indexed: usize,
-    /// Documents whose content had not changed, so were kept as they were.
-    pub unchanged: usize,
-    /// Documents the source no longer has.
-    pub removed: usize,
-    /// Chunks of the (re)indexed documents.
-    pub chunks: usize,
 }
 
 /// Documents split into chunks, searchable by relevance, filtered by access.
@@ -101,14 +78,6 @@ struct ChunkEntry {
     text: String,
     length: u32,
     alive: bool,
-}
-
-/// A document chunked and embedded, ready to enter the index.
-struct Prepared {
-    document: Document,
-    fingerprint: u64,
-    /// (text, vector)
-    chunks: Vec<(String, Vec<f32>)>,
 }
 
 impl KnowledgeIndex {
@@ -278,33 +247,7 @@ impl KnowledgeIndex {
 
     /// Chunks and embeds documents, outside any lock.
     async fn prepare(&self, documents: Vec<Document>) -> Result<Vec<Prepared>, KnowledgeError> {
-        let mut texts = Vec::new();
-        let mut plan = Vec::new();
-        for document in documents {
-            let chunks: Vec<String> = chunk_text(&document.content, self.chunking)
-                .into_iter()
-                .map(|c| c.text)
-                .collect();
-            plan.push((document, chunks.len()));
-            texts.extend(chunks);
-        }
-        let mut vectors = if texts.is_empty() {
-            Vec::new()
-        } else {
-            self.embedder.embed(&texts).await?
-        }
-        .into_iter();
-        let mut texts = texts.into_iter();
-        Ok(plan
-            .into_iter()
-            .map(|(document, n)| Prepared {
-                fingerprint: fingerprint(&document),
-                chunks: (0..n)
-                    .filter_map(|_| Some((texts.next()?, vectors.next()?)))
-                    .collect(),
-                document,
-            })
-            .collect())
+        prepare(&*self.embedder, self.chunking, documents).await
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -523,54 +466,6 @@ impl Inner {
             score: f64::from(score),
         }
     }
-}
-
-/// The best `n` by score, best first (ties by slot, for stable results).
-fn top(mut scored: Vec<(u32, f32)>, n: usize) -> Vec<(u32, f32)> {
-    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    if scored.len() > n {
-        scored.select_nth_unstable_by(n, order);
-        scored.truncate(n);
-    }
-    scored.sort_by(order);
-    scored
-}
-
-/// Relative score fusion: each arm's scores divided by its best, then weighed:
-/// `(1 - w) * terms + w * similarity`. Unlike rank fusion, a strong match in one arm
-/// is not outvoted by weak agreement of both.
-fn fuse_scores(lexical: &[(u32, f32)], vector: &[(u32, f32)], weight: f32) -> Vec<(u32, f32)> {
-    let weight = weight.clamp(0.0, 1.0);
-    let best = |list: &[(u32, f32)]| list.first().map_or(1.0, |(_, s)| s.max(f32::EPSILON));
-    let (lexical_best, vector_best) = (best(lexical), best(vector));
-    let mut fused: HashMap<u32, f32> = HashMap::new();
-    for (slot, score) in lexical {
-        *fused.entry(*slot).or_default() += (1.0 - weight) * score / lexical_best;
-    }
-    for (slot, score) in vector {
-        *fused.entry(*slot).or_default() += weight * score / vector_best;
-    }
-    let n = fused.len();
-    top(fused.into_iter().collect(), n)
-}
-
-/// A digest of everything that decides how a document is indexed and seen.
-fn fingerprint(document: &Document) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (
-        &document.content,
-        &document.title,
-        &document.url,
-        &document.source,
-        &document.org,
-        &document.sets,
-    )
-        .hash(&mut h);
-    serde_json::to_string(&document.acl)
-        .unwrap_or_default()
-        .hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]

@@ -5,20 +5,25 @@
 //! citations.
 
 mod access;
+mod base;
 mod chunk;
 mod document;
 pub mod embed;
+pub mod fusion;
 mod index;
+pub mod ingest;
 pub mod rerank;
 mod retriever;
 pub mod source;
 pub mod text;
 
 pub use access::{Access, Acl};
+pub use base::KnowledgeBase;
 pub use chunk::{Chunk, ChunkOptions, chunk_text};
 pub use document::Document;
 pub use embed::{Embedder, EmbedderSignature, GatewayEmbedder, HashingEmbedder};
-pub use index::{Hit, IngestReport, KnowledgeError, KnowledgeIndex, SearchMode};
+pub use index::{Hit, KnowledgeIndex, SearchMode};
+pub use ingest::{IngestReport, KnowledgeError};
 pub use rerank::{GatewayReranker, Reranker};
 pub use retriever::Retriever;
 pub use text::terms;

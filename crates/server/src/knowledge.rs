@@ -123,7 +123,7 @@ pub fn spawn_refreshes(
     shutdown: CancellationToken,
 ) {
     for refresh in refreshes {
-        let index = retriever.index().clone();
+        let index = retriever.base().clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             loop {

@@ -33,23 +33,20 @@ impl Method {
     /// must hold the lexical reranker.
     pub async fn ranked(self, retriever: &Retriever, query: &str) -> Vec<String> {
         let access = Access::anonymous("eval");
-        let index = retriever.index();
+        let index = retriever.base();
         let hits = match self {
-            Method::Lexical => {
-                index
-                    .search_with(query, &access, K, SearchMode::Lexical)
-                    .await
-            }
-            Method::Vector => {
-                index
-                    .search_with(query, &access, K, SearchMode::Vector)
-                    .await
-            }
-            Method::Hybrid => {
-                index
-                    .search_with(query, &access, K, SearchMode::Hybrid)
-                    .await
-            }
+            Method::Lexical => index
+                .search_with(query, &access, K, SearchMode::Lexical)
+                .await
+                .unwrap_or_default(),
+            Method::Vector => index
+                .search_with(query, &access, K, SearchMode::Vector)
+                .await
+                .unwrap_or_default(),
+            Method::Hybrid => index
+                .search_with(query, &access, K, SearchMode::Hybrid)
+                .await
+                .unwrap_or_default(),
             Method::HybridReranked => retriever.retrieve(query, &access, K).await,
         };
         hits.into_iter().map(|hit| hit.document_id).collect()

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
+use switchboard_knowledge::SearchMode;
 use switchboard_testkit::events::{reply, terminal};
 use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
 use switchboard_testkit::{config_for, spawn_app_with, spawn_app_with_agent};
@@ -137,7 +138,15 @@ async fn gateway_embeddings_are_batched_at_ingestion_and_used_per_query() {
         [2],
         "both documents in one batch"
     );
-    let signature = app.state.runtime().retriever().index().signature().unwrap();
+    let signature = app
+        .state
+        .runtime()
+        .retriever()
+        .base()
+        .signature()
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(signature.name, "gateway:text-embedding-3-small");
     assert_eq!(signature.dimension, 32);
 
@@ -182,16 +191,21 @@ async fn a_refreshed_source_picks_up_edits_and_deletions() {
         json!({"sources": [{"name": "docs", "path": dir.display().to_string(), "refreshSecs": 1}]}),
     )
     .await;
-    let index = app.state.runtime().retriever().index().clone();
+    let index = app.state.runtime().retriever().base().clone();
     let anyone = switchboard_knowledge::Access::anonymous("reference-org");
-    assert_eq!(index.document_count(), 2);
+    assert_eq!(index.document_count().await.unwrap(), 2);
 
     std::fs::write(dir.join("hours.md"), "Support is open 8 to 8.").unwrap();
     std::fs::remove_file(dir.join("old.md")).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let hits = index.search("support open", &anyone, 5).await;
-        if index.document_count() == 1 && hits.first().is_some_and(|h| h.text.contains("8 to 8")) {
+        let hits = index
+            .search_with("support open", &anyone, 5, SearchMode::Hybrid)
+            .await
+            .unwrap();
+        if index.document_count().await.unwrap() == 1
+            && hits.first().is_some_and(|h| h.text.contains("8 to 8"))
+        {
             break;
         }
         assert!(
@@ -200,7 +214,11 @@ async fn a_refreshed_source_picks_up_edits_and_deletions() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(index.search("legacy portal", &anyone, 5).await.is_empty());
+    let stale = index
+        .search_with("legacy portal", &anyone, 5, SearchMode::Hybrid)
+        .await
+        .unwrap();
+    assert!(stale.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
