@@ -20,7 +20,6 @@ mod cpu;
 mod eval;
 mod foundation;
 mod knowledge;
-mod server_process;
 mod stats;
 mod synthetic;
 mod turns;

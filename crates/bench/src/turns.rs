@@ -5,12 +5,12 @@
 
 use crate::args::TurnsArgs;
 use crate::cpu::{self, CpuMeter, CpuUsed};
-use crate::server_process::ServerProcess;
 use crate::stats::{ms, percentile};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchboard_client::{Client, ClientError};
 use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
+use switchboard_testkit::process::ServerProcess;
 
 const AGENT_ID: &str = "11111111-1111-1111-1111-111111111111";
 const REPLY: &str = "Hello from the engine! This is a benchmark reply.";
@@ -26,7 +26,11 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         .start()
         .await;
     // Dropped before the gateway on every path, so a draining turn can still finish.
-    let server = ServerProcess::start(&args.server, &gateway.url()).await?;
+    let server = ServerProcess::start(
+        &args.server,
+        &[("SMOOAI_GATEWAY_URL", gateway.url().as_str())],
+    )
+    .await?;
     let measured = measure_all(args, &server, &gateway).await;
     let status = server.stop()?;
     measured?;

@@ -34,14 +34,35 @@ struct Inner {
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("SMOOTH_AGENT_STORAGE={0} is not available in this build yet (use memory)")]
+    #[error("SMOOTH_AGENT_STORAGE={0} is not available in this build")]
     StorageUnavailable(&'static str),
+    #[error("SMOOTH_AGENT_DATABASE_URL: {0}")]
+    Storage(String),
     #[error("SMOOTH_AGENT_CONFIG: {0}")]
     AgentFile(#[from] switchboard_agent::config::AgentFileError),
     #[error("SMOOAI_GATEWAY_URL: cannot set up the gateway client: {0}")]
     Gateway(switchboard_agent::llm::LlmError),
     #[error("knowledge: {0}")]
     Knowledge(String),
+}
+
+/// Opens the store `SMOOTH_AGENT_STORAGE` selects.
+async fn open_store(storage: &StorageConfig) -> Result<Arc<dyn Store>, StartupError> {
+    match storage {
+        StorageConfig::Memory => Ok(Arc::new(MemoryStore::new())),
+        #[cfg(feature = "postgres")]
+        StorageConfig::Postgres { url } => {
+            use secrecy::ExposeSecret;
+            let store = switchboard_store_postgres::PostgresStore::connect(
+                url.expose_secret(),
+                switchboard_store_postgres::PoolOptions::default(),
+            )
+            .await
+            .map_err(|e| StartupError::Storage(e.to_string()))?;
+            Ok(Arc::new(store))
+        }
+        other => Err(StartupError::StorageUnavailable(other.label())),
+    }
 }
 
 /// Applies the configuration file's organisation settings where the store has
@@ -103,10 +124,7 @@ fn otp_service(config: &Config, store: &Arc<dyn Store>) -> Option<Arc<dyn OtpSer
 impl AppState {
     /// Builds the state the configuration asks for.
     pub async fn new(config: Config) -> Result<Self, StartupError> {
-        let store: Arc<dyn Store> = match &config.storage {
-            StorageConfig::Memory => Arc::new(MemoryStore::new()),
-            other => return Err(StartupError::StorageUnavailable(other.label())),
-        };
+        let store = open_store(&config.storage).await?;
         Self::with_store(config, store).await
     }
 

@@ -8,6 +8,8 @@
 pub mod conformance;
 pub mod events;
 pub mod mock_gateway;
+pub mod postgres;
+pub mod process;
 mod schema;
 pub mod smtp_sink;
 mod test_client;

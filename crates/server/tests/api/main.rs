@@ -5,6 +5,7 @@ mod agents;
 mod approval;
 mod binary;
 mod conversations;
+mod crash;
 mod gateway_failures;
 mod interactions;
 mod knowledge;

@@ -1,5 +1,6 @@
-//! The `switchboard` binary as a child process, stopped with SIGTERM however the
-//! benchmark ends.
+//! The `switchboard` binary as a child process: started with an environment of
+//! the caller's choosing, stopped with SIGTERM (or killed with SIGKILL) however the
+//! test or benchmark ends.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -23,15 +24,19 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `binary` on a free port, with an environment holding nothing but the
-    /// gateway URL, the port and the log filter, and waits for its first line,
+    /// Starts `binary` on a free port with a clean environment holding only `env`
+    /// (plus `RUST_LOG=warn` unless given), and waits for its first line,
     /// `switchboard listening on ws://ADDR/ws (...)`.
-    pub async fn start(binary: &Path, gateway_url: &str) -> Result<Self, String> {
-        let mut child = Command::new(binary)
+    pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Result<Self, String> {
+        let mut command = Command::new(binary);
+        command
             .env_clear()
             .env("SMOOTH_AGENT_PORT", "0")
-            .env("SMOOAI_GATEWAY_URL", gateway_url)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -83,6 +88,15 @@ impl ServerProcess {
         self.terminate()
     }
 
+    /// Kills the server with SIGKILL, as a crash would: no drain, no goodbye.
+    pub fn kill_hard(mut self) -> Result<ExitStatus, String> {
+        self.stopped = true;
+        self.child
+            .kill()
+            .map_err(|e| format!("cannot kill the server: {e}"))?;
+        self.child.wait().map_err(|e| e.to_string())
+    }
+
     fn terminate(&mut self) -> Result<ExitStatus, String> {
         self.stopped = true;
         if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
@@ -117,7 +131,7 @@ impl Drop for ServerProcess {
         if !self.stopped
             && let Err(e) = self.terminate()
         {
-            eprintln!("switchboard-bench: stopping the server: {e}");
+            eprintln!("stopping the switchboard server: {e}");
         }
     }
 }
