@@ -4,6 +4,7 @@
 //! record the caller may not see looks exactly like one that does not exist.
 
 use crate::actions::ActionError;
+use crate::auth::Principal;
 use crate::state::AppState;
 use std::collections::HashSet;
 use switchboard_core::{Conversation, ConversationId, OrgId, ParticipantKind, Session, SessionId};
@@ -11,51 +12,87 @@ use switchboard_core::{Conversation, ConversationId, OrgId, ParticipantKind, Ses
 /// The caller behind one connection.
 #[derive(Debug)]
 pub struct Viewer {
-    org: OrgId,
-    /// The verified user id (`sub`), when the connection proved one.
-    user_id: Option<String>,
+    /// The verified identity (`?token=`), when the connection proved one.
+    principal: Option<Principal>,
+    /// The handshake's `Origin` header ("" when absent), for widget policies.
+    origin: String,
     /// Conversations this connection opened or resumed.
     known: HashSet<ConversationId>,
+    /// The organisation of the last session this connection opened or read, which
+    /// a widget policy may have chosen.
+    session_org: Option<OrgId>,
 }
 
 impl Viewer {
     /// A connection with no verified identity.
     pub fn anonymous() -> Self {
+        Self::new(None, String::new())
+    }
+
+    pub fn new(principal: Option<Principal>, origin: String) -> Self {
         Self {
-            org: OrgId::default_org(),
-            user_id: None,
+            principal,
+            origin,
             known: HashSet::new(),
+            session_org: None,
         }
     }
 
-    /// The organisation new conversations of this caller belong to.
-    pub fn org(&self) -> &OrgId {
-        &self.org
+    /// The organisation new conversations of this caller belong to, unless a widget
+    /// policy names one: the verified organisation, else the default one.
+    pub fn org(&self) -> OrgId {
+        self.principal
+            .as_ref()
+            .map_or_else(OrgId::default_org, |p| OrgId::new(p.org_id.clone()))
     }
 
     /// The verified identity, if any.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// The verified user id, if any.
     pub fn user_id(&self) -> Option<&str> {
-        self.user_id.as_deref()
+        self.principal.as_ref().map(|p| p.user_id.as_str())
     }
 
-    pub fn remember(&mut self, id: ConversationId) {
+    /// The handshake's `Origin` ("" when the client sent none).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Notes a conversation this connection opened or resumed, and its organisation.
+    pub fn remember(&mut self, id: ConversationId, org: &OrgId) {
         self.known.insert(id);
+        self.session_org = Some(org.clone());
     }
 
-    /// What retrieval may show this caller.
-    pub fn access(&self) -> switchboard_knowledge::Access {
+    /// The organisation `list_conversations` lists: that of the connection's last
+    /// session, else the caller's.
+    pub fn list_org(&self) -> OrgId {
+        self.session_org.clone().unwrap_or_else(|| self.org())
+    }
+
+    /// What retrieval may show this caller in a session of `org`. The verified
+    /// user and their groups count only in their own organisation; anywhere else
+    /// (a widget of another organisation) the caller is anonymous.
+    pub fn access(&self, org: &OrgId) -> switchboard_knowledge::Access {
+        let member = self.principal.as_ref().filter(|p| p.org_id == org.as_str());
         switchboard_knowledge::Access {
-            org: Some(self.org.as_str().to_owned()),
-            user_id: self.user_id.clone(),
-            groups: Vec::new(),
+            org: Some(org.as_str().to_owned()),
+            user_id: member.map(|p| p.user_id.clone()),
+            groups: member.map(|p| p.groups.clone()).unwrap_or_default(),
         }
     }
 
-    /// The conversations `list_conversations` may show: a verified user sees what
-    /// they own; an anonymous caller sees only what this connection opened, since
-    /// nothing else can prove which conversations are theirs.
-    pub fn list_scope(&self) -> Option<Vec<ConversationId>> {
-        Some(self.known.iter().copied().collect())
+    /// Which conversations `list_conversations` may show: a verified user sees those
+    /// they own, from any connection; an anonymous caller only what this connection
+    /// opened, since nothing else proves which conversations are theirs.
+    pub fn list_scope(&self) -> (Option<Vec<ConversationId>>, Option<String>) {
+        match self.user_id() {
+            Some(me) => (None, Some(me.to_owned())),
+            None => (Some(self.known.iter().copied().collect()), None),
+        }
     }
 }
 

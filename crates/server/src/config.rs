@@ -66,6 +66,9 @@ pub struct Config {
     /// `SMOOTH_AGENT_OUTBOUND_QUEUE`: events buffered per connection before the
     /// server waits for a slow client.
     pub outbound_queue: usize,
+    /// `SMOOTH_AGENT_AUTH_MODE` (or `AUTH_MODE`) and the `AUTH_JWT_*` keys: how
+    /// tokens are verified.
+    pub auth: AuthConfig,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
     /// Variables of the existing servers that are set but not acted on yet, for
@@ -89,6 +92,32 @@ impl StorageConfig {
             Self::DynamoDb { .. } => "dynamodb",
         }
     }
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone)]
+pub enum AuthConfig {
+    /// No verifier: WebSocket connections are anonymous; the admin API is off.
+    Disabled,
+    /// `none`: development only, every token is the same administrator of
+    /// `AUTH_DEV_ORG_ID`.
+    Open { dev_org: String },
+    /// Signed JSON Web Tokens; `exp` always enforced, issuer and audience when set.
+    Jwt {
+        key: JwtKey,
+        issuer: Option<String>,
+        audience: Option<String>,
+    },
+    /// Claims forwarded unsigned (base64url JSON) by a proxy that already checked
+    /// them. Safe only when nothing else can reach the server.
+    Trusted,
+}
+
+#[derive(Debug, Clone)]
+pub enum JwtKey {
+    Hs256(SecretString),
+    /// An RSA public key in PEM.
+    Rs256(String),
 }
 
 /// How one-time codes reach visitors.
@@ -144,16 +173,7 @@ pub struct GatewayConfig {
 /// Variables of the existing servers that change who may do what. Until this
 /// version acts on them, setting one stops start-up: running without the protection
 /// an operator asked for would be worse than not running.
-const REFUSED_UNTIL_SUPPORTED: &[&str] = &[
-    "SMOOTH_AGENT_AUTH_MODE",
-    "AUTH_MODE",
-    "AUTH_JWT_HS256_SECRET",
-    "AUTH_JWT_RS256_PUBLIC_KEY",
-    "AUTH_JWT_JWKS_URL",
-    "AUTH_JWT_ISSUER",
-    "WIDGET_AUTH_URL",
-    "WIDGET_AUTH_STRICT",
-];
+const REFUSED_UNTIL_SUPPORTED: &[&str] = &["WIDGET_AUTH_URL", "WIDGET_AUTH_STRICT"];
 
 /// Variables of the existing servers that only tune behaviour; this version warns
 /// that it ignores them.
@@ -255,6 +275,7 @@ impl Config {
             )?)),
             max_frame_bytes: env.positive("SMOOTH_AGENT_MAX_FRAME_BYTES", 1 << 20)? as usize,
             outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
+            auth: auth(&env)?,
             log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             ignored: IGNORED_UNTIL_SUPPORTED
                 .iter()
@@ -297,6 +318,56 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
             problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
+        }),
+    }
+}
+
+fn auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthConfig, ConfigError> {
+    let (var, mode) = match env.get("SMOOTH_AGENT_AUTH_MODE") {
+        Some(mode) => ("SMOOTH_AGENT_AUTH_MODE", Some(mode.to_ascii_lowercase())),
+        None => (
+            "AUTH_MODE",
+            env.get("AUTH_MODE").map(|m| m.to_ascii_lowercase()),
+        ),
+    };
+    if env.get("AUTH_JWT_JWKS_URL").is_some() {
+        return Err(ConfigError {
+            var: "AUTH_JWT_JWKS_URL",
+            problem:
+                "JWKS is not supported yet; give AUTH_JWT_RS256_PUBLIC_KEY or AUTH_JWT_HS256_SECRET"
+                    .into(),
+        });
+    }
+    // PEM keys in environment variables often arrive with escaped newlines.
+    let key = match (
+        env.get("AUTH_JWT_RS256_PUBLIC_KEY"),
+        env.get("AUTH_JWT_HS256_SECRET"),
+    ) {
+        (Some(pem), _) => Some(JwtKey::Rs256(pem.replace("\\n", "\n"))),
+        (None, Some(secret)) => Some(JwtKey::Hs256(secret.into())),
+        (None, None) => None,
+    };
+    let jwt = |key| AuthConfig::Jwt {
+        key,
+        issuer: env.get("AUTH_JWT_ISSUER"),
+        audience: env.get("AUTH_JWT_AUDIENCE"),
+    };
+    match mode.as_deref() {
+        None => Ok(key.map_or(AuthConfig::Disabled, jwt)),
+        Some("jwt") => key.map(jwt).ok_or_else(|| ConfigError {
+            var,
+            problem: "'jwt' needs AUTH_JWT_HS256_SECRET or AUTH_JWT_RS256_PUBLIC_KEY".into(),
+        }),
+        Some("none") => Ok(AuthConfig::Open {
+            dev_org: env
+                .get("AUTH_DEV_ORG_ID")
+                .unwrap_or_else(|| "dev-org".into()),
+        }),
+        Some("trusted") => Ok(AuthConfig::Trusted),
+        Some("disabled" | "off") => Ok(AuthConfig::Disabled),
+        Some(other) => Err(ConfigError {
+            var,
+            problem: format!("unknown mode '{other}' (expected: jwt | trusted | none)"),
         }),
     }
 }
@@ -619,9 +690,49 @@ mod tests {
     }
 
     #[test]
-    fn protections_we_do_not_provide_yet_stop_startup() {
+    fn auth_modes() {
+        assert!(matches!(config(&[]).unwrap().auth, AuthConfig::Disabled));
         let err = config(&[("AUTH_MODE", "jwt")]).unwrap_err();
-        assert_eq!(err.var, "AUTH_MODE");
+        assert_eq!(err.var, "AUTH_MODE", "jwt without a key refuses to start");
+        let c = config(&[("AUTH_JWT_HS256_SECRET", "s3cret")]).unwrap();
+        assert!(
+            matches!(
+                c.auth,
+                AuthConfig::Jwt {
+                    key: JwtKey::Hs256(_),
+                    ..
+                }
+            ),
+            "a key alone means jwt"
+        );
+        let c = config(&[("SMOOTH_AGENT_AUTH_MODE", "None"), ("AUTH_MODE", "jwt")]).unwrap();
+        assert!(
+            matches!(c.auth, AuthConfig::Open { ref dev_org } if dev_org == "dev-org"),
+            "canonical name wins"
+        );
+        assert!(matches!(
+            config(&[("AUTH_MODE", "trusted")]).unwrap().auth,
+            AuthConfig::Trusted
+        ));
+        assert_eq!(
+            config(&[("AUTH_MODE", "magic")]).unwrap_err().var,
+            "AUTH_MODE"
+        );
+        assert_eq!(
+            config(&[("AUTH_JWT_JWKS_URL", "https://x/jwks")])
+                .unwrap_err()
+                .var,
+            "AUTH_JWT_JWKS_URL"
+        );
+        let debug = format!(
+            "{:?}",
+            config(&[("AUTH_JWT_HS256_SECRET", "s3cret")]).unwrap()
+        );
+        assert!(!debug.contains("s3cret"));
+    }
+
+    #[test]
+    fn protections_we_do_not_provide_yet_stop_startup() {
         let err = config(&[("SMOOTH_AGENT_BACKPLANE", "redis")]).unwrap_err();
         assert_eq!(err.var, "SMOOTH_AGENT_BACKPLANE");
         assert!(config(&[("SMOOTH_AGENT_BACKPLANE", "memory")]).is_ok());

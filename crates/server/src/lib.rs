@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod auth;
 pub mod config;
 pub mod knowledge;
 mod shutdown;

@@ -52,7 +52,22 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.model,
     );
     let state = AppState::new(config).await?;
-    println!("switchboard listening on ws://{local}/ws ({summary})");
+    let auth = state.auth().label();
+    println!("switchboard listening on ws://{local}/ws ({summary}, auth={auth})");
+    match auth {
+        "none" => tracing::warn!(
+            "AUTH_MODE=none: every token is accepted as an administrator. \
+             For development only; never expose this server."
+        ),
+        "trusted" => tracing::warn!(
+            "AUTH_MODE=trusted: identities are taken unsigned from ?token=. \
+             Safe only behind a proxy that sets them; nothing else may reach this server."
+        ),
+        "disabled" => tracing::info!(
+            "no AUTH_MODE or key: connections are anonymous and the admin API is off"
+        ),
+        _ => {}
+    }
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("shut down cleanly");
     Ok(())

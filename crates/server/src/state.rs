@@ -1,5 +1,6 @@
 //! The shared, cheap-to-clone application state.
 
+use crate::auth::Authenticator;
 use crate::config::{Config, OtpConfig, StorageConfig};
 use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
@@ -23,6 +24,7 @@ pub struct AppState {
 
 struct Inner {
     config: Config,
+    auth: Authenticator,
     store: Arc<dyn Store>,
     runtime: Arc<AgentRuntime>,
     /// Cancelled when the server starts shutting down.
@@ -44,6 +46,8 @@ pub enum StartupError {
     Gateway(switchboard_agent::llm::LlmError),
     #[error("knowledge: {0}")]
     Knowledge(String),
+    #[error("{0}")]
+    Auth(String),
 }
 
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects.
@@ -145,6 +149,7 @@ impl AppState {
         store: Arc<dyn Store>,
         file: AgentFile,
     ) -> Result<Self, StartupError> {
+        let auth = Authenticator::new(&config.auth).map_err(StartupError::Auth)?;
         let http = switchboard_agent::http::client();
         let llm: Arc<dyn LlmProvider> = match &config.gateway {
             Some(gateway) => {
@@ -190,6 +195,7 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
+                auth,
                 store,
                 runtime: Arc::new(runtime),
                 shutdown,
@@ -200,6 +206,11 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Verifies connection and admin tokens.
+    pub fn auth(&self) -> &Authenticator {
+        &self.inner.auth
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -83,16 +83,21 @@ pub(crate) async fn list_conversations(
             )
         };
     }
-    let sql = match query.only {
-        None => summaries!(""),
-        Some(_) => summaries!(" AND id = ANY($3)"),
-    };
-    let mut statement = sqlx::query(sql)
+    // Filters that do not apply bind NULL and drop out.
+    let sql = summaries!(
+        " AND ($3::uuid[] IS NULL OR id = ANY($3)) AND ($4::text IS NULL OR id IN ( \
+         SELECT p.conversation_id FROM participants p \
+         WHERE p.org_id = $1 AND p.kind = 'user' AND p.external_id = $4))"
+    );
+    let only = query
+        .only
+        .as_ref()
+        .map(|ids| ids.iter().map(|id| *id.as_uuid()).collect::<Vec<_>>());
+    let statement = sqlx::query(sql)
         .bind(query.org_id.as_str())
-        .bind(i64::try_from(query.limit).unwrap_or(i64::MAX));
-    if let Some(ids) = &query.only {
-        statement = statement.bind(ids.iter().map(|id| *id.as_uuid()).collect::<Vec<_>>());
-    }
+        .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .bind(only)
+        .bind(query.owner.as_deref());
     let found = statement.fetch_all(pool).await.map_err(backend)?;
     found
         .iter()

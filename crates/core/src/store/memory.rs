@@ -179,6 +179,16 @@ impl Store for MemoryStore {
             .values()
             .filter(|c| c.org_id == query.org_id)
             .filter(|c| query.only.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .filter(|c| {
+                query.owner.as_deref().is_none_or(|owner| {
+                    inner.participants.get(&c.id).is_some_and(|ps| {
+                        ps.iter().any(|p| {
+                            p.kind == ParticipantKind::User
+                                && p.external_id.as_deref() == Some(owner)
+                        })
+                    })
+                })
+            })
             .filter_map(|c| {
                 let messages = inner.messages.get(&c.id).filter(|m| !m.is_empty())?;
                 Some(ConversationSummary {

@@ -81,6 +81,9 @@ pub struct ConversationQuery {
     pub org_id: OrgId,
     /// Restrict to these conversations (`None`: all of the organisation).
     pub only: Option<Vec<ConversationId>>,
+    /// Restrict to conversations whose user participant has this verified
+    /// identity (`Participant::external_id`).
+    pub owner: Option<String>,
     pub limit: usize,
 }
 

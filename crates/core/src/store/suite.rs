@@ -294,12 +294,14 @@ pub async fn update_conversation_renames_and_bumps(store: Arc<dyn Store>) {
 
 pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Store>) {
     let org = format!("org-{}", uuid::Uuid::new_v4());
-    let (a, b, empty, foreign) = (
+    let (mut a, b, empty, foreign) = (
         new_session(&org),
         new_session(&org),
         new_session(&org),
         new_session("another-org"),
     );
+    // `a`'s visitor proved who they are.
+    a.participants[0].external_id = Some("user-a".into());
     let (ca, cb, cf) = (
         conversation_of(&a),
         conversation_of(&b),
@@ -317,7 +319,16 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
         store.list_conversations(ConversationQuery {
             org_id: OrgId::new(&org),
             only,
+            owner: None,
             limit,
+        })
+    };
+    let owned_by = |owner: &str| {
+        store.list_conversations(ConversationQuery {
+            org_id: OrgId::new(&org),
+            only: None,
+            owner: Some(owner.to_owned()),
+            limit: 10,
         })
     };
     let rows = list(None, 10).await.unwrap();
@@ -332,6 +343,13 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
     let only_a = list(Some(vec![ca.id]), 10).await.unwrap();
     assert_eq!(only_a.len(), 1);
     assert_eq!(only_a[0].conversation.id, ca.id);
+    let mine = owned_by("user-a").await.unwrap();
+    assert_eq!(
+        mine.iter().map(|r| r.conversation.id).collect::<Vec<_>>(),
+        vec![ca.id],
+        "an owner sees only their conversations"
+    );
+    assert!(owned_by("user-b").await.unwrap().is_empty());
 }
 
 pub async fn update_session_replaces_metadata(store: Arc<dyn Store>) {

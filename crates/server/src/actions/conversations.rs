@@ -12,12 +12,14 @@ use switchboard_protocol::{
 
 /// The caller's conversations that have messages, most recently active first.
 pub async fn list(ctx: &mut Ctx<'_>, req: ListConversations) -> Result<Event, ActionError> {
+    let (only, owner) = ctx.viewer.list_scope();
     let rows = ctx
         .state
         .store()
         .list_conversations(ConversationQuery {
-            org_id: ctx.viewer.org().clone(),
-            only: ctx.viewer.list_scope(),
+            org_id: ctx.viewer.list_org(),
+            only,
+            owner,
             limit: req.limit as usize,
         })
         .await?;

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::Value;
 use switchboard_core::{
     AgentId, CLIENT_SUPPORTS_KEY, Conversation, ConversationId, ConversationUpdate, Metadata,
-    NewSession, Participant, ParticipantId, ParticipantKind, Platform, Session, SessionId,
+    NewSession, OrgId, Participant, ParticipantId, ParticipantKind, Platform, Session, SessionId,
     SessionStatus,
 };
 use switchboard_protocol::{Ack, CreateSession, Event, GetSession, SessionCreated, SessionInfo};
@@ -35,7 +35,7 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
     };
     let conversation = match &resumed {
         Some(existing) => existing.clone(),
-        None => new_conversation(ctx, &req, &supports, session_id),
+        None => new_conversation(ctx.viewer.org(), &req, &supports, session_id),
     };
     let existing = match &resumed {
         Some(c) => ctx.state.store().list_participants(c.id).await?,
@@ -65,7 +65,7 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         }),
     );
     let mut metadata = Metadata::new();
-    if let Some(email) = &req.user_email {
+    if let Some(email) = contact_email(ctx, &req) {
         metadata.insert("contactEmail".into(), Value::String(email.clone()));
     }
     let session = Session {
@@ -97,7 +97,7 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
     if let (Some(existing), Some(declared)) = (&resumed, &req.supports) {
         redeclare_supports(ctx, existing, declared).await?;
     }
-    ctx.viewer.remember(conversation.id);
+    ctx.viewer.remember(conversation.id, &conversation.org_id);
     Ok(Event::ack(
         ctx.request_id.clone(),
         200,
@@ -118,8 +118,17 @@ fn ids(session: &Session) -> SessionCreated {
     }
 }
 
+/// The visitor's email: the verified one when the token carries it, else the one
+/// the client gave.
+fn contact_email(ctx: &Ctx<'_>, req: &CreateSession) -> Option<String> {
+    ctx.viewer
+        .principal()
+        .and_then(|p| p.email.clone())
+        .or_else(|| req.user_email.clone())
+}
+
 fn new_conversation(
-    ctx: &Ctx<'_>,
+    org_id: OrgId,
     req: &CreateSession,
     supports: &[String],
     session_id: SessionId,
@@ -131,7 +140,7 @@ fn new_conversation(
     }
     Conversation {
         id: ConversationId::random(),
-        org_id: ctx.viewer.org().clone(),
+        org_id,
         platform: Platform::Web,
         name: format!(
             "{}{session_id}",
@@ -157,11 +166,14 @@ fn new_participant(
         org_id: conversation.org_id.clone(),
         kind,
         name: if user {
-            req.user_name.clone().unwrap_or_else(|| "Visitor".into())
+            req.user_name
+                .clone()
+                .or_else(|| ctx.viewer.principal().and_then(|p| p.display_name.clone()))
+                .unwrap_or_else(|| "Visitor".into())
         } else {
             DEFAULT_AGENT_NAME.into()
         },
-        email: if user { req.user_email.clone() } else { None },
+        email: if user { contact_email(ctx, req) } else { None },
         external_id: if user {
             ctx.viewer.user_id().map(str::to_owned)
         } else {
@@ -226,7 +238,8 @@ async fn redeclare_supports(
 /// follows the acknowledgement again: a client that reconnected can show it.
 pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Option<Event>, ActionError> {
     let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
-    ctx.viewer.remember(session.conversation_id);
+    ctx.viewer
+        .remember(session.conversation_id, &session.org_id);
     let ack = session_ack(ctx, session.clone());
     let _ = ctx.out.send(ack).await;
     let parked = ctx.state.store().get_parked_turn(session.id).await?;

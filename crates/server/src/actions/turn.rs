@@ -174,7 +174,7 @@ pub async fn send_message(
                 detail: i.detail.map(|d| format!("{d:?}").to_lowercase()),
             })
             .collect(),
-        access: ctx.viewer.access(),
+        access: ctx.viewer.access(&session.org_id),
         session: session.clone(),
         skill,
     };

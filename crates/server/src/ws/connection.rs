@@ -27,10 +27,10 @@ enum Exit {
 }
 
 impl Connection {
-    pub fn new(state: AppState) -> Self {
+    pub fn new(state: AppState, viewer: Viewer) -> Self {
         Self {
             state,
-            viewer: Viewer::anonymous(),
+            viewer,
             turn: TurnSlot::default(),
         }
     }

@@ -3,6 +3,7 @@
 
 mod agents;
 mod approval;
+mod auth;
 mod binary;
 mod conversations;
 mod crash;
