@@ -1,13 +1,16 @@
 //! Switchboard's domain: conversations, participants, messages and sessions, the
-//! [`Store`] seam every backend implements, and the in-memory store.
+//! [`Store`] seam every backend implements (with the in-memory store), and the
+//! cross-replica [`Bus`] seam (with the in-process bus).
 //!
 //! No network dependencies live here; backends that need them have their own crates.
 
+pub mod backplane;
 pub mod ids;
 pub mod model;
 pub mod store;
 pub mod title;
 
+pub use backplane::{Bus, BusError, MemoryBus, Target};
 pub use ids::*;
 pub use model::*;
 pub use store::{
