@@ -7,6 +7,7 @@ pub mod access;
 pub mod actions;
 pub mod auth;
 pub mod config;
+pub mod hub;
 pub mod knowledge;
 mod shutdown;
 pub mod state;

@@ -70,6 +70,15 @@ impl Parking {
         waiter.is_some_and(|(_, tx)| tx.send(resolution).is_ok())
     }
 
+    /// Drops the live waiter of park `park`, which was taken on another replica:
+    /// the turn waiting here learns its answer went elsewhere and stops.
+    pub fn forget(&self, session: SessionId, park: Uuid) {
+        let mut waiters = self.lock();
+        if waiters.get(&session).is_some_and(|(p, _)| *p == park) {
+            waiters.remove(&session);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Waiters> {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -121,5 +130,24 @@ mod tests {
         assert!(parking.is_waiting(session, newer));
         drop(_new);
         assert!(!parking.is_parked(session));
+    }
+
+    #[tokio::test]
+    async fn a_park_taken_elsewhere_closes_its_waiter_here() {
+        let parking = Parking::default();
+        let session = SessionId::random();
+        let park = Uuid::new_v4();
+        let (_guard, rx) = parking.wait(session, park);
+        parking.forget(session, Uuid::new_v4());
+        assert!(
+            parking.is_waiting(session, park),
+            "another park is untouched"
+        );
+        parking.forget(session, park);
+        assert!(!parking.is_parked(session));
+        assert!(
+            rx.await.is_err(),
+            "the waiting turn learns it was handed off"
+        );
     }
 }

@@ -1,0 +1,352 @@
+//! Where published events find their sockets, on this replica and on the others.
+//!
+//! Each connection registers its outbound queue and the targets it belongs to (its
+//! own id, the sessions it opened and their agents). [`Hub::publish`] delivers an
+//! event to the matching sockets here and, when a [`Bus`] joins the replicas, sends
+//! it to the others, which deliver it to theirs. Agent turns do not travel this way:
+//! their events go straight to the connection that asked.
+//!
+//! Order: one task publishes this replica's messages in the order they were
+//! published, and one task delivers what arrives, in the bus's order; each socket's
+//! queue keeps that order. A slow client cannot hold anyone up: a socket whose queue
+//! is full misses the event (best-effort, as on the existing servers), and it is
+//! logged.
+
+use crate::ws::Outbound;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use switchboard_agent::turn::Parking;
+use switchboard_core::{Bus, SessionId, Target};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Messages waiting to be published to the bus before new ones are dropped.
+const PUBLISH_QUEUE: usize = 4096;
+
+/// A connection's id in the hub.
+pub type ConnectionId = Uuid;
+
+/// What replicas tell each other.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    /// The replica that sent it, which ignores its own messages.
+    origin: Uuid,
+    /// An event for every socket of `target` (the existing servers' envelope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<Target>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event: Option<serde_json::Value>,
+    /// A parked turn was taken here: a live turn waiting on it elsewhere stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    park_taken: Option<ParkTaken>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct ParkTaken {
+    session: SessionId,
+    park: Uuid,
+}
+
+pub struct Hub {
+    origin: Uuid,
+    local: Mutex<Registry>,
+    /// The other replicas, when there are any.
+    bus: Option<BusLink>,
+    parking: Parking,
+}
+
+struct BusLink {
+    label: &'static str,
+    queue: mpsc::Sender<Vec<u8>>,
+}
+
+#[derive(Default)]
+struct Registry {
+    sinks: HashMap<ConnectionId, Outbound>,
+    members: HashMap<Target, HashSet<ConnectionId>>,
+    joined: HashMap<ConnectionId, Vec<Target>>,
+}
+
+impl Hub {
+    /// A hub for this replica alone.
+    pub fn local(parking: Parking) -> Arc<Self> {
+        Arc::new(Self {
+            origin: Uuid::new_v4(),
+            local: Mutex::default(),
+            bus: None,
+            parking,
+        })
+    }
+
+    /// A hub joined to the other replicas through `bus`. Its tasks stop with `stop`.
+    pub async fn joined(
+        bus: Arc<dyn Bus>,
+        parking: Parking,
+        stop: CancellationToken,
+    ) -> Result<Arc<Self>, switchboard_core::BusError> {
+        let mut inbox = bus.subscribe().await?;
+        let (queue, mut outbox) = mpsc::channel::<Vec<u8>>(PUBLISH_QUEUE);
+        let hub = Arc::new(Self {
+            origin: Uuid::new_v4(),
+            local: Mutex::default(),
+            bus: Some(BusLink {
+                label: bus.label(),
+                queue,
+            }),
+            parking,
+        });
+        // One publisher, so this replica's messages leave in order.
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                loop {
+                    let message = tokio::select! {
+                        () = stop.cancelled() => return,
+                        message = outbox.recv() => match message {
+                            Some(message) => message,
+                            None => return,
+                        },
+                    };
+                    if let Err(error) = bus.publish(message).await {
+                        tracing::warn!(%error, "backplane publish failed; the event is lost");
+                    }
+                }
+            }
+        });
+        // One receiver, so what arrives is delivered in the bus's order.
+        tokio::spawn({
+            let hub = Arc::downgrade(&hub);
+            async move {
+                loop {
+                    let message = tokio::select! {
+                        () = stop.cancelled() => return,
+                        message = inbox.recv() => match message {
+                            Some(message) => message,
+                            None => return,
+                        },
+                    };
+                    let Some(hub) = hub.upgrade() else { return };
+                    hub.receive(&message);
+                }
+            }
+        });
+        Ok(hub)
+    }
+
+    /// `memory` for a single replica, else the bus's name.
+    pub fn label(&self) -> &'static str {
+        self.bus.as_ref().map_or("memory", |b| b.label)
+    }
+
+    /// Registers a connection's queue; it is reachable as `Target::Connection(id)`.
+    pub fn attach(&self, outbound: Outbound) -> ConnectionId {
+        let id = Uuid::new_v4();
+        let mut local = self.lock();
+        local.sinks.insert(id, outbound);
+        local.join(id, Target::Connection(id.to_string()));
+        id
+    }
+
+    /// Adds a connection to `target` (a session it opened, that session's agent).
+    pub fn associate(&self, connection: ConnectionId, target: Target) {
+        let mut local = self.lock();
+        if local.sinks.contains_key(&connection) {
+            local.join(connection, target);
+        }
+    }
+
+    /// Forgets a connection and everything it joined.
+    pub fn detach(&self, connection: ConnectionId) {
+        let mut local = self.lock();
+        local.sinks.remove(&connection);
+        for target in local.joined.remove(&connection).unwrap_or_default() {
+            if let Some(members) = local.members.get_mut(&target) {
+                members.remove(&connection);
+                if members.is_empty() {
+                    local.members.remove(&target);
+                }
+            }
+        }
+    }
+
+    /// How many connections this replica holds.
+    pub fn connection_count(&self) -> usize {
+        self.lock().sinks.len()
+    }
+
+    /// Sends `event` to every socket of `target`, on every replica. Returns how many
+    /// sockets on this replica received it.
+    pub fn publish(&self, target: &Target, event: &serde_json::Value) -> usize {
+        let delivered = self.deliver(target, &event.to_string());
+        self.broadcast(Envelope {
+            origin: self.origin,
+            target: Some(target.clone()),
+            event: Some(event.clone()),
+            park_taken: None,
+        });
+        delivered
+    }
+
+    /// Tells the other replicas that park `park` of `session` was taken here, so a
+    /// live turn still waiting on it there stops.
+    pub fn park_taken(&self, session: SessionId, park: Uuid) {
+        self.broadcast(Envelope {
+            origin: self.origin,
+            target: None,
+            event: None,
+            park_taken: Some(ParkTaken { session, park }),
+        });
+    }
+
+    fn broadcast(&self, envelope: Envelope) {
+        let Some(bus) = &self.bus else { return };
+        let message = match serde_json::to_vec(&envelope) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(%error, "cannot encode a backplane message");
+                return;
+            }
+        };
+        if bus.queue.try_send(message).is_err() {
+            tracing::warn!("backplane publish queue full; a message is dropped");
+        }
+    }
+
+    /// Handles a message from the bus.
+    fn receive(&self, message: &[u8]) {
+        let envelope: Envelope = match serde_json::from_slice(message) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                tracing::warn!(%error, "ignoring a malformed backplane message");
+                return;
+            }
+        };
+        if envelope.origin == self.origin {
+            return;
+        }
+        if let (Some(target), Some(event)) = (&envelope.target, &envelope.event) {
+            self.deliver(target, &event.to_string());
+        }
+        if let Some(taken) = envelope.park_taken {
+            self.parking.forget(taken.session, taken.park);
+        }
+    }
+
+    /// Queues `frame` on every local socket of `target`, never waiting.
+    fn deliver(&self, target: &Target, frame: &str) -> usize {
+        let local = self.lock();
+        let Some(members) = local.members.get(target) else {
+            return 0;
+        };
+        let mut delivered = 0;
+        for id in members {
+            match local
+                .sinks
+                .get(id)
+                .map(|sink| sink.try_send_frame(frame.to_owned()))
+            {
+                Some(Ok(())) => delivered += 1,
+                Some(Err(_)) => {
+                    tracing::warn!(connection = %id, "a slow client misses a published event")
+                }
+                None => {}
+            }
+        }
+        delivered
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.local.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Registry {
+    fn join(&mut self, connection: ConnectionId, target: Target) {
+        let joined = self.joined.entry(connection).or_default();
+        if joined.contains(&target) {
+            return;
+        }
+        joined.push(target.clone());
+        self.members.entry(target).or_default().insert(connection);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use switchboard_core::MemoryBus;
+
+    fn session(id: &str) -> Target {
+        Target::Session(id.into())
+    }
+
+    #[tokio::test]
+    async fn events_reach_the_sockets_of_their_target_only() {
+        let hub = Hub::local(Parking::default());
+        let (a, mut rx_a) = Outbound::channel(8);
+        let (b, mut rx_b) = Outbound::channel(8);
+        let (ca, cb) = (hub.attach(a), hub.attach(b));
+        hub.associate(ca, session("s1"));
+        hub.associate(cb, session("s2"));
+        assert_eq!(hub.publish(&session("s1"), &json!({"type": "x"})), 1);
+        assert_eq!(rx_a.recv().await.unwrap(), r#"{"type":"x"}"#);
+        assert!(rx_b.try_recv().is_err());
+        assert_eq!(
+            hub.publish(&Target::Connection(cb.to_string()), &json!(1)),
+            1
+        );
+        hub.detach(cb);
+        assert_eq!(hub.publish(&session("s2"), &json!(2)), 0);
+        assert_eq!(hub.connection_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_misses_the_event_without_blocking_others() {
+        let hub = Hub::local(Parking::default());
+        let (slow, _keep) = Outbound::channel(1);
+        let (fast, mut rx) = Outbound::channel(8);
+        let (cs, cf) = (hub.attach(slow), hub.attach(fast));
+        for c in [cs, cf] {
+            hub.associate(c, Target::Agent("a".into()));
+        }
+        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(1)), 2);
+        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(2)), 1);
+        assert_eq!(rx.recv().await.unwrap(), "1");
+        assert_eq!(rx.recv().await.unwrap(), "2");
+    }
+
+    #[tokio::test]
+    async fn replicas_deliver_each_others_events_in_order() {
+        let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
+        let stop = CancellationToken::new();
+        let one = Hub::joined(bus.clone(), Parking::default(), stop.clone())
+            .await
+            .unwrap();
+        let two = Hub::joined(bus, Parking::default(), stop.clone())
+            .await
+            .unwrap();
+        let (out, mut rx) = Outbound::channel(64);
+        let id = two.attach(out);
+        two.associate(id, session("s"));
+        for i in 0..50 {
+            assert_eq!(one.publish(&session("s"), &json!(i)), 0, "none on one");
+        }
+        for i in 0..50 {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(frame, i.to_string());
+        }
+        // A replica ignores its own messages: one delivery, not two.
+        assert_eq!(two.publish(&session("s"), &json!("own")), 1);
+        assert_eq!(rx.recv().await.unwrap(), r#""own""#);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err());
+        stop.cancel();
+    }
+}
