@@ -11,9 +11,6 @@ use switchboard_core::backplane::SUBSCRIBER_BUFFER;
 use switchboard_core::{Bus, BusError};
 use tokio::sync::mpsc;
 
-/// The subject the existing servers use, so a mixed fleet shares one bus.
-pub const DEFAULT_SUBJECT: &str = "smooth-operator.backplane";
-
 pub struct NatsBus {
     client: async_nats::Client,
     subject: String,

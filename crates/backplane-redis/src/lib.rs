@@ -12,9 +12,6 @@ use switchboard_core::backplane::SUBSCRIBER_BUFFER;
 use switchboard_core::{Bus, BusError};
 use tokio::sync::mpsc;
 
-/// The channel the existing servers use, so a mixed fleet shares one bus.
-pub const DEFAULT_CHANNEL: &str = "smooth-operator:backplane";
-
 /// Waits between reconnection attempts of a subscription: doubling up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 

@@ -69,6 +69,9 @@ pub struct Config {
     /// `SMOOTH_AGENT_AUTH_MODE` (or `AUTH_MODE`) and the `AUTH_JWT_*` keys: how
     /// tokens are verified.
     pub auth: AuthConfig,
+    /// `SMOOTH_AGENT_BACKPLANE`, its URL and `SMOOTH_AGENT_BACKPLANE_CHANNEL`: how
+    /// replicas reach each other's sockets.
+    pub backplane: BackplaneConfig,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
     /// Variables of the existing servers that are set but not acted on yet, for
@@ -90,6 +93,27 @@ impl StorageConfig {
             Self::Memory => "memory",
             Self::Postgres { .. } => "postgres",
             Self::DynamoDb { .. } => "dynamodb",
+        }
+    }
+}
+
+/// How the replicas of one deployment reach each other's sockets.
+#[derive(Debug, Clone)]
+pub enum BackplaneConfig {
+    /// A single replica: published events reach this process's sockets only.
+    Memory,
+    /// Redis or Valkey publish/subscribe on `channel`.
+    Redis { url: SecretString, channel: String },
+    /// NATS publish/subscribe on subject `channel`.
+    Nats { url: SecretString, channel: String },
+}
+
+impl BackplaneConfig {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis { .. } => "redis",
+            Self::Nats { .. } => "nats",
         }
     }
 }
@@ -212,15 +236,6 @@ impl Config {
                 problem: "is not supported by this version of Switchboard yet; unset it rather than run without it".into(),
             });
         }
-        if env
-            .get("SMOOTH_AGENT_BACKPLANE")
-            .is_some_and(|b| !b.eq_ignore_ascii_case("memory"))
-        {
-            return Err(ConfigError {
-                var: "SMOOTH_AGENT_BACKPLANE",
-                problem: "only 'memory' is supported by this version of Switchboard yet".into(),
-            });
-        }
         Ok(Self {
             bind: env.parse(
                 "SMOOTH_AGENT_BIND",
@@ -276,6 +291,7 @@ impl Config {
             max_frame_bytes: env.positive("SMOOTH_AGENT_MAX_FRAME_BYTES", 1 << 20)? as usize,
             outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
             auth: auth(&env)?,
+            backplane: backplane(&env)?,
             log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             ignored: IGNORED_UNTIL_SUPPORTED
                 .iter()
@@ -318,6 +334,47 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
             problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
+        }),
+    }
+}
+
+fn backplane<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<BackplaneConfig, ConfigError> {
+    const VAR: &str = "SMOOTH_AGENT_BACKPLANE";
+    let kind = env.get(VAR).map(|v| v.to_ascii_lowercase());
+    // The URL, from the shared variable or the broker's own.
+    let url = |fallback: &str| {
+        env.get("SMOOTH_AGENT_BACKPLANE_URL")
+            .or_else(|| env.get(fallback))
+            .map(SecretString::from)
+            .ok_or_else(|| ConfigError {
+                var: "SMOOTH_AGENT_BACKPLANE_URL",
+                problem: format!(
+                    "SMOOTH_AGENT_BACKPLANE={} needs SMOOTH_AGENT_BACKPLANE_URL (or {fallback})",
+                    kind.as_deref().unwrap_or_default()
+                ),
+            })
+    };
+    match kind.as_deref() {
+        None | Some("" | "memory" | "inmemory" | "in-memory") => Ok(BackplaneConfig::Memory),
+        // The existing servers' channel and subject, so a mixed fleet shares one bus;
+        // deployments sharing a broker set their own.
+        Some("redis" | "valkey") => Ok(BackplaneConfig::Redis {
+            url: url("SMOOTH_AGENT_REDIS_URL")?,
+            channel: env
+                .get("SMOOTH_AGENT_BACKPLANE_CHANNEL")
+                .unwrap_or_else(|| "smooth-operator:backplane".into()),
+        }),
+        Some("nats") => Ok(BackplaneConfig::Nats {
+            url: url("SMOOTH_AGENT_NATS_URL")?,
+            channel: env
+                .get("SMOOTH_AGENT_BACKPLANE_CHANNEL")
+                .unwrap_or_else(|| "smooth-operator.backplane".into()),
+        }),
+        Some(other) => Err(ConfigError {
+            var: VAR,
+            problem: format!(
+                "unknown SMOOTH_AGENT_BACKPLANE '{other}' (expected: memory | redis | valkey | nats)"
+            ),
         }),
     }
 }
@@ -732,12 +789,54 @@ mod tests {
     }
 
     #[test]
-    fn protections_we_do_not_provide_yet_stop_startup() {
-        let err = config(&[("SMOOTH_AGENT_BACKPLANE", "redis")]).unwrap_err();
-        assert_eq!(err.var, "SMOOTH_AGENT_BACKPLANE");
-        assert!(config(&[("SMOOTH_AGENT_BACKPLANE", "memory")]).is_ok());
+    fn variables_we_do_not_act_on_yet_are_reported() {
         let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317")]).unwrap();
         assert_eq!(c.ignored, vec!["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+    }
+
+    #[test]
+    fn backplanes() {
+        let label = |vars: &[(&str, &str)]| config(vars).map(|c| c.backplane.label());
+        assert_eq!(label(&[]).unwrap(), "memory");
+        assert_eq!(
+            label(&[("SMOOTH_AGENT_BACKPLANE", "InMemory")]).unwrap(),
+            "memory"
+        );
+        assert_eq!(
+            label(&[
+                ("SMOOTH_AGENT_BACKPLANE", "valkey"),
+                ("SMOOTH_AGENT_REDIS_URL", "redis://r:6379")
+            ])
+            .unwrap(),
+            "redis"
+        );
+        assert_eq!(
+            label(&[
+                ("SMOOTH_AGENT_BACKPLANE", "nats"),
+                ("SMOOTH_AGENT_BACKPLANE_URL", "nats://n:4222")
+            ])
+            .unwrap(),
+            "nats"
+        );
+        let err = config(&[("SMOOTH_AGENT_BACKPLANE", "nats")]).unwrap_err();
+        assert_eq!(err.var, "SMOOTH_AGENT_BACKPLANE_URL");
+        assert!(err.to_string().contains("SMOOTH_AGENT_NATS_URL"), "{err}");
+        let err = config(&[("SMOOTH_AGENT_BACKPLANE", "bogus")]).unwrap_err();
+        assert_eq!(err.var, "SMOOTH_AGENT_BACKPLANE");
+        assert!(
+            err.to_string()
+                .contains("expected: memory | redis | valkey | nats"),
+            "{err}"
+        );
+        let debug = format!(
+            "{:?}",
+            config(&[
+                ("SMOOTH_AGENT_BACKPLANE", "redis"),
+                ("SMOOTH_AGENT_BACKPLANE_URL", "redis://:hunter2@r:6379")
+            ])
+            .unwrap()
+        );
+        assert!(!debug.contains("hunter2"), "the URL may hold a password");
     }
 
     #[test]

@@ -43,8 +43,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let local = listener.local_addr()?;
     let summary = format!(
-        "store={}, llm={}, model={}",
+        "store={}, backplane={}, llm={}, model={}",
         config.storage.label(),
+        config.backplane.label(),
         config
             .gateway
             .as_ref()

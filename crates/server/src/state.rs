@@ -1,7 +1,8 @@
 //! The shared, cheap-to-clone application state.
 
 use crate::auth::Authenticator;
-use crate::config::{Config, OtpConfig, StorageConfig};
+use crate::config::{BackplaneConfig, Config, OtpConfig, StorageConfig};
+use crate::hub::Hub;
 use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
 use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
@@ -25,6 +26,8 @@ pub struct AppState {
 struct Inner {
     config: Config,
     auth: Authenticator,
+    /// This replica's sockets by target, joined to the other replicas.
+    hub: Arc<Hub>,
     store: Arc<dyn Store>,
     runtime: Arc<AgentRuntime>,
     /// Cancelled when the server starts shutting down.
@@ -48,6 +51,10 @@ pub enum StartupError {
     Knowledge(String),
     #[error("{0}")]
     Auth(String),
+    #[error("SMOOTH_AGENT_BACKPLANE={0} is not available in this build")]
+    BackplaneUnavailable(&'static str),
+    #[error("SMOOTH_AGENT_BACKPLANE_URL: {0}")]
+    Backplane(String),
 }
 
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects.
@@ -67,6 +74,51 @@ async fn open_store(storage: &StorageConfig) -> Result<Arc<dyn Store>, StartupEr
         }
         other => Err(StartupError::StorageUnavailable(other.label())),
     }
+}
+
+/// Joins the other replicas through the bus `SMOOTH_AGENT_BACKPLANE` selects; an
+/// unreachable broker stops start-up.
+async fn open_hub(
+    backplane: &BackplaneConfig,
+    parking: switchboard_agent::turn::Parking,
+    stop: CancellationToken,
+) -> Result<Arc<Hub>, StartupError> {
+    match connect_bus(backplane).await? {
+        None => Ok(Hub::local(parking)),
+        Some(bus) => Hub::joined(bus, parking, stop)
+            .await
+            .map_err(|e| StartupError::Backplane(e.to_string())),
+    }
+}
+
+/// The bus to the other replicas; `None` for a single replica.
+#[cfg_attr(
+    not(any(feature = "redis", feature = "nats")),
+    allow(unreachable_code, unused_variables)
+)]
+async fn connect_bus(
+    backplane: &BackplaneConfig,
+) -> Result<Option<Arc<dyn switchboard_core::Bus>>, StartupError> {
+    #[cfg(any(feature = "redis", feature = "nats"))]
+    use secrecy::ExposeSecret;
+    let failed = |e: switchboard_core::BusError| StartupError::Backplane(e.to_string());
+    Ok(Some(match backplane {
+        BackplaneConfig::Memory => return Ok(None),
+        #[cfg(feature = "redis")]
+        BackplaneConfig::Redis { url, channel } => Arc::new(
+            switchboard_backplane_redis::RedisBus::connect(url.expose_secret(), channel.clone())
+                .await
+                .map_err(failed)?,
+        ),
+        #[cfg(feature = "nats")]
+        BackplaneConfig::Nats { url, channel } => Arc::new(
+            switchboard_backplane_nats::NatsBus::connect(url.expose_secret(), channel.clone())
+                .await
+                .map_err(failed)?,
+        ),
+        #[allow(unreachable_patterns)]
+        other => return Err(StartupError::BackplaneUnavailable(other.label())),
+    }))
 }
 
 /// Applies the configuration file's organisation settings where the store has
@@ -192,10 +244,17 @@ impl AppState {
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
         });
+        let hub = open_hub(
+            &config.backplane,
+            runtime.parking().clone(),
+            shutdown.clone(),
+        )
+        .await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 auth,
+                hub,
                 store,
                 runtime: Arc::new(runtime),
                 shutdown,
@@ -211,6 +270,11 @@ impl AppState {
     /// Verifies connection and admin tokens.
     pub fn auth(&self) -> &Authenticator {
         &self.inner.auth
+    }
+
+    /// This replica's sockets by target; publishing reaches every replica's.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.inner.hub
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -286,7 +286,9 @@ async fn park(
     let deadline = tokio::time::Instant::now() + env.park_ttl;
     let resolution = match tokio::time::timeout_at(deadline, &mut answer).await {
         Ok(Ok(resolution)) => resolution,
-        _ => match env
+        // The waiter was dropped: the park was taken and resumed on another replica.
+        Ok(Err(_)) => return Err(TurnError::Handed),
+        Err(_) => match env
             .store
             .take_parked_turn(state.session_id, Some(park_id))
             .await?

@@ -11,6 +11,7 @@ pub use error::ActionError;
 pub use turn::TurnSlot;
 
 use crate::access::Viewer;
+use crate::hub::ConnectionId;
 use crate::state::AppState;
 use crate::ws::Outbound;
 use switchboard_protocol::{Action, Event, Frame};
@@ -20,6 +21,8 @@ pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub viewer: &'a mut Viewer,
     pub out: &'a Outbound,
+    /// The caller's socket in the hub, for joining what it opens.
+    pub connection: ConnectionId,
     pub turn: &'a mut TurnSlot,
     pub request_id: Option<String>,
 }

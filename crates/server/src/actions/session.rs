@@ -7,7 +7,7 @@ use serde_json::Value;
 use switchboard_core::{
     AgentId, CLIENT_SUPPORTS_KEY, Conversation, ConversationId, ConversationUpdate, Metadata,
     NewSession, OrgId, Participant, ParticipantId, ParticipantKind, Platform, Session, SessionId,
-    SessionStatus,
+    SessionStatus, Target,
 };
 use switchboard_protocol::{Ack, CreateSession, Event, GetSession, SessionCreated, SessionInfo};
 
@@ -98,12 +98,26 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         redeclare_supports(ctx, existing, declared).await?;
     }
     ctx.viewer.remember(conversation.id, &conversation.org_id);
+    join(ctx, &session);
     Ok(Event::ack(
         ctx.request_id.clone(),
         200,
         "Session created",
         Ack::SessionCreated(ids(&session)),
     ))
+}
+
+/// Makes the caller's socket reachable by what published events target: the
+/// session, its agent and its organisation.
+fn join(ctx: &Ctx<'_>, session: &Session) {
+    let hub = ctx.state.hub();
+    for target in [
+        Target::Session(session.id.to_string()),
+        Target::Agent(session.agent_id.to_string()),
+        Target::Org(session.org_id.to_string()),
+    ] {
+        hub.associate(ctx.connection, target);
+    }
 }
 
 /// The ids both session acknowledgements carry.
@@ -240,6 +254,7 @@ pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Option<Event>, Ac
     let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
     ctx.viewer
         .remember(session.conversation_id, &session.org_id);
+    join(ctx, &session);
     let ack = session_ack(ctx, session.clone());
     let _ = ctx.out.send(ack).await;
     let parked = ctx.state.store().get_parked_turn(session.id).await?;

@@ -3,9 +3,11 @@
 use super::Outbound;
 use crate::access::Viewer;
 use crate::actions::{self, Ctx, TurnSlot};
+use crate::hub::ConnectionId;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use switchboard_core::Target;
 use switchboard_protocol::{ErrorCode, Event, decode_frame};
 use tokio::sync::mpsc;
 
@@ -38,6 +40,11 @@ impl Connection {
     pub async fn run(mut self, socket: WebSocket) {
         let (sink, mut stream) = socket.split();
         let (out, rx) = Outbound::channel(self.state.config().outbound_queue);
+        let hub = self.state.hub().clone();
+        let connection = hub.attach(out.clone());
+        if let Some(principal) = self.viewer.principal() {
+            hub.associate(connection, Target::User(principal.user_id.clone()));
+        }
         let shutdown = self.state.shutdown_token();
         let writer = tokio::spawn(write_loop(sink, rx, shutdown.clone()));
         let exit = loop {
@@ -47,7 +54,9 @@ impl Connection {
                 frame = stream.next() => frame,
             };
             let delivered = match frame {
-                Some(Ok(Message::Text(text))) => self.on_text(text.as_str(), &out).await,
+                Some(Ok(Message::Text(text))) => {
+                    self.on_text(text.as_str(), &out, connection).await
+                }
                 Some(Ok(Message::Binary(_))) => out
                     .send(Event::error(
                         None,
@@ -76,18 +85,20 @@ impl Connection {
                     .await
             }
         }
+        hub.detach(connection);
         drop(out);
         let _ = writer.await;
     }
 
     /// Decodes and handles one text frame. Returns `false` when the client is gone.
-    async fn on_text(&mut self, text: &str, out: &Outbound) -> bool {
+    async fn on_text(&mut self, text: &str, out: &Outbound, connection: ConnectionId) -> bool {
         match decode_frame(text) {
             Ok(frame) => {
                 let mut ctx = Ctx {
                     state: &self.state,
                     viewer: &mut self.viewer,
                     out,
+                    connection,
                     turn: &mut self.turn,
                     request_id: None,
                 };

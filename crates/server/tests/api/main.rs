@@ -13,6 +13,7 @@ mod knowledge;
 mod messages;
 mod offline;
 mod otp;
+mod replicas;
 mod sessions;
 mod shutdown;
 mod tool_endpoint;
