@@ -69,6 +69,9 @@ pub struct Config {
     /// `SMOOTH_AGENT_AUTH_MODE` (or `AUTH_MODE`) and the `AUTH_JWT_*` keys: how
     /// tokens are verified.
     pub auth: AuthConfig,
+    /// `WIDGET_AUTH_*`: where embeddable-widget policies come from besides the
+    /// agent configuration file, and whether an agent without one is refused.
+    pub widget: WidgetAuthConfig,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
     /// Variables of the existing servers that are set but not acted on yet, for
@@ -118,6 +121,27 @@ pub enum JwtKey {
     Hs256(SecretString),
     /// An RSA public key in PEM.
     Rs256(String),
+}
+
+/// Embeddable-widget authorisation.
+#[derive(Debug, Clone, Default)]
+pub struct WidgetAuthConfig {
+    /// `WIDGET_AUTH_URL` (with `WIDGET_AUTH_BEARER`, `WIDGET_AUTH_TTL_SECS`): the
+    /// operator's policy service, asked for agents the configuration file gives no
+    /// policy.
+    pub service: Option<WidgetServiceConfig>,
+    /// `WIDGET_AUTH_STRICT`: refuse sessions for agents that have no policy.
+    pub strict: bool,
+}
+
+/// The policy service: `GET {url}/{agentId}` answers an agent's policy.
+#[derive(Debug, Clone)]
+pub struct WidgetServiceConfig {
+    pub url: reqwest::Url,
+    pub bearer: Option<SecretString>,
+    /// How long an answer (a policy, or "none" for a 404) is remembered; zero asks
+    /// every time.
+    pub ttl: Duration,
 }
 
 /// How one-time codes reach visitors.
@@ -276,6 +300,7 @@ impl Config {
             max_frame_bytes: env.positive("SMOOTH_AGENT_MAX_FRAME_BYTES", 1 << 20)? as usize,
             outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
             auth: auth(&env)?,
+            widget: widget(&env)?,
             log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             ignored: IGNORED_UNTIL_SUPPORTED
                 .iter()
@@ -370,6 +395,39 @@ fn auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthConfig, Confi
             problem: format!("unknown mode '{other}' (expected: jwt | trusted | none)"),
         }),
     }
+}
+
+fn widget<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WidgetAuthConfig, ConfigError> {
+    let strict = env.flag("WIDGET_AUTH_STRICT")?;
+    let ttl = Duration::from_secs(u64::from(env.parse::<u32>(
+        "WIDGET_AUTH_TTL_SECS",
+        "a number of seconds",
+        60,
+    )?));
+    let bearer = env.get("WIDGET_AUTH_BEARER").map(SecretString::from);
+    let Some(raw) = env.get("WIDGET_AUTH_URL") else {
+        if bearer.is_some() {
+            return Err(ConfigError {
+                var: "WIDGET_AUTH_BEARER",
+                problem: "is set but WIDGET_AUTH_URL is not; set both or neither".into(),
+            });
+        }
+        return Ok(WidgetAuthConfig {
+            service: None,
+            strict,
+        });
+    };
+    let url = reqwest::Url::parse(&raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .ok_or_else(|| ConfigError {
+            var: "WIDGET_AUTH_URL",
+            problem: format!("'{raw}' is not an http:// or https:// URL"),
+        })?;
+    Ok(WidgetAuthConfig {
+        service: Some(WidgetServiceConfig { url, bearer, ttl }),
+        strict,
+    })
 }
 
 fn otp<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Option<OtpConfig>, ConfigError> {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod knowledge;
 mod shutdown;
 pub mod state;
+pub mod widget;
 pub mod ws;
 
 pub use config::Config;
