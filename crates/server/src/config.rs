@@ -197,7 +197,7 @@ pub struct GatewayConfig {
 /// Variables of the existing servers that change who may do what. Until this
 /// version acts on them, setting one stops start-up: running without the protection
 /// an operator asked for would be worse than not running.
-const REFUSED_UNTIL_SUPPORTED: &[&str] = &["WIDGET_AUTH_URL", "WIDGET_AUTH_STRICT"];
+const REFUSED_UNTIL_SUPPORTED: &[&str] = &[];
 
 /// Variables of the existing servers that only tune behaviour; this version warns
 /// that it ignores them.
@@ -796,6 +796,80 @@ mod tests {
         assert!(config(&[("SMOOTH_AGENT_BACKPLANE", "memory")]).is_ok());
         let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317")]).unwrap();
         assert_eq!(c.ignored, vec!["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+    }
+
+    #[test]
+    fn widget_auth_is_off_and_permissive_by_default() {
+        let c = config(&[]).unwrap();
+        assert!(c.widget.service.is_none());
+        assert!(!c.widget.strict);
+    }
+
+    #[test]
+    fn widget_policy_service_and_strict_mode() {
+        let c = config(&[
+            ("WIDGET_AUTH_URL", "https://policies.example.com/widget/"),
+            ("WIDGET_AUTH_BEARER", "wb-very-secret"),
+            ("WIDGET_AUTH_TTL_SECS", "5"),
+            ("WIDGET_AUTH_STRICT", "yes"),
+        ])
+        .unwrap();
+        assert!(c.widget.strict);
+        let service = c.widget.service.as_ref().unwrap();
+        assert_eq!(service.url.as_str(), "https://policies.example.com/widget/");
+        assert_eq!(
+            service.bearer.as_ref().map(ExposeSecret::expose_secret),
+            Some("wb-very-secret")
+        );
+        assert_eq!(service.ttl, Duration::from_secs(5));
+        assert!(!format!("{c:?}").contains("wb-very-secret"));
+
+        let c = config(&[("WIDGET_AUTH_URL", "http://127.0.0.1:9000")]).unwrap();
+        let service = c.widget.service.unwrap();
+        assert_eq!(service.ttl, Duration::from_secs(60), "the default TTL");
+        assert!(service.bearer.is_none());
+        for on in ["1", "true", "YES"] {
+            assert!(config(&[("WIDGET_AUTH_STRICT", on)]).unwrap().widget.strict);
+        }
+        for off in ["0", "false", "no"] {
+            assert!(
+                !config(&[("WIDGET_AUTH_STRICT", off)])
+                    .unwrap()
+                    .widget
+                    .strict
+            );
+        }
+    }
+
+    #[test]
+    fn bad_widget_values_name_their_variable() {
+        for (vars, var) in [
+            (
+                &[("WIDGET_AUTH_STRICT", "sometimes")][..],
+                "WIDGET_AUTH_STRICT",
+            ),
+            (
+                &[("WIDGET_AUTH_URL", "policies.example.com")],
+                "WIDGET_AUTH_URL",
+            ),
+            (
+                &[("WIDGET_AUTH_URL", "ftp://policies.example.com")],
+                "WIDGET_AUTH_URL",
+            ),
+            (
+                &[
+                    ("WIDGET_AUTH_URL", "http://p"),
+                    ("WIDGET_AUTH_TTL_SECS", "1m"),
+                ],
+                "WIDGET_AUTH_TTL_SECS",
+            ),
+            (&[("WIDGET_AUTH_TTL_SECS", "-1")], "WIDGET_AUTH_TTL_SECS"),
+            (&[("WIDGET_AUTH_BEARER", "t")], "WIDGET_AUTH_BEARER"),
+        ] {
+            let err = config(vars).unwrap_err();
+            assert_eq!(err.var, var, "{vars:?}");
+            assert!(err.to_string().starts_with(var));
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::auth::Authenticator;
 use crate::config::{Config, OtpConfig, StorageConfig};
+use crate::widget::WidgetAuth;
 use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
 use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
@@ -27,6 +28,7 @@ struct Inner {
     auth: Authenticator,
     store: Arc<dyn Store>,
     runtime: Arc<AgentRuntime>,
+    widget: WidgetAuth,
     /// Cancelled when the server starts shutting down.
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
@@ -48,6 +50,8 @@ pub enum StartupError {
     Knowledge(String),
     #[error("{0}")]
     Auth(String),
+    #[error("SMOOTH_AGENT_CONFIG: {0}")]
+    Widget(String),
 }
 
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects.
@@ -160,6 +164,8 @@ impl AppState {
             }
             None => Arc::new(OfflineResponder),
         };
+        let widget =
+            WidgetAuth::from_config(&config.widget, &file, &http).map_err(StartupError::Widget)?;
         let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http).await?;
         let shutdown = CancellationToken::new();
         crate::knowledge::spawn_refreshes(&retriever, refreshes, shutdown.clone());
@@ -198,6 +204,7 @@ impl AppState {
                 auth,
                 store,
                 runtime: Arc::new(runtime),
+                widget,
                 shutdown,
                 connections: TaskTracker::new(),
             }),
@@ -219,6 +226,11 @@ impl AppState {
 
     pub fn runtime(&self) -> &Arc<AgentRuntime> {
         &self.inner.runtime
+    }
+
+    /// Which pages may open sessions with which agents.
+    pub fn widget(&self) -> &WidgetAuth {
+        &self.inner.widget
     }
 
     /// Cancelled when shutdown begins.

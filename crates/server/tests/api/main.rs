@@ -19,3 +19,4 @@ mod tool_endpoint;
 mod tools;
 mod transport;
 mod turns;
+mod widget;
