@@ -123,6 +123,36 @@ pub struct AgentProfile {
     pub tools: Option<Vec<String>>,
     /// Goal steps the agent pursues across turns, judged after each turn.
     pub workflow: Option<crate::workflow::Workflow>,
+    /// Where this agent may be embedded as a widget; omitted means no policy here
+    /// (the policy service, when configured, is asked instead).
+    pub widget: Option<WidgetPolicyConfig>,
+}
+
+/// An agent's embeddable-widget policy as written in the file.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WidgetPolicyConfig {
+    /// Origin patterns (`*`, `https://app.example.com`, `https://*.example.com`) a
+    /// widget's page may have; an empty list refuses every origin.
+    pub allowed_origins: Vec<String>,
+    /// The key `authContext` signatures are verified with (HMAC-SHA256). Despite
+    /// the name the reference servers give it, it is a shared secret: never printed.
+    pub public_key: Option<String>,
+    /// The organisation new conversations through this widget belong to.
+    pub organization_id: Option<String>,
+}
+
+impl std::fmt::Debug for WidgetPolicyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WidgetPolicyConfig")
+            .field("allowed_origins", &self.allowed_origins)
+            .field(
+                "public_key",
+                &self.public_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("organization_id", &self.organization_id)
+            .finish()
+    }
 }
 
 /// One organisation's settings in the configuration file.
@@ -234,6 +264,21 @@ impl AgentFile {
             {
                 return Err(format!("agent '{}': maxIterations must be 1-64", agent.id));
             }
+            if let Some(widget) = &agent.widget {
+                if widget.public_key.as_deref().is_some_and(|k| k.is_empty()) {
+                    return Err(format!("agent '{}': widget publicKey is empty", agent.id));
+                }
+                if widget
+                    .organization_id
+                    .as_deref()
+                    .is_some_and(|o| o.trim().is_empty())
+                {
+                    return Err(format!(
+                        "agent '{}': widget organizationId is blank",
+                        agent.id
+                    ));
+                }
+            }
             if let Some(workflow) = &agent.workflow {
                 let mut steps = HashSet::new();
                 if workflow.steps.is_empty()
@@ -327,6 +372,21 @@ tools = ["lookup_order"]
     }
 
     #[test]
+    fn an_agent_may_carry_a_widget_policy_whose_key_never_prints() {
+        let file = AgentFile::from_json(json!({"agents": [{"id": "support", "widget": {
+            "allowedOrigins": ["https://*.example.com"],
+            "publicKey": "k-very-secret",
+            "organizationId": "acme"
+        }}]}))
+        .unwrap();
+        let widget = file.agent("support").unwrap().widget.as_ref().unwrap();
+        assert_eq!(widget.allowed_origins, ["https://*.example.com"]);
+        assert_eq!(widget.public_key.as_deref(), Some("k-very-secret"));
+        assert_eq!(widget.organization_id.as_deref(), Some("acme"));
+        assert!(!format!("{file:?}").contains("k-very-secret"));
+    }
+
+    #[test]
     fn mistakes_are_reported_not_ignored() {
         let bad = [
             json!({"tool": []}),
@@ -336,6 +396,9 @@ tools = ["lookup_order"]
             json!({"tools": [{"name": "x", "description": "d", "url": "ftp://a"}]}),
             json!({"tools": [{"name": "x", "description": "d", "result": "r"}, {"name": "x", "description": "d", "result": "r"}]}),
             json!({"agents": [{"id": "a", "maxIterations": 0}]}),
+            json!({"agents": [{"id": "a", "widget": {"allowedOrigins": ["*"], "origins": []}}]}),
+            json!({"agents": [{"id": "a", "widget": {"publicKey": "k"}}]}),
+            json!({"agents": [{"id": "a", "widget": {"allowedOrigins": [], "publicKey": ""}}]}),
         ];
         for value in bad {
             assert!(AgentFile::from_json(value.clone()).is_err(), "{value}");

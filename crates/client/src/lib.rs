@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 /// Why a client call failed.
@@ -25,6 +28,8 @@ pub enum ClientError {
     NotJson(String),
     #[error("unexpected reply: {0}")]
     Unexpected(Value),
+    #[error("'{0}' cannot be sent as an Origin header")]
+    InvalidOrigin(String),
 }
 
 pub type Result<T> = std::result::Result<T, ClientError>;
@@ -45,7 +50,21 @@ pub struct SessionIds {
 impl Client {
     /// Connects to a `ws://…/ws` URL.
     pub async fn connect(url: &str) -> Result<Self> {
-        let (ws, _) = connect_async(url).await?;
+        Self::open(url.into_client_request()?).await
+    }
+
+    /// Connects as a page of `origin` would (`https://app.example.com`): the
+    /// handshake carries it as the `Origin` header, as browsers send it.
+    pub async fn connect_with_origin(url: &str, origin: &str) -> Result<Self> {
+        let mut request = url.into_client_request()?;
+        let value = HeaderValue::from_str(origin)
+            .map_err(|_| ClientError::InvalidOrigin(origin.to_owned()))?;
+        request.headers_mut().insert(header::ORIGIN, value);
+        Self::open(request).await
+    }
+
+    async fn open(request: Request) -> Result<Self> {
+        let (ws, _) = connect_async(request).await?;
         Ok(Self {
             ws,
             next_id: AtomicU64::new(1),

@@ -72,6 +72,9 @@ pub struct Config {
     /// `SMOOTH_AGENT_BACKPLANE`, its URL and `SMOOTH_AGENT_BACKPLANE_CHANNEL`: how
     /// replicas reach each other's sockets.
     pub backplane: BackplaneConfig,
+    /// `WIDGET_AUTH_*`: where embeddable-widget policies come from besides the
+    /// agent configuration file, and whether an agent without one is refused.
+    pub widget: WidgetAuthConfig,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
     /// Variables of the existing servers that are set but not acted on yet, for
@@ -144,6 +147,27 @@ pub enum JwtKey {
     Rs256(String),
 }
 
+/// Embeddable-widget authorisation.
+#[derive(Debug, Clone, Default)]
+pub struct WidgetAuthConfig {
+    /// `WIDGET_AUTH_URL` (with `WIDGET_AUTH_BEARER`, `WIDGET_AUTH_TTL_SECS`): the
+    /// operator's policy service, asked for agents the configuration file gives no
+    /// policy.
+    pub service: Option<WidgetServiceConfig>,
+    /// `WIDGET_AUTH_STRICT`: refuse sessions for agents that have no policy.
+    pub strict: bool,
+}
+
+/// The policy service: `GET {url}/{agentId}` answers an agent's policy.
+#[derive(Debug, Clone)]
+pub struct WidgetServiceConfig {
+    pub url: reqwest::Url,
+    pub bearer: Option<SecretString>,
+    /// How long an answer (a policy, or "none" for a 404) is remembered; zero asks
+    /// every time.
+    pub ttl: Duration,
+}
+
 /// How one-time codes reach visitors.
 #[derive(Debug, Clone)]
 pub enum OtpConfig {
@@ -197,7 +221,7 @@ pub struct GatewayConfig {
 /// Variables of the existing servers that change who may do what. Until this
 /// version acts on them, setting one stops start-up: running without the protection
 /// an operator asked for would be worse than not running.
-const REFUSED_UNTIL_SUPPORTED: &[&str] = &["WIDGET_AUTH_URL", "WIDGET_AUTH_STRICT"];
+const REFUSED_UNTIL_SUPPORTED: &[&str] = &[];
 
 /// Variables of the existing servers that only tune behaviour; this version warns
 /// that it ignores them.
@@ -292,6 +316,7 @@ impl Config {
             outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
             auth: auth(&env)?,
             backplane: backplane(&env)?,
+            widget: widget(&env)?,
             log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             ignored: IGNORED_UNTIL_SUPPORTED
                 .iter()
@@ -427,6 +452,39 @@ fn auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthConfig, Confi
             problem: format!("unknown mode '{other}' (expected: jwt | trusted | none)"),
         }),
     }
+}
+
+fn widget<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WidgetAuthConfig, ConfigError> {
+    let strict = env.flag("WIDGET_AUTH_STRICT")?;
+    let ttl = Duration::from_secs(u64::from(env.parse::<u32>(
+        "WIDGET_AUTH_TTL_SECS",
+        "a number of seconds",
+        60,
+    )?));
+    let bearer = env.get("WIDGET_AUTH_BEARER").map(SecretString::from);
+    let Some(raw) = env.get("WIDGET_AUTH_URL") else {
+        if bearer.is_some() {
+            return Err(ConfigError {
+                var: "WIDGET_AUTH_BEARER",
+                problem: "is set but WIDGET_AUTH_URL is not; set both or neither".into(),
+            });
+        }
+        return Ok(WidgetAuthConfig {
+            service: None,
+            strict,
+        });
+    };
+    let url = reqwest::Url::parse(&raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .ok_or_else(|| ConfigError {
+            var: "WIDGET_AUTH_URL",
+            problem: format!("'{raw}' is not an http:// or https:// URL"),
+        })?;
+    Ok(WidgetAuthConfig {
+        service: Some(WidgetServiceConfig { url, bearer, ttl }),
+        strict,
+    })
 }
 
 fn otp<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Option<OtpConfig>, ConfigError> {
@@ -837,6 +895,80 @@ mod tests {
             .unwrap()
         );
         assert!(!debug.contains("hunter2"), "the URL may hold a password");
+    }
+
+    #[test]
+    fn widget_auth_is_off_and_permissive_by_default() {
+        let c = config(&[]).unwrap();
+        assert!(c.widget.service.is_none());
+        assert!(!c.widget.strict);
+    }
+
+    #[test]
+    fn widget_policy_service_and_strict_mode() {
+        let c = config(&[
+            ("WIDGET_AUTH_URL", "https://policies.example.com/widget/"),
+            ("WIDGET_AUTH_BEARER", "wb-very-secret"),
+            ("WIDGET_AUTH_TTL_SECS", "5"),
+            ("WIDGET_AUTH_STRICT", "yes"),
+        ])
+        .unwrap();
+        assert!(c.widget.strict);
+        let service = c.widget.service.as_ref().unwrap();
+        assert_eq!(service.url.as_str(), "https://policies.example.com/widget/");
+        assert_eq!(
+            service.bearer.as_ref().map(ExposeSecret::expose_secret),
+            Some("wb-very-secret")
+        );
+        assert_eq!(service.ttl, Duration::from_secs(5));
+        assert!(!format!("{c:?}").contains("wb-very-secret"));
+
+        let c = config(&[("WIDGET_AUTH_URL", "http://127.0.0.1:9000")]).unwrap();
+        let service = c.widget.service.unwrap();
+        assert_eq!(service.ttl, Duration::from_secs(60), "the default TTL");
+        assert!(service.bearer.is_none());
+        for on in ["1", "true", "YES"] {
+            assert!(config(&[("WIDGET_AUTH_STRICT", on)]).unwrap().widget.strict);
+        }
+        for off in ["0", "false", "no"] {
+            assert!(
+                !config(&[("WIDGET_AUTH_STRICT", off)])
+                    .unwrap()
+                    .widget
+                    .strict
+            );
+        }
+    }
+
+    #[test]
+    fn bad_widget_values_name_their_variable() {
+        for (vars, var) in [
+            (
+                &[("WIDGET_AUTH_STRICT", "sometimes")][..],
+                "WIDGET_AUTH_STRICT",
+            ),
+            (
+                &[("WIDGET_AUTH_URL", "policies.example.com")],
+                "WIDGET_AUTH_URL",
+            ),
+            (
+                &[("WIDGET_AUTH_URL", "ftp://policies.example.com")],
+                "WIDGET_AUTH_URL",
+            ),
+            (
+                &[
+                    ("WIDGET_AUTH_URL", "http://p"),
+                    ("WIDGET_AUTH_TTL_SECS", "1m"),
+                ],
+                "WIDGET_AUTH_TTL_SECS",
+            ),
+            (&[("WIDGET_AUTH_TTL_SECS", "-1")], "WIDGET_AUTH_TTL_SECS"),
+            (&[("WIDGET_AUTH_BEARER", "t")], "WIDGET_AUTH_BEARER"),
+        ] {
+            let err = config(vars).unwrap_err();
+            assert_eq!(err.var, var, "{vars:?}");
+            assert!(err.to_string().starts_with(var));
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod hub;
 pub mod knowledge;
 mod shutdown;
 pub mod state;
+pub mod widget;
 pub mod ws;
 
 pub use config::Config;

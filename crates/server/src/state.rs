@@ -3,6 +3,7 @@
 use crate::auth::Authenticator;
 use crate::config::{BackplaneConfig, Config, OtpConfig, StorageConfig};
 use crate::hub::Hub;
+use crate::widget::WidgetAuth;
 use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
 use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
@@ -30,6 +31,7 @@ struct Inner {
     hub: Arc<Hub>,
     store: Arc<dyn Store>,
     runtime: Arc<AgentRuntime>,
+    widget: WidgetAuth,
     /// Cancelled when the server starts shutting down.
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
@@ -55,6 +57,8 @@ pub enum StartupError {
     BackplaneUnavailable(&'static str),
     #[error("SMOOTH_AGENT_BACKPLANE_URL: {0}")]
     Backplane(String),
+    #[error("SMOOTH_AGENT_CONFIG: {0}")]
+    Widget(String),
 }
 
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects.
@@ -212,6 +216,8 @@ impl AppState {
             }
             None => Arc::new(OfflineResponder),
         };
+        let widget =
+            WidgetAuth::from_config(&config.widget, &file, &http).map_err(StartupError::Widget)?;
         let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http).await?;
         let shutdown = CancellationToken::new();
         crate::knowledge::spawn_refreshes(&retriever, refreshes, shutdown.clone());
@@ -257,6 +263,7 @@ impl AppState {
                 hub,
                 store,
                 runtime: Arc::new(runtime),
+                widget,
                 shutdown,
                 connections: TaskTracker::new(),
             }),
@@ -283,6 +290,11 @@ impl AppState {
 
     pub fn runtime(&self) -> &Arc<AgentRuntime> {
         &self.inner.runtime
+    }
+
+    /// Which pages may open sessions with which agents.
+    pub fn widget(&self) -> &WidgetAuth {
+        &self.inner.widget
     }
 
     /// Cancelled when shutdown begins.

@@ -23,6 +23,18 @@ impl TestClient {
         let inner = Client::connect(url)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+        Self::over(inner)
+    }
+
+    /// Connects as a page of `origin` would: the handshake carries `Origin`.
+    pub async fn connect_with_origin(url: &str, origin: &str) -> Self {
+        let inner = Client::connect_with_origin(url, origin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {url} from {origin}: {e}"));
+        Self::over(inner)
+    }
+
+    fn over(inner: Client) -> Self {
         Self {
             inner,
             sent: HashMap::new(),

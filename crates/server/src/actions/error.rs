@@ -1,5 +1,6 @@
 //! The action layer's errors, and the one place they become wire codes.
 
+use crate::widget::WidgetError;
 use switchboard_core::StoreError;
 use switchboard_protocol::{ErrorCode, Event};
 
@@ -31,6 +32,8 @@ pub enum ActionError {
     #[error("skill '{0}' is not available on this server")]
     SkillNotFound(String),
     #[error(transparent)]
+    Widget(#[from] WidgetError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -50,6 +53,9 @@ impl ActionError {
             Self::InteractionMismatch(_) => ErrorCode::InteractionMismatch,
             Self::TurnInProgress => ErrorCode::TurnInProgress,
             Self::SkillNotFound(_) => ErrorCode::SkillNotFound,
+            Self::Widget(WidgetError::AgentNotAuthorized { .. }) => ErrorCode::AgentNotAuthorized,
+            Self::Widget(WidgetError::OriginNotAllowed { .. }) => ErrorCode::OriginNotAllowed,
+            Self::Widget(WidgetError::AuthContextInvalid { .. }) => ErrorCode::AuthContextInvalid,
             Self::Store(StoreError::InvalidCursor) => ErrorCode::ValidationError,
             Self::Store(_) => ErrorCode::StorageError,
         }

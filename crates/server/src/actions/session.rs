@@ -18,9 +18,22 @@ pub const DEFAULT_AGENT_NAME: &str = "smooth-agent";
 /// `conversationId` names a conversation the caller may read. An unknown or
 /// unreadable id quietly starts a new conversation, so ids cannot be probed.
 ///
+/// The agent's widget policy is enforced first, for resumes too; a refusal stores
+/// nothing. A new conversation belongs to the policy's organisation, else the
+/// caller's; a resumed one keeps its own.
+///
 /// The acknowledgement is sent only once everything is stored, so a client that
 /// awaits it can immediately send messages.
 pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, ActionError> {
+    let admission = ctx
+        .state
+        .widget()
+        .admit(
+            &req.agent_id,
+            ctx.viewer.origin(),
+            req.auth_context.as_ref(),
+        )
+        .await?;
     let resumed = match &req.conversation_id {
         Some(id) => access::load_conversation(ctx.state, ctx.viewer, id).await?,
         None => None,
@@ -35,7 +48,10 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
     };
     let conversation = match &resumed {
         Some(existing) => existing.clone(),
-        None => new_conversation(ctx.viewer.org(), &req, &supports, session_id),
+        None => {
+            let org = admission.org.unwrap_or_else(|| ctx.viewer.org());
+            new_conversation(org, &req, &supports, session_id)
+        }
     };
     let existing = match &resumed {
         Some(c) => ctx.state.store().list_participants(c.id).await?,

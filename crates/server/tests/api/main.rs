@@ -20,3 +20,4 @@ mod tool_endpoint;
 mod tools;
 mod transport;
 mod turns;
+mod widget;

@@ -1,0 +1,116 @@
+//! A memory store that counts the writes a session's creation makes, so a test
+//! can assert that a refused request stored nothing.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use switchboard_core::*;
+
+#[derive(Clone, Default)]
+pub struct RecordingStore {
+    inner: Arc<MemoryStore>,
+    writes: Arc<AtomicUsize>,
+}
+
+impl RecordingStore {
+    /// Sessions created and conversations updated so far.
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    fn wrote(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Store for RecordingStore {
+    async fn create_session(&self, new: NewSession) -> StoreResult<()> {
+        self.wrote();
+        self.inner.create_session(new).await
+    }
+
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        self.inner.get_session(id).await
+    }
+
+    async fn get_conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        self.inner.get_conversation(id).await
+    }
+
+    async fn update_conversation(
+        &self,
+        id: ConversationId,
+        update: ConversationUpdate,
+    ) -> StoreResult<Option<Conversation>> {
+        self.wrote();
+        self.inner.update_conversation(id, update).await
+    }
+
+    async fn list_participants(&self, id: ConversationId) -> StoreResult<Vec<Participant>> {
+        self.inner.list_participants(id).await
+    }
+
+    async fn append_message(&self, message: &Message) -> StoreResult<()> {
+        self.inner.append_message(message).await
+    }
+
+    async fn list_messages(&self, query: MessageQuery) -> StoreResult<MessagePage> {
+        self.inner.list_messages(query).await
+    }
+
+    async fn list_conversations(
+        &self,
+        query: ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        self.inner.list_conversations(query).await
+    }
+
+    async fn update_session(
+        &self,
+        id: SessionId,
+        update: SessionUpdate,
+    ) -> StoreResult<Option<Session>> {
+        self.inner.update_session(id, update).await
+    }
+
+    async fn put_parked_turn(&self, turn: &ParkedTurn) -> StoreResult<()> {
+        self.inner.put_parked_turn(turn).await
+    }
+
+    async fn get_parked_turn(&self, session: SessionId) -> StoreResult<Option<ParkedTurn>> {
+        self.inner.get_parked_turn(session).await
+    }
+
+    async fn take_parked_turn(
+        &self,
+        session: SessionId,
+        id: Option<uuid::Uuid>,
+    ) -> StoreResult<Option<ParkedTurn>> {
+        self.inner.take_parked_turn(session, id).await
+    }
+
+    async fn put_otp_challenge(&self, challenge: &OtpChallenge) -> StoreResult<()> {
+        self.inner.put_otp_challenge(challenge).await
+    }
+
+    async fn get_otp_challenge(&self, session: SessionId) -> StoreResult<Option<OtpChallenge>> {
+        self.inner.get_otp_challenge(session).await
+    }
+
+    async fn spend_otp_attempt(&self, session: SessionId) -> StoreResult<Option<u32>> {
+        self.inner.spend_otp_attempt(session).await
+    }
+
+    async fn delete_otp_challenge(&self, session: SessionId) -> StoreResult<()> {
+        self.inner.delete_otp_challenge(session).await
+    }
+
+    async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>> {
+        self.inner.get_org_settings(org).await
+    }
+
+    async fn put_org_settings(&self, settings: &OrgSettings) -> StoreResult<()> {
+        self.inner.put_org_settings(settings).await
+    }
+}
