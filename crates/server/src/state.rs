@@ -27,6 +27,10 @@ struct Inner {
     auth: Authenticator,
     store: Arc<dyn Store>,
     runtime: Arc<AgentRuntime>,
+    /// The outbound HTTP client (sources, the gateway's model catalogue).
+    http: reqwest::Client,
+    /// What the admin API caches for the life of the process.
+    admin: crate::admin::Cache,
     /// Cancelled when the server starts shutting down.
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
@@ -198,6 +202,8 @@ impl AppState {
                 auth,
                 store,
                 runtime: Arc::new(runtime),
+                http,
+                admin: crate::admin::Cache::default(),
                 shutdown,
                 connections: TaskTracker::new(),
             }),
@@ -219,6 +225,19 @@ impl AppState {
 
     pub fn runtime(&self) -> &Arc<AgentRuntime> {
         &self.inner.runtime
+    }
+
+    /// The knowledge base turns retrieve from (and the admin API ingests into).
+    pub fn knowledge(&self) -> &Arc<dyn switchboard_knowledge::KnowledgeBase> {
+        self.inner.runtime.retriever().base()
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    pub(crate) fn admin_cache(&self) -> &crate::admin::Cache {
+        &self.inner.admin
     }
 
     /// Cancelled when shutdown begins.
