@@ -203,7 +203,7 @@ impl AppState {
                 store,
                 runtime: Arc::new(runtime),
                 http,
-                admin: crate::admin::Cache::default(),
+                admin: crate::admin::Cache::new(),
                 shutdown,
                 connections: TaskTracker::new(),
             }),

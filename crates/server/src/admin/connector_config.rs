@@ -215,8 +215,10 @@ fn within_roots(config: &Config, path: &Path, resolve: bool) -> Result<PathBuf, 
 }
 
 /// The knowledge source a stored connector describes, keyed `key` and owned by
-/// `org`. Refuses (400) what must not be indexed: a path outside the allowed
-/// folders, a private repository without a token, a token that does not resolve.
+/// `org`, fetching with `http` (which must reach public addresses only). Refuses
+/// (400) what must not be indexed: a path outside the allowed folders, a URL naming
+/// a private address, a private repository without a token, a token that does not
+/// resolve.
 pub fn source(
     config: &Config,
     http: &reqwest::Client,
@@ -244,6 +246,12 @@ pub fn source(
         }
         ConnectorKind::Web => {
             let s: WebSettings = parse(kind, stored.clone())?;
+            let url = reqwest::Url::parse(&s.url).map_err(|e| {
+                AdminError::Validation(format!("web connector 'url' is not a URL: {e}"))
+            })?;
+            super::egress::check_url(&url).map_err(|reason| {
+                AdminError::Validation(format!("cannot index this connector: {reason}"))
+            })?;
             source.url = Some(s.url);
             (s.acl, s.sets)
         }

@@ -121,7 +121,7 @@ pub async fn run(
     let key = namespace::connector(&org, connector.id);
     let source = source(
         state.config(),
-        state.http(),
+        &state.admin_cache().egress,
         &org,
         &key,
         connector.kind,

@@ -13,6 +13,7 @@ mod connector_config;
 mod connectors;
 mod conversations;
 mod documents;
+mod egress;
 mod error;
 mod extract;
 mod indexing;

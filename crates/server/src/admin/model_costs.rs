@@ -12,10 +12,28 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The gateway's models, once fetched: model name → costs.
-#[derive(Default)]
+/// What the admin API keeps for the life of the process.
 pub struct Cache {
+    /// The gateway's models, once fetched: model name → costs.
     model_costs: tokio::sync::OnceCell<Map<String, Value>>,
+    /// The client connectors fetch with (public addresses only).
+    pub(super) egress: reqwest::Client,
+}
+
+impl Cache {
+    /// Builds after the server's main HTTP client (which installs TLS).
+    pub fn new() -> Self {
+        Self {
+            model_costs: tokio::sync::OnceCell::new(),
+            egress: super::egress::client(),
+        }
+    }
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// No token needed: prices are not secret.

@@ -336,14 +336,39 @@ async fn unreadable_sources_are_refused_or_fail_their_run() {
         "refused, not run"
     );
 
-    let web = admin
+    // A web page on the server's own network is never fetched: named directly,
+    // the connector is refused; named through DNS, the run fails.
+    let web = |url: &str| json!({"name": url, "kind": "web", "config": {"url": url}});
+    let direct = admin
         .post(
             "/admin/connectors",
             Some(&boss),
-            json!({"name": "Down", "kind": "web", "config": {"url": "http://127.0.0.1:9/page"}}),
+            web("http://169.254.169.254/latest/meta-data"),
         )
         .await;
-    let id = web.body["connector"]["id"].as_str().unwrap().to_owned();
+    let id = direct.body["connector"]["id"].as_str().unwrap().to_owned();
+    let refused = admin
+        .post(
+            &format!("/admin/connectors/{id}/index"),
+            Some(&boss),
+            json!({}),
+        )
+        .await;
+    assert_eq!((refused.status, refused.code()), (400, "VALIDATION_ERROR"));
+    assert!(
+        refused.message().contains("private or local address"),
+        "{}",
+        refused.message()
+    );
+
+    let named = admin
+        .post(
+            "/admin/connectors",
+            Some(&boss),
+            web("http://localhost:9/page"),
+        )
+        .await;
+    let id = named.body["connector"]["id"].as_str().unwrap().to_owned();
     let run = admin
         .post(
             &format!("/admin/connectors/{id}/index"),
@@ -353,13 +378,10 @@ async fn unreadable_sources_are_refused_or_fail_their_run() {
         .await;
     assert_eq!(run.status, 200);
     assert_eq!(run.body["run"]["status"], "failed");
+    let error = run.body["run"]["error"].as_str().unwrap();
     assert!(
-        run.body["run"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("127.0.0.1:9"),
-        "{}",
-        run.body
+        error.contains("localhost resolves only to private or local addresses"),
+        "{error}"
     );
     let runs = admin.get("/admin/indexing/runs", Some(&boss)).await;
     assert_eq!(runs.body["runs"][0]["status"], "failed");
