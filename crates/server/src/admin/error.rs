@@ -93,7 +93,7 @@ impl AdminError {
             }
             Self::Knowledge(KnowledgeError::Embed(cause)) => {
                 tracing::error!(error = %cause, "admin: embedding failure");
-                "the embedding service failed; nothing was changed, try again".into()
+                "the embedding service failed; try again (what was already stored is kept)".into()
             }
             Self::Knowledge(cause) => {
                 tracing::error!(error = %cause, "admin: knowledge base failure");
