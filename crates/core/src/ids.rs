@@ -57,6 +57,14 @@ uuid_id!(
     /// A persisted message.
     MessageId
 );
+uuid_id!(
+    /// A knowledge connector an administrator configured.
+    ConnectorId
+);
+uuid_id!(
+    /// One run of a connector's indexing.
+    IndexingRunId
+);
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {

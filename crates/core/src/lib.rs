@@ -14,6 +14,7 @@ pub use backplane::{Bus, BusError, MemoryBus, Target};
 pub use ids::*;
 pub use model::*;
 pub use store::{
-    ConversationQuery, ConversationSummary, ConversationUpdate, MessagePage, MessageQuery,
-    NewSession, Order, SessionUpdate, Store, StoreError, StoreResult, memory::MemoryStore,
+    ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
+    ConversationUpdate, IndexingRunQuery, MessagePage, MessageQuery, NewSession, Order,
+    OrgConversationQuery, SessionUpdate, Store, StoreError, StoreResult, memory::MemoryStore,
 };

@@ -186,3 +186,63 @@ pub struct OrgSettings {
     pub default_tools: Vec<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
+
+/// Where a connector reads documents from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorKind {
+    Github,
+    Web,
+    File,
+}
+
+/// A knowledge source an organisation's administrator configured: indexed on
+/// demand into the organisation's knowledge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connector {
+    pub id: ConnectorId,
+    pub org_id: OrgId,
+    /// Unique within the organisation.
+    pub name: String,
+    pub kind: ConnectorKind,
+    /// The kind's settings (a JSON object), validated before it is stored. Holds
+    /// names of secrets, never secrets.
+    pub config: Value,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Where an indexing run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// One indexing of a connector: recorded when it starts, completed when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexingRun {
+    pub id: IndexingRunId,
+    pub org_id: OrgId,
+    pub connector_id: ConnectorId,
+    /// The connector's name when the run started (it outlives renames and deletes).
+    pub connector_name: String,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Documents the source produced.
+    pub documents_seen: u64,
+    /// Chunks of the documents (re)indexed.
+    pub chunks_indexed: u64,
+    /// Documents left as they were because they had not changed.
+    pub documents_skipped: u64,
+    /// Documents removed because the source no longer has them.
+    pub documents_removed: u64,
+    /// Why the run failed (safe to show to the organisation's administrators).
+    pub error: Option<String>,
+}

@@ -2,7 +2,9 @@
 //! PostgreSQL store implement it; retrieval, reranking and turns only see this.
 
 use crate::embed::EmbedderSignature;
-use crate::{Access, Document, Hit, IngestReport, KnowledgeError, KnowledgeIndex, SearchMode};
+use crate::{
+    Access, Document, DocumentInfo, Hit, IngestReport, KnowledgeError, KnowledgeIndex, SearchMode,
+};
 use async_trait::async_trait;
 use std::collections::HashMap;
 
@@ -31,6 +33,12 @@ pub trait KnowledgeBase: Send + Sync + 'static {
 
     /// Source keys and how many documents each holds, sorted by key.
     async fn sources(&self) -> Result<Vec<(String, usize)>, KnowledgeError>;
+
+    /// The documents that belong to `org` (ingested with `org == Some(org)`;
+    /// documents of every organisation are left out), without their text, sorted by
+    /// source key, then id. For administration, not for retrieval: no access list
+    /// applies.
+    async fn org_documents(&self, org: &str) -> Result<Vec<DocumentInfo>, KnowledgeError>;
 
     /// The embedder that built the stored vectors, once there are any.
     async fn signature(&self) -> Result<Option<EmbedderSignature>, KnowledgeError>;
@@ -69,6 +77,10 @@ impl KnowledgeBase for KnowledgeIndex {
 
     async fn sources(&self) -> Result<Vec<(String, usize)>, KnowledgeError> {
         Ok(KnowledgeIndex::sources(self))
+    }
+
+    async fn org_documents(&self, org: &str) -> Result<Vec<DocumentInfo>, KnowledgeError> {
+        Ok(KnowledgeIndex::org_documents(self, org))
     }
 
     async fn signature(&self) -> Result<Option<EmbedderSignature>, KnowledgeError> {

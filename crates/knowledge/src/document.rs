@@ -45,3 +45,19 @@ impl Document {
         self.title.as_deref().unwrap_or(&self.source)
     }
 }
+
+/// What a knowledge base holds about one document, without its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentInfo {
+    /// The source the document was ingested under (see `ingest_source`).
+    pub source_key: String,
+    pub id: String,
+    pub source: String,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub org: Option<String>,
+    pub acl: Acl,
+    pub sets: Vec<String>,
+    /// How many chunks it was split into.
+    pub chunks: usize,
+}

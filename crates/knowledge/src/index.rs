@@ -10,7 +10,7 @@ use crate::embed::{Embedder, EmbedderSignature, dot};
 use crate::fusion::{fuse_scores, top};
 use crate::ingest::{Prepared, fingerprint, prepare};
 use crate::text::terms;
-use crate::{Access, Document, IngestReport, KnowledgeError};
+use crate::{Access, Document, DocumentInfo, IngestReport, KnowledgeError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -132,6 +132,34 @@ impl KnowledgeIndex {
             .map(|(k, ids)| (k.clone(), ids.len()))
             .collect();
         out.sort();
+        out
+    }
+
+    /// The documents of `org`, without their text, sorted by source key, then id.
+    pub fn org_documents(&self, org: &str) -> Vec<DocumentInfo> {
+        let inner = self.read();
+        let mut out: Vec<DocumentInfo> = inner
+            .sources
+            .iter()
+            .flat_map(|(key, ids)| ids.iter().map(move |id| (key, id)))
+            .filter_map(|(key, id)| {
+                let slot = *inner.doc_slots.get(id)?;
+                let entry = inner.docs[slot as usize].as_ref()?;
+                let d = &entry.document;
+                (d.org.as_deref() == Some(org)).then(|| DocumentInfo {
+                    source_key: key.clone(),
+                    id: d.id.clone(),
+                    source: d.source.clone(),
+                    title: d.title.clone(),
+                    url: d.url.clone(),
+                    org: d.org.clone(),
+                    acl: d.acl.clone(),
+                    sets: d.sets.clone(),
+                    chunks: entry.chunk_slots.len(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.source_key, &a.id).cmp(&(&b.source_key, &b.id)));
         out
     }
 
@@ -528,6 +556,39 @@ mod tests {
             .await;
         assert_eq!(hits[0].title, "policies/returns.md");
         assert!(index.search("   ", &anyone(), 3).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn org_documents_lists_only_that_organisations_documents() {
+        let index = demo().await;
+        let owned = |id: &str, org: &str| Document {
+            org: Some(org.into()),
+            title: Some(format!("Title of {id}")),
+            sets: vec!["faq".into()],
+            ..Document::public(id, "Some content worth a chunk.")
+        };
+        index
+            .ingest_source("b-source", vec![owned("b1", "acme"), owned("a1", "acme")])
+            .await
+            .unwrap();
+        index
+            .ingest_source("a-source", vec![owned("x", "globex")])
+            .await
+            .unwrap();
+        let listed = index.org_documents("acme");
+        let keys: Vec<(&str, &str)> = listed
+            .iter()
+            .map(|d| (d.source_key.as_str(), d.id.as_str()))
+            .collect();
+        assert_eq!(keys, [("b-source", "a1"), ("b-source", "b1")]);
+        assert_eq!(listed[0].title.as_deref(), Some("Title of a1"));
+        assert_eq!(listed[0].sets, ["faq"]);
+        assert_eq!(listed[0].chunks, 1);
+        assert_eq!(index.org_documents("globex").len(), 1);
+        assert!(
+            index.org_documents("reference-org").is_empty(),
+            "documents of every organisation belong to none"
+        );
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ pub mod text;
 pub use access::{Access, Acl};
 pub use base::KnowledgeBase;
 pub use chunk::{Chunk, ChunkOptions, chunk_text};
-pub use document::Document;
+pub use document::{Document, DocumentInfo};
 pub use embed::{Embedder, EmbedderSignature, GatewayEmbedder, HashingEmbedder};
 pub use index::{Hit, KnowledgeIndex, SearchMode};
 pub use ingest::{IngestReport, KnowledgeError};

@@ -59,6 +59,10 @@ pub struct Config {
     /// `SMOOTH_AGENT_KNOWLEDGE_PATH`: folders or files ingested at start-up
     /// (comma-separated).
     pub knowledge_paths: Vec<PathBuf>,
+    /// `SMOOTH_AGENT_CONNECTOR_FILE_ROOTS`: the folders (comma-separated) under which
+    /// administrators may create `file` connectors. Empty: `file` connectors are
+    /// refused, so an organisation's administrator cannot read the server's disk.
+    pub connector_file_roots: Vec<PathBuf>,
     /// `SMOOTH_AGENT_DRAIN_SECS`: how long shutdown waits for running turns.
     pub drain_timeout: Duration,
     /// `SMOOTH_AGENT_MAX_FRAME_BYTES`: the largest inbound WebSocket message.
@@ -307,6 +311,11 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            connector_file_roots: env
+                .list("SMOOTH_AGENT_CONNECTOR_FILE_ROOTS")
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
             drain_timeout: Duration::from_secs(u64::from(env.parse::<u32>(
                 "SMOOTH_AGENT_DRAIN_SECS",
                 "a number of seconds",
@@ -333,6 +342,14 @@ impl Config {
         config.drain_timeout = Duration::from_secs(5);
         config
     }
+}
+
+/// Whether the environment variable `name` holds a non-blank value: the check a
+/// GitHub connector's `auth_ref` must pass before indexing. Read when asked, not at
+/// start-up, because administrators name these variables at run time; the value
+/// itself is never returned.
+pub fn secret_is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.to_string_lossy().trim().is_empty())
 }
 
 fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig, ConfigError> {
@@ -769,6 +786,11 @@ mod tests {
             .unwrap()
             .knowledge_paths;
         assert_eq!(paths, [PathBuf::from("./docs"), PathBuf::from("./faq.md")]);
+        assert!(config(&[]).unwrap().connector_file_roots.is_empty());
+        let roots = config(&[("SMOOTH_AGENT_CONNECTOR_FILE_ROOTS", "/srv/docs, /data")])
+            .unwrap()
+            .connector_file_roots;
+        assert_eq!(roots, [PathBuf::from("/srv/docs"), PathBuf::from("/data")]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod hub;
@@ -24,11 +25,12 @@ use axum::serve::ListenerExt;
 use std::future::Future;
 use tokio::net::TcpListener;
 
-/// The HTTP routes: the WebSocket endpoint and the health probe.
+/// The HTTP routes: the WebSocket endpoint, the health probe and the admin API.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws::upgrade))
         .route("/health", get(health))
+        .nest("/admin", admin::router(state.clone()))
         .with_state(state)
 }
 

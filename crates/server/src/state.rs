@@ -32,6 +32,10 @@ struct Inner {
     store: Arc<dyn Store>,
     runtime: Arc<AgentRuntime>,
     widget: WidgetAuth,
+    /// The outbound HTTP client (sources, the gateway's model catalogue).
+    http: reqwest::Client,
+    /// What the admin API caches for the life of the process.
+    admin: crate::admin::Cache,
     /// Cancelled when the server starts shutting down.
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
@@ -264,6 +268,8 @@ impl AppState {
                 store,
                 runtime: Arc::new(runtime),
                 widget,
+                http,
+                admin: crate::admin::Cache::new(),
                 shutdown,
                 connections: TaskTracker::new(),
             }),
@@ -295,6 +301,19 @@ impl AppState {
     /// Which pages may open sessions with which agents.
     pub fn widget(&self) -> &WidgetAuth {
         &self.inner.widget
+    }
+
+    /// The knowledge base turns retrieve from (and the admin API ingests into).
+    pub fn knowledge(&self) -> &Arc<dyn switchboard_knowledge::KnowledgeBase> {
+        self.inner.runtime.retriever().base()
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    pub(crate) fn admin_cache(&self) -> &crate::admin::Cache {
+        &self.inner.admin
     }
 
     /// Cancelled when shutdown begins.

@@ -4,6 +4,7 @@
 //! migrations before returning, so a replica never serves on an old schema; replicas
 //! that start together take turns through sqlx's advisory lock.
 
+mod admin;
 mod create;
 mod error;
 mod migrations;

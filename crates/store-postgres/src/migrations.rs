@@ -9,8 +9,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// Every file of `migrations/`, in order. Add new files here; a test checks that the
 /// list and the folder agree.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "store", include_str!("../migrations/0001_store.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "store", include_str!("../migrations/0001_store.sql")),
+    (3, "admin", include_str!("../migrations/0003_admin.sql")),
+];
 
 /// The migrator for this crate's schema. sqlx holds a PostgreSQL advisory lock while
 /// it runs, so replicas that start together apply each migration once.

@@ -1,7 +1,7 @@
 //! The paged reads: a conversation's messages by keyset, and the conversation list.
 
 use crate::error::backend;
-use crate::rows::{self, conversation_columns, message_columns};
+use crate::rows::{self, conversation_columns, message_columns, nanos};
 use sqlx::PgPool;
 use switchboard_core::*;
 
@@ -110,4 +110,45 @@ pub(crate) async fn list_conversations(
             })
         })
         .collect()
+}
+
+pub(crate) async fn list_org_conversations(
+    pool: &PgPool,
+    query: OrgConversationQuery,
+) -> StoreResult<ConversationPage> {
+    // Filters that do not apply bind NULL and drop out.
+    let sql = concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations WHERE org_id = $1 ",
+        "AND ($2::bigint IS NULL OR (created_at_ns, id) < ($2, $3::uuid)) ",
+        "AND ($4::text IS NULL OR id IN (SELECT p.conversation_id FROM participants p ",
+        "WHERE p.org_id = $1 AND p.kind = 'user' AND p.external_id = $4)) ",
+        "ORDER BY created_at_ns DESC, id DESC LIMIT $5"
+    );
+    let after_ns = query.after.map(|a| nanos(a.created_at)).transpose()?;
+    let found = sqlx::query(sql)
+        .bind(query.org_id.as_str())
+        .bind(after_ns)
+        .bind(query.after.map(|a| *a.id.as_uuid()))
+        .bind(query.owner.as_deref())
+        .bind(fetch_limit(query.limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    let more = found.len() > query.limit;
+    let conversations = found
+        .iter()
+        .take(query.limit)
+        .map(rows::conversation)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next = if more {
+        conversations.last().map(ConversationCursor::of)
+    } else {
+        None
+    };
+    Ok(ConversationPage {
+        conversations,
+        next,
+    })
 }

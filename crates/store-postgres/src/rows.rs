@@ -48,9 +48,20 @@ macro_rules! settings_columns {
         "org_id, persona, model, system_prompt, default_tools, updated_at_ns"
     };
 }
+macro_rules! connector_columns {
+    () => {
+        "id, org_id, name, kind, config, enabled, created_at_ns, updated_at_ns"
+    };
+}
+macro_rules! run_columns {
+    () => {
+        "id, org_id, connector_id, connector_name, status, started_at_ns, finished_at_ns, \
+         documents_seen, chunks_indexed, documents_skipped, documents_removed, error"
+    };
+}
 pub(crate) use {
-    conversation_columns, message_columns, otp_columns, parked_turn_columns, participant_columns,
-    session_columns, settings_columns,
+    connector_columns, conversation_columns, message_columns, otp_columns, parked_turn_columns,
+    participant_columns, run_columns, session_columns, settings_columns,
 };
 
 /// Nanoseconds since the Unix epoch: exact, unlike `timestamptz` (microseconds).
@@ -192,4 +203,44 @@ pub(crate) fn org_settings(row: &PgRow) -> StoreResult<OrgSettings> {
         default_tools: get(row, "default_tools")?,
         updated_at: optional_time(row, "updated_at_ns")?,
     })
+}
+
+pub(crate) fn connector(row: &PgRow) -> StoreResult<Connector> {
+    Ok(Connector {
+        id: id(row, "id")?,
+        org_id: OrgId::new(get::<String>(row, "org_id")?),
+        name: get(row, "name")?,
+        kind: named(row, "kind")?,
+        config: json(row, "config")?,
+        enabled: get(row, "enabled")?,
+        created_at: time(row, "created_at_ns")?,
+        updated_at: time(row, "updated_at_ns")?,
+    })
+}
+
+pub(crate) fn indexing_run(row: &PgRow) -> StoreResult<IndexingRun> {
+    let count = |column: &str| -> StoreResult<u64> {
+        let stored: i64 = get(row, column)?;
+        u64::try_from(stored)
+            .map_err(|_| StoreError::Backend(format!("{column} {stored} is out of range")))
+    };
+    Ok(IndexingRun {
+        id: id(row, "id")?,
+        org_id: OrgId::new(get::<String>(row, "org_id")?),
+        connector_id: id(row, "connector_id")?,
+        connector_name: get(row, "connector_name")?,
+        status: named(row, "status")?,
+        started_at: time(row, "started_at_ns")?,
+        finished_at: optional_time(row, "finished_at_ns")?,
+        documents_seen: count("documents_seen")?,
+        chunks_indexed: count("chunks_indexed")?,
+        documents_skipped: count("documents_skipped")?,
+        documents_removed: count("documents_removed")?,
+        error: get(row, "error")?,
+    })
+}
+
+/// A count as stored (BIGINT).
+pub(crate) fn stored_count(count: u64) -> StoreResult<i64> {
+    i64::try_from(count).map_err(|_| StoreError::Backend(format!("count {count} is out of range")))
 }

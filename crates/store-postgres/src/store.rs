@@ -302,4 +302,39 @@ impl Store for PostgresStore {
         .map_err(backend)?;
         Ok(())
     }
+
+    async fn list_org_conversations(
+        &self,
+        query: OrgConversationQuery,
+    ) -> StoreResult<ConversationPage> {
+        crate::pages::list_org_conversations(&self.pool, query).await
+    }
+
+    async fn create_connector(&self, connector: &Connector) -> StoreResult<()> {
+        crate::admin::create_connector(&self.pool, connector).await
+    }
+
+    async fn update_connector(&self, connector: &Connector) -> StoreResult<Option<Connector>> {
+        crate::admin::update_connector(&self.pool, connector).await
+    }
+
+    async fn get_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<Option<Connector>> {
+        crate::admin::get_connector(&self.pool, org, id).await
+    }
+
+    async fn list_connectors(&self, org: &OrgId) -> StoreResult<Vec<Connector>> {
+        crate::admin::list_connectors(&self.pool, org).await
+    }
+
+    async fn delete_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<bool> {
+        crate::admin::delete_connector(&self.pool, org, id).await
+    }
+
+    async fn put_indexing_run(&self, run: &IndexingRun) -> StoreResult<()> {
+        crate::admin::put_indexing_run(&self.pool, run).await
+    }
+
+    async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>> {
+        crate::admin::list_indexing_runs(&self.pool, query).await
+    }
 }

@@ -23,6 +23,24 @@ struct Inner {
     parked: HashMap<SessionId, ParkedTurn>,
     otp: HashMap<SessionId, OtpChallenge>,
     settings: HashMap<OrgId, OrgSettings>,
+    connectors: HashMap<ConnectorId, Connector>,
+    runs: HashMap<IndexingRunId, IndexingRun>,
+}
+
+impl Inner {
+    /// Whether another connector of `connector`'s organisation has its name.
+    fn name_taken(&self, connector: &Connector) -> bool {
+        self.connectors.values().any(|c| {
+            c.org_id == connector.org_id && c.name == connector.name && c.id != connector.id
+        })
+    }
+
+    fn is_owned_by(&self, id: ConversationId, owner: &str) -> bool {
+        self.participants.get(&id).is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p.kind == ParticipantKind::User && p.external_id.as_deref() == Some(owner))
+        })
+    }
 }
 
 impl MemoryStore {
@@ -180,14 +198,10 @@ impl Store for MemoryStore {
             .filter(|c| c.org_id == query.org_id)
             .filter(|c| query.only.as_ref().is_none_or(|ids| ids.contains(&c.id)))
             .filter(|c| {
-                query.owner.as_deref().is_none_or(|owner| {
-                    inner.participants.get(&c.id).is_some_and(|ps| {
-                        ps.iter().any(|p| {
-                            p.kind == ParticipantKind::User
-                                && p.external_id.as_deref() == Some(owner)
-                        })
-                    })
-                })
+                query
+                    .owner
+                    .as_deref()
+                    .is_none_or(|owner| inner.is_owned_by(c.id, owner))
             })
             .filter_map(|c| {
                 let messages = inner.messages.get(&c.id).filter(|m| !m.is_empty())?;
@@ -285,5 +299,138 @@ impl Store for MemoryStore {
             .settings
             .insert(settings.org_id.clone(), settings.clone());
         Ok(())
+    }
+
+    async fn list_org_conversations(
+        &self,
+        query: OrgConversationQuery,
+    ) -> StoreResult<ConversationPage> {
+        let inner = self.read();
+        let key = |c: &Conversation| (c.created_at, c.id);
+        let mut rows: Vec<&Conversation> = inner
+            .conversations
+            .values()
+            .filter(|c| c.org_id == query.org_id)
+            .filter(|c| {
+                query
+                    .owner
+                    .as_deref()
+                    .is_none_or(|owner| inner.is_owned_by(c.id, owner))
+            })
+            .filter(|c| {
+                query
+                    .after
+                    .is_none_or(|after| key(c) < (after.created_at, after.id))
+            })
+            .collect();
+        rows.sort_by_key(|c| std::cmp::Reverse(key(c)));
+        let more = rows.len() > query.limit;
+        let conversations: Vec<Conversation> =
+            rows.into_iter().take(query.limit).cloned().collect();
+        let next = more
+            .then(|| conversations.last().map(ConversationCursor::of))
+            .flatten();
+        Ok(ConversationPage {
+            conversations,
+            next,
+        })
+    }
+
+    async fn create_connector(&self, connector: &Connector) -> StoreResult<()> {
+        let mut inner = self.write();
+        if inner.connectors.contains_key(&connector.id) {
+            return Err(StoreError::Conflict(format!("connector {}", connector.id)));
+        }
+        if inner.name_taken(connector) {
+            return Err(StoreError::Conflict(format!(
+                "connector named '{}'",
+                connector.name
+            )));
+        }
+        inner.connectors.insert(connector.id, connector.clone());
+        Ok(())
+    }
+
+    async fn update_connector(&self, connector: &Connector) -> StoreResult<Option<Connector>> {
+        let mut inner = self.write();
+        let exists = inner
+            .connectors
+            .get(&connector.id)
+            .is_some_and(|c| c.org_id == connector.org_id);
+        if !exists {
+            return Ok(None);
+        }
+        if inner.name_taken(connector) {
+            return Err(StoreError::Conflict(format!(
+                "connector named '{}'",
+                connector.name
+            )));
+        }
+        let Some(stored) = inner.connectors.get_mut(&connector.id) else {
+            return Ok(None);
+        };
+        *stored = Connector {
+            created_at: stored.created_at,
+            ..connector.clone()
+        };
+        Ok(Some(stored.clone()))
+    }
+
+    async fn get_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<Option<Connector>> {
+        Ok(self
+            .read()
+            .connectors
+            .get(&id)
+            .filter(|c| &c.org_id == org)
+            .cloned())
+    }
+
+    async fn list_connectors(&self, org: &OrgId) -> StoreResult<Vec<Connector>> {
+        let mut connectors: Vec<Connector> = self
+            .read()
+            .connectors
+            .values()
+            .filter(|c| &c.org_id == org)
+            .cloned()
+            .collect();
+        connectors.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        Ok(connectors)
+    }
+
+    async fn delete_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<bool> {
+        let mut inner = self.write();
+        if inner.connectors.get(&id).is_some_and(|c| &c.org_id == org) {
+            inner.connectors.remove(&id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn put_indexing_run(&self, run: &IndexingRun) -> StoreResult<()> {
+        let mut inner = self.write();
+        if inner
+            .runs
+            .get(&run.id)
+            .is_some_and(|r| r.org_id != run.org_id)
+        {
+            return Err(StoreError::Conflict(format!("indexing run {}", run.id)));
+        }
+        inner.runs.insert(run.id, run.clone());
+        Ok(())
+    }
+
+    async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>> {
+        let inner = self.read();
+        let mut runs: Vec<IndexingRun> = inner
+            .runs
+            .values()
+            .filter(|r| r.org_id == query.org_id)
+            .filter(|r| query.connector.is_none_or(|c| r.connector_id == c))
+            .cloned()
+            .collect();
+        runs.sort_by_key(|r| (r.started_at, r.id));
+        let skip = runs.len().saturating_sub(query.limit);
+        runs.drain(..skip);
+        Ok(runs)
     }
 }

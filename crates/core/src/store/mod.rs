@@ -95,6 +95,55 @@ pub struct ConversationSummary {
     pub first_user_text: Option<String>,
 }
 
+/// Which conversations of an organisation to list for its administrators: all of
+/// them, with or without messages, newest first by creation.
+#[derive(Debug, Clone)]
+pub struct OrgConversationQuery {
+    pub org_id: OrgId,
+    /// Restrict to conversations whose user participant has this verified
+    /// identity (`Participant::external_id`).
+    pub owner: Option<String>,
+    pub limit: usize,
+    /// Continue after this conversation (exclusive).
+    pub after: Option<ConversationCursor>,
+}
+
+/// A position in [`Store::list_org_conversations`]'s order (creation time, then id,
+/// both descending), stable while conversations are added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationCursor {
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub id: ConversationId,
+}
+
+impl ConversationCursor {
+    /// Where `conversation` sits in the order.
+    pub fn of(conversation: &Conversation) -> Self {
+        Self {
+            created_at: conversation.created_at,
+            id: conversation.id,
+        }
+    }
+}
+
+/// One page of an organisation's conversations.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationPage {
+    pub conversations: Vec<Conversation>,
+    /// The last conversation of this page when more remain beyond it.
+    pub next: Option<ConversationCursor>,
+}
+
+/// Which indexing runs to list.
+#[derive(Debug, Clone)]
+pub struct IndexingRunQuery {
+    pub org_id: OrgId,
+    /// Only the runs of this connector.
+    pub connector: Option<ConnectorId>,
+    /// The most recent `limit` runs are returned.
+    pub limit: usize,
+}
+
 /// Durable state. Everything a user could lose goes through here; process memory is
 /// only a cache.
 #[async_trait]
@@ -164,4 +213,34 @@ pub trait Store: Send + Sync + 'static {
     async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>>;
 
     async fn put_org_settings(&self, settings: &OrgSettings) -> StoreResult<()>;
+
+    /// One page of an organisation's conversations (empty ones too), newest first.
+    async fn list_org_conversations(
+        &self,
+        query: OrgConversationQuery,
+    ) -> StoreResult<ConversationPage>;
+
+    /// Stores a new connector; `Conflict` when its id, or its name within the
+    /// organisation, is taken.
+    async fn create_connector(&self, connector: &Connector) -> StoreResult<()>;
+
+    /// Replaces the name, kind, config, `enabled` and `updated_at` of the
+    /// organisation's connector `connector.id`, keeping `created_at`; `None` when the
+    /// organisation has no such connector, `Conflict` when the new name is taken.
+    async fn update_connector(&self, connector: &Connector) -> StoreResult<Option<Connector>>;
+
+    async fn get_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<Option<Connector>>;
+
+    /// The organisation's connectors, sorted by name.
+    async fn list_connectors(&self, org: &OrgId) -> StoreResult<Vec<Connector>>;
+
+    /// Removes the organisation's connector; `false` when it had none by that id.
+    async fn delete_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<bool>;
+
+    /// Stores a run, replacing the earlier record of the same run (same id and
+    /// organisation).
+    async fn put_indexing_run(&self, run: &IndexingRun) -> StoreResult<()>;
+
+    /// The most recent `limit` runs that match, oldest first.
+    async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>>;
 }

@@ -8,6 +8,7 @@ mod session;
 mod turn;
 
 pub use error::ActionError;
+pub(crate) use messages::wire_message;
 pub use turn::TurnSlot;
 
 use crate::access::Viewer;

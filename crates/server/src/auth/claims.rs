@@ -13,6 +13,17 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role as tokens and the admin API name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Basic => "basic",
+            Self::Curator => "curator",
+            Self::Admin => "admin",
+        }
+    }
+}
+
 /// A verified user: who, in which organisation, with what role and groups.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,6 +1,12 @@
 //! End-to-end tests of the server over real WebSockets. Every event received is
 //! checked against the protocol's JSON Schemas by the test client.
 
+mod admin;
+mod admin_connectors;
+mod admin_conversations;
+mod admin_documents;
+mod admin_openapi;
+mod admin_settings;
 mod agents;
 mod approval;
 mod auth;
