@@ -113,4 +113,38 @@ impl Store for RecordingStore {
     async fn put_org_settings(&self, settings: &OrgSettings) -> StoreResult<()> {
         self.inner.put_org_settings(settings).await
     }
+    async fn list_org_conversations(
+        &self,
+        query: OrgConversationQuery,
+    ) -> StoreResult<ConversationPage> {
+        self.inner.list_org_conversations(query).await
+    }
+
+    async fn create_connector(&self, connector: &Connector) -> StoreResult<()> {
+        self.inner.create_connector(connector).await
+    }
+
+    async fn update_connector(&self, connector: &Connector) -> StoreResult<Option<Connector>> {
+        self.inner.update_connector(connector).await
+    }
+
+    async fn get_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<Option<Connector>> {
+        self.inner.get_connector(org, id).await
+    }
+
+    async fn list_connectors(&self, org: &OrgId) -> StoreResult<Vec<Connector>> {
+        self.inner.list_connectors(org).await
+    }
+
+    async fn delete_connector(&self, org: &OrgId, id: ConnectorId) -> StoreResult<bool> {
+        self.inner.delete_connector(org, id).await
+    }
+
+    async fn put_indexing_run(&self, run: &IndexingRun) -> StoreResult<()> {
+        self.inner.put_indexing_run(run).await
+    }
+
+    async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>> {
+        self.inner.list_indexing_runs(query).await
+    }
 }
