@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use switchboard_agent::turn::Parking;
-use switchboard_core::{Bus, SessionId, Target};
+use switchboard_core::{Bus, OrgId, SessionId, Target};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -39,6 +39,9 @@ struct Envelope {
     target: Option<Target>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     event: Option<serde_json::Value>,
+    /// Deliver only to sockets with a session in this organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    org: Option<OrgId>,
     /// A parked turn was taken here: a live turn waiting on it elsewhere stops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     park_taken: Option<ParkTaken>,
@@ -68,6 +71,8 @@ struct Registry {
     sinks: HashMap<ConnectionId, Outbound>,
     members: HashMap<Target, HashSet<ConnectionId>>,
     joined: HashMap<ConnectionId, Vec<Target>>,
+    /// The organisations of each connection's sessions and verified user.
+    orgs: HashMap<ConnectionId, HashSet<OrgId>>,
 }
 
 impl Hub {
@@ -158,10 +163,24 @@ impl Hub {
         }
     }
 
+    /// Notes that a connection acts in `org` (a session it opened, its verified
+    /// user's organisation): events published for that organisation reach it.
+    pub fn join_org(&self, connection: ConnectionId, org: &OrgId) {
+        let mut local = self.lock();
+        if local.sinks.contains_key(&connection) {
+            local
+                .orgs
+                .entry(connection)
+                .or_default()
+                .insert(org.clone());
+        }
+    }
+
     /// Forgets a connection and everything it joined.
     pub fn detach(&self, connection: ConnectionId) {
         let mut local = self.lock();
         local.sinks.remove(&connection);
+        local.orgs.remove(&connection);
         for target in local.joined.remove(&connection).unwrap_or_default() {
             if let Some(members) = local.members.get_mut(&target) {
                 members.remove(&connection);
@@ -177,14 +196,21 @@ impl Hub {
         self.lock().sinks.len()
     }
 
-    /// Sends `event` to every socket of `target`, on every replica. Returns how many
-    /// sockets on this replica received it.
-    pub fn publish(&self, target: &Target, event: &serde_json::Value) -> usize {
-        let delivered = self.deliver(target, &event.to_string());
+    /// Sends `event` to every socket of `target`, on every replica; with `org`, only
+    /// to sockets acting in that organisation (agents and users may span several).
+    /// Returns how many sockets on this replica received it.
+    pub fn publish(
+        &self,
+        target: &Target,
+        event: &serde_json::Value,
+        org: Option<&OrgId>,
+    ) -> usize {
+        let delivered = self.deliver(target, &event.to_string(), org);
         self.broadcast(Envelope {
             origin: self.origin,
             target: Some(target.clone()),
             event: Some(event.clone()),
+            org: org.cloned(),
             park_taken: None,
         });
         delivered
@@ -197,6 +223,7 @@ impl Hub {
             origin: self.origin,
             target: None,
             event: None,
+            org: None,
             park_taken: Some(ParkTaken { session, park }),
         });
     }
@@ -228,21 +255,24 @@ impl Hub {
             return;
         }
         if let (Some(target), Some(event)) = (&envelope.target, &envelope.event) {
-            self.deliver(target, &event.to_string());
+            self.deliver(target, &event.to_string(), envelope.org.as_ref());
         }
         if let Some(taken) = envelope.park_taken {
             self.parking.forget(taken.session, taken.park);
         }
     }
 
-    /// Queues `frame` on every local socket of `target`, never waiting.
-    fn deliver(&self, target: &Target, frame: &str) -> usize {
+    /// Queues `frame` on every local socket of `target` (in `org`), never waiting.
+    fn deliver(&self, target: &Target, frame: &str, org: Option<&OrgId>) -> usize {
         let local = self.lock();
         let Some(members) = local.members.get(target) else {
             return 0;
         };
+        let in_org = |id: &ConnectionId| {
+            org.is_none_or(|org| local.orgs.get(id).is_some_and(|orgs| orgs.contains(org)))
+        };
         let mut delivered = 0;
-        for id in members {
+        for id in members.iter().filter(|id| in_org(id)) {
             match local
                 .sinks
                 .get(id)
@@ -292,15 +322,15 @@ mod tests {
         let (ca, cb) = (hub.attach(a), hub.attach(b));
         hub.associate(ca, session("s1"));
         hub.associate(cb, session("s2"));
-        assert_eq!(hub.publish(&session("s1"), &json!({"type": "x"})), 1);
+        assert_eq!(hub.publish(&session("s1"), &json!({"type": "x"}), None), 1);
         assert_eq!(rx_a.recv().await.unwrap(), r#"{"type":"x"}"#);
         assert!(rx_b.try_recv().is_err());
         assert_eq!(
-            hub.publish(&Target::Connection(cb.to_string()), &json!(1)),
+            hub.publish(&Target::Connection(cb.to_string()), &json!(1), None),
             1
         );
         hub.detach(cb);
-        assert_eq!(hub.publish(&session("s2"), &json!(2)), 0);
+        assert_eq!(hub.publish(&session("s2"), &json!(2), None), 0);
         assert_eq!(hub.connection_count(), 1);
     }
 
@@ -313,10 +343,33 @@ mod tests {
         for c in [cs, cf] {
             hub.associate(c, Target::Agent("a".into()));
         }
-        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(1)), 2);
-        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(2)), 1);
+        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(1), None), 2);
+        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(2), None), 1);
         assert_eq!(rx.recv().await.unwrap(), "1");
         assert_eq!(rx.recv().await.unwrap(), "2");
+    }
+
+    #[tokio::test]
+    async fn an_organisations_event_skips_sockets_of_other_organisations() {
+        let hub = Hub::local(Parking::default());
+        let agent = Target::Agent("shared-agent".into());
+        let (x, mut rx_x) = Outbound::channel(8);
+        let (y, mut rx_y) = Outbound::channel(8);
+        let (cx, cy) = (hub.attach(x), hub.attach(y));
+        for (c, org) in [(cx, "org-x"), (cy, "org-y")] {
+            hub.associate(c, agent.clone());
+            hub.join_org(c, &OrgId::new(org));
+        }
+        assert_eq!(
+            hub.publish(&agent, &json!("x"), Some(&OrgId::new("org-x"))),
+            1
+        );
+        assert_eq!(rx_x.recv().await.unwrap(), r#""x""#);
+        assert!(rx_y.try_recv().is_err(), "org-y's socket got org-x's event");
+        assert_eq!(
+            hub.publish(&agent, &json!("z"), Some(&OrgId::new("org-z"))),
+            0
+        );
     }
 
     #[tokio::test]
@@ -333,7 +386,11 @@ mod tests {
         let id = two.attach(out);
         two.associate(id, session("s"));
         for i in 0..50 {
-            assert_eq!(one.publish(&session("s"), &json!(i)), 0, "none on one");
+            assert_eq!(
+                one.publish(&session("s"), &json!(i), None),
+                0,
+                "none on one"
+            );
         }
         for i in 0..50 {
             let frame = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
@@ -343,7 +400,7 @@ mod tests {
             assert_eq!(frame, i.to_string());
         }
         // A replica ignores its own messages: one delivery, not two.
-        assert_eq!(two.publish(&session("s"), &json!("own")), 1);
+        assert_eq!(two.publish(&session("s"), &json!("own"), None), 1);
         assert_eq!(rx.recv().await.unwrap(), r#""own""#);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(rx.try_recv().is_err());

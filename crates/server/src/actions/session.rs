@@ -134,6 +134,7 @@ fn join(ctx: &Ctx<'_>, session: &Session) {
     ] {
         hub.associate(ctx.connection, target);
     }
+    hub.join_org(ctx.connection, &session.org_id);
 }
 
 /// The ids both session acknowledgements carry.

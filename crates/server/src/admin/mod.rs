@@ -21,6 +21,7 @@ mod me;
 mod model_costs;
 mod namespace;
 mod openapi;
+mod publish;
 mod routes;
 mod settings;
 

@@ -5,7 +5,9 @@
 //! the same table.
 
 use super::auth::{Gate, require_role};
-use super::{connectors, conversations, documents, indexing, me, model_costs, openapi, settings};
+use super::{
+    connectors, conversations, documents, indexing, me, model_costs, openapi, publish, settings,
+};
 use crate::auth::Role;
 use crate::state::AppState;
 use axum::handler::Handler;
@@ -87,6 +89,7 @@ pub(super) fn routes() -> Vec<Route> {
         route(M::GET, "/indexing/runs", Some(Curator), indexing::runs),
         route(M::GET, "/settings", Some(Curator), settings::get),
         route(M::PUT, "/settings", Some(Admin), settings::put),
+        route(M::POST, "/publish", Some(Admin), publish::publish),
     ]
 }
 

@@ -7,7 +7,7 @@ use crate::hub::ConnectionId;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
-use switchboard_core::Target;
+use switchboard_core::{OrgId, Target};
 use switchboard_protocol::{ErrorCode, Event, decode_frame};
 use tokio::sync::mpsc;
 
@@ -44,6 +44,7 @@ impl Connection {
         let connection = hub.attach(out.clone());
         if let Some(principal) = self.viewer.principal() {
             hub.associate(connection, Target::User(principal.user_id.clone()));
+            hub.join_org(connection, &OrgId::new(principal.org_id.clone()));
         }
         let shutdown = self.state.shutdown_token();
         let writer = tokio::spawn(write_loop(sink, rx, shutdown.clone()));

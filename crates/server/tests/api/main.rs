@@ -6,6 +6,7 @@ mod admin_connectors;
 mod admin_conversations;
 mod admin_documents;
 mod admin_openapi;
+mod admin_publish;
 mod admin_settings;
 mod agents;
 mod approval;

@@ -74,6 +74,8 @@ impl Deployment {
                 ("SMOOTH_AGENT_BACKPLANE", self.broker.kind),
                 ("SMOOTH_AGENT_BACKPLANE_URL", self.broker.url),
                 ("SMOOTH_AGENT_BACKPLANE_CHANNEL", &self.channel),
+                ("AUTH_MODE", "jwt"),
+                ("AUTH_JWT_HS256_SECRET", crate::admin::SECRET),
             ],
         )
         .await
@@ -85,6 +87,19 @@ impl Drop for Deployment {
     fn drop(&mut self) {
         std::fs::remove_file(&self.config).ok();
     }
+}
+
+/// `http://host:port` of a replica.
+fn http_base(replica: &ServerProcess) -> String {
+    let ws = replica.url();
+    let host = ws.trim_start_matches("ws://").trim_end_matches("/ws");
+    format!("http://{host}")
+}
+
+/// A protocol event a service might push to a session's client.
+fn pushed(text: &str) -> serde_json::Value {
+    json!({"type": "stream_token", "requestId": "push",
+           "data": {"requestId": "push", "token": text}})
 }
 
 fn texts(ack: &serde_json::Value) -> Vec<String> {
@@ -185,6 +200,27 @@ async fn two_replicas_behave_as_one(broker: Broker) {
         freed,
         "A's connection stayed busy with a turn answered elsewhere"
     );
+
+    // An event published on A reaches B's client of the session, in order; A has no
+    // socket of that session and says so.
+    let (elsewhere, _) = on_b.create_session().await;
+    let http = switchboard_agent::http::client();
+    let publish = |n: usize| {
+        http.post(format!("{}/admin/publish", http_base(&a)))
+            .bearer_auth(crate::admin::token("ops", "reference-org", "admin"))
+            .json(&json!({"target": {"type": "session", "id": elsewhere},
+                          "event": pushed(&format!("notice {n}"))}))
+            .send()
+    };
+    for n in 0..20 {
+        let reply = publish(n).await.expect("A answers");
+        assert_eq!(reply.status(), 200);
+        let body: serde_json::Value = reply.json().await.unwrap();
+        assert_eq!(body, json!({"delivered": 0}), "no socket of it on A");
+    }
+    for n in 0..20 {
+        assert_eq!(on_b.next().await, pushed(&format!("notice {n}")));
+    }
 
     // Killing A loses nothing: B has every acknowledged message.
     a.kill_hard().expect("killed");
