@@ -31,6 +31,8 @@ struct Inner {
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
     connections: TaskTracker,
+    /// Open WebSockets per client address, under `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`.
+    ip_slots: crate::ws::PerIpSlots,
 }
 
 /// Why the server could not start.
@@ -194,6 +196,7 @@ impl AppState {
         });
         Ok(Self {
             inner: Arc::new(Inner {
+                ip_slots: crate::ws::PerIpSlots::new(config.max_connections_per_ip),
                 config,
                 auth,
                 store,
@@ -224,6 +227,11 @@ impl AppState {
     /// Cancelled when shutdown begins.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.inner.shutdown.clone()
+    }
+
+    /// Open WebSockets per client address.
+    pub fn ip_slots(&self) -> &crate::ws::PerIpSlots {
+        &self.inner.ip_slots
     }
 
     pub(crate) fn connections(&self) -> &TaskTracker {
