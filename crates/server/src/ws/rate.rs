@@ -17,7 +17,7 @@ use std::time::Instant;
 
 /// How many bursts' worth of refused frames a client may send beyond the sustained
 /// rate before it counts as flooding.
-const FLOOD_BURSTS: u32 = 10;
+const FLOOD_BURSTS: f64 = 10.0;
 
 /// What to do with one inbound frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl FrameAllowance {
         Self {
             limit,
             frames: TokenBucket::full(f64::from(limit.burst), rate, now),
-            refusals: TokenBucket::full(f64::from(limit.burst * FLOOD_BURSTS), rate, now),
+            refusals: TokenBucket::full(f64::from(limit.burst) * FLOOD_BURSTS, rate, now),
             refusing: false,
         }
     }
@@ -153,6 +153,12 @@ mod tests {
         };
         assert_eq!(verdict, Verdict::Close);
         assert_eq!(refused, 400);
+    }
+
+    #[test]
+    fn the_largest_settings_do_not_overflow() {
+        let (mut a, t0) = allowance(u32::MAX, u32::MAX);
+        assert_eq!(a.check(t0), Verdict::Allow);
     }
 
     #[test]
