@@ -26,9 +26,16 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         .start()
         .await;
     // Dropped before the gateway on every path, so a draining turn can still finish.
+    // A load generator sends turns far faster than a person: the per-connection
+    // limits are raised so they never refuse it (they are still counted).
     let server = ServerProcess::start(
         &args.server,
-        &[("SMOOAI_GATEWAY_URL", gateway.url().as_str())],
+        &[
+            ("SMOOAI_GATEWAY_URL", gateway.url().as_str()),
+            ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "1000000"),
+            ("SMOOTH_AGENT_RATE_LIMIT_BURST", "1000000"),
+            ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "100000"),
+        ],
     )
     .await?;
     let measured = measure_all(args, &server, &gateway).await;

@@ -22,6 +22,8 @@ pub enum ClientError {
     WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
     #[error("the server closed the connection")]
     Closed,
+    #[error("the server refused the WebSocket upgrade with HTTP {status}: {body}")]
+    Refused { status: u16, body: String },
     #[error("no event within {0:?}")]
     Timeout(Duration),
     #[error("the server sent a frame that is not JSON: {0}")]
@@ -38,6 +40,13 @@ pub type Result<T> = std::result::Result<T, ClientError>;
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: AtomicU64,
+}
+
+/// The close frame a server ended the connection with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    pub code: u16,
+    pub reason: String,
 }
 
 /// The ids a `create_conversation_session` acknowledgement carries.
@@ -64,7 +73,17 @@ impl Client {
     }
 
     async fn open(request: Request) -> Result<Self> {
-        let (ws, _) = connect_async(request).await?;
+        let (ws, _) = connect_async(request).await.map_err(|e| match e {
+            tokio_tungstenite::tungstenite::Error::Http(response) => ClientError::Refused {
+                status: response.status().as_u16(),
+                body: response
+                    .body()
+                    .as_deref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default(),
+            },
+            e => e.into(),
+        })?;
         Ok(Self {
             ws,
             next_id: AtomicU64::new(1),
@@ -91,6 +110,44 @@ impl Client {
     pub async fn send_binary(&mut self, bytes: Vec<u8>) -> Result<()> {
         self.ws.send(Message::binary(bytes)).await?;
         Ok(())
+    }
+
+    /// Sends a WebSocket ping control frame (not the protocol's `ping` action).
+    pub async fn send_ws_ping(&mut self) -> Result<()> {
+        self.ws.send(Message::Ping(Vec::new().into())).await?;
+        Ok(())
+    }
+
+    /// Reads until the server ends the connection, for at most `wait`: the events
+    /// that came first, and the close frame's code and reason (`None` when the
+    /// connection ended without one).
+    pub async fn until_closed(
+        &mut self,
+        wait: Duration,
+    ) -> Result<(Vec<Value>, Option<CloseInfo>)> {
+        let mut events = Vec::new();
+        let read = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Text(text))) => events.push(
+                        serde_json::from_str(text.as_str())
+                            .map_err(|_| ClientError::NotJson(text.to_string()))?,
+                    ),
+                    Some(Ok(Message::Close(frame))) => {
+                        return Ok(frame.map(|f| CloseInfo {
+                            code: u16::from(f.code),
+                            reason: f.reason.to_string(),
+                        }));
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return Ok(None),
+                }
+            }
+        };
+        match tokio::time::timeout(wait, read).await {
+            Ok(close) => close.map(|close| (events, close)),
+            Err(_) => Err(ClientError::Timeout(wait)),
+        }
     }
 
     /// The next event, waiting as long as it takes.

@@ -70,6 +70,19 @@ pub struct Config {
     /// `SMOOTH_AGENT_OUTBOUND_QUEUE`: events buffered per connection before the
     /// server waits for a slow client.
     pub outbound_queue: usize,
+    /// `SMOOTH_AGENT_RATE_LIMIT_PER_SEC` / `SMOOTH_AGENT_RATE_LIMIT_BURST`: how many
+    /// frames one connection may send; `None` (a rate of 0) turns the limit off.
+    pub rate_limit: Option<RateLimit>,
+    /// `SMOOTH_AGENT_IDLE_TIMEOUT_SECS`: how long a connection may send nothing, while
+    /// no turn of its own is live, before it is closed; `None` (0) never closes it.
+    pub idle_timeout: Option<Duration>,
+    /// `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`: open WebSockets allowed per client
+    /// address; `None` (0) allows any number.
+    pub max_connections_per_ip: Option<usize>,
+    /// `SMOOTH_AGENT_TRUST_FORWARDED_FOR`: take the client address from the last
+    /// `X-Forwarded-For` entry (the one the operator's proxy appended) rather than
+    /// the TCP peer. Only safe when every request comes through that proxy.
+    pub trust_forwarded_for: bool,
     /// `SMOOTH_AGENT_AUTH_MODE` (or `AUTH_MODE`) and the `AUTH_JWT_*` keys: how
     /// tokens are verified.
     pub auth: AuthConfig,
@@ -84,6 +97,14 @@ pub struct Config {
     /// Variables of the existing servers that are set but not acted on yet, for
     /// `main` to warn about.
     pub ignored: Vec<&'static str>,
+}
+
+/// A connection's allowance of inbound frames: a token bucket refilled at `per_sec`
+/// holding at most `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_sec: u32,
+    pub burst: u32,
 }
 
 /// Where conversations, sessions and messages are kept.
@@ -323,6 +344,24 @@ impl Config {
             )?)),
             max_frame_bytes: env.positive("SMOOTH_AGENT_MAX_FRAME_BYTES", 1 << 20)? as usize,
             outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
+            rate_limit: rate_limit(&env)?,
+            idle_timeout: match env.parse::<u32>(
+                "SMOOTH_AGENT_IDLE_TIMEOUT_SECS",
+                "a number of seconds (0 turns the timeout off)",
+                300,
+            )? {
+                0 => None,
+                secs => Some(Duration::from_secs(u64::from(secs))),
+            },
+            max_connections_per_ip: match env.parse::<u32>(
+                "SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP",
+                "a number of connections (0 turns the cap off)",
+                64,
+            )? {
+                0 => None,
+                max => Some(max as usize),
+            },
+            trust_forwarded_for: env.flag("SMOOTH_AGENT_TRUST_FORWARDED_FOR")?,
             auth: auth(&env)?,
             backplane: backplane(&env)?,
             widget: widget(&env)?,
@@ -350,6 +389,21 @@ impl Config {
 /// itself is never returned.
 pub fn secret_is_set(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| !v.to_string_lossy().trim().is_empty())
+}
+
+/// The per-connection frame allowance. The defaults (20 a second, bursts of 40) sit
+/// far above what a person at a chat widget can cause, so only automated floods
+/// meet them.
+fn rate_limit<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<RateLimit>, ConfigError> {
+    let per_sec = env.parse::<u32>(
+        "SMOOTH_AGENT_RATE_LIMIT_PER_SEC",
+        "a number of frames per second (0 turns the limit off)",
+        20,
+    )?;
+    let burst = env.positive("SMOOTH_AGENT_RATE_LIMIT_BURST", 40)?;
+    Ok((per_sec > 0).then_some(RateLimit { per_sec, burst }))
 }
 
 fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig, ConfigError> {
@@ -990,6 +1044,67 @@ mod tests {
             let err = config(vars).unwrap_err();
             assert_eq!(err.var, var, "{vars:?}");
             assert!(err.to_string().starts_with(var));
+        }
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_can_be_turned_off_and_name_bad_values() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.rate_limit,
+            Some(RateLimit {
+                per_sec: 20,
+                burst: 40
+            })
+        );
+        assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(c.max_connections_per_ip, Some(64));
+        assert!(!c.trust_forwarded_for);
+        assert_eq!(c.max_frame_bytes, 1 << 20);
+
+        let c = config(&[
+            ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "5"),
+            ("SMOOTH_AGENT_RATE_LIMIT_BURST", "7"),
+            ("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "30"),
+            ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "3"),
+            ("SMOOTH_AGENT_TRUST_FORWARDED_FOR", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.rate_limit,
+            Some(RateLimit {
+                per_sec: 5,
+                burst: 7
+            })
+        );
+        assert_eq!(c.idle_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(c.max_connections_per_ip, Some(3));
+        assert!(c.trust_forwarded_for);
+
+        let off = config(&[
+            ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "0"),
+            ("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "0"),
+            ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "0"),
+        ])
+        .unwrap();
+        assert_eq!(off.rate_limit, None);
+        assert_eq!(off.idle_timeout, None);
+        assert_eq!(off.max_connections_per_ip, None);
+
+        for (var, value) in [
+            ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "-1"),
+            ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "fast"),
+            ("SMOOTH_AGENT_RATE_LIMIT_BURST", "0"),
+            ("SMOOTH_AGENT_RATE_LIMIT_BURST", "lots"),
+            ("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "5m"),
+            ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "-3"),
+            ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "many"),
+            ("SMOOTH_AGENT_TRUST_FORWARDED_FOR", "perhaps"),
+            ("SMOOTH_AGENT_MAX_FRAME_BYTES", "0"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+            assert!(err.to_string().starts_with(var), "{err}");
         }
     }
 

@@ -23,6 +23,7 @@ use axum::Router;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use std::future::Future;
+use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// The HTTP routes: the WebSocket endpoint, the health probe and the admin API.
@@ -60,7 +61,9 @@ pub async fn serve(
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app(state.clone()))
+    // The peer address feeds the per-address connection cap.
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(token.cancelled_owned())
         .await?;
     state.drain_connections().await;

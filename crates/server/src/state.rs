@@ -40,6 +40,8 @@ struct Inner {
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
     connections: TaskTracker,
+    /// Open WebSockets per client address, under `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`.
+    ip_slots: crate::ws::PerIpSlots,
 }
 
 /// Why the server could not start.
@@ -262,6 +264,7 @@ impl AppState {
         .await?;
         Ok(Self {
             inner: Arc::new(Inner {
+                ip_slots: crate::ws::PerIpSlots::new(config.max_connections_per_ip),
                 config,
                 auth,
                 hub,
@@ -319,6 +322,11 @@ impl AppState {
     /// Cancelled when shutdown begins.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.inner.shutdown.clone()
+    }
+
+    /// Open WebSockets per client address.
+    pub fn ip_slots(&self) -> &crate::ws::PerIpSlots {
+        &self.inner.ip_slots
     }
 
     pub(crate) fn connections(&self) -> &TaskTracker {

@@ -97,6 +97,34 @@ impl TestClient {
         }
     }
 
+    /// Sends a WebSocket ping control frame.
+    pub async fn send_ws_ping(&mut self) {
+        self.inner.send_ws_ping().await.expect("send ping frame");
+    }
+
+    /// Reads until the server closes the connection (panics after `wait`): the
+    /// events that came first, validated, and the close frame.
+    pub async fn until_closed(
+        &mut self,
+        wait: Duration,
+    ) -> (Vec<Value>, Option<switchboard_client::CloseInfo>) {
+        let (events, close) = self
+            .inner
+            .until_closed(wait)
+            .await
+            .unwrap_or_else(|e| panic!("waiting for the server to close: {e}"));
+        for event in &events {
+            let action = event["requestId"]
+                .as_str()
+                .and_then(|id| self.sent.get(id))
+                .map(String::as_str);
+            if let Err(violation) = schemas().check_event(event, action) {
+                panic!("{violation}");
+            }
+        }
+        (events, close)
+    }
+
     /// Sends `frame` with `request_id` and returns the first event echoing it.
     pub async fn request(&mut self, request_id: &str, mut frame: Value) -> Value {
         frame["requestId"] = Value::from(request_id);

@@ -1,8 +1,10 @@
 //! Client → server frames: one [`Action`] per frame, decoded once by [`decode_frame`].
 
+mod peek;
 mod session;
 mod turn;
 
+pub use peek::peek_request_id;
 pub use session::*;
 pub use turn::*;
 

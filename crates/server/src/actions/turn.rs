@@ -38,6 +38,18 @@ impl TurnSlot {
         self.running.is_some()
     }
 
+    /// Resolves when the running turn's task has ended, and forgets it; never
+    /// resolves without one.
+    pub async fn finished(&mut self) {
+        match self.running.as_mut() {
+            Some(turn) => {
+                let _ = (&mut turn.task).await;
+                self.running = None;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
     /// The session of the running turn.
     pub fn session(&self) -> Option<SessionId> {
         self.running.as_ref().map(|t| t.session)

@@ -1,15 +1,24 @@
 //! One WebSocket connection: a reader loop, a writer task, and the caller's state.
 
 use super::Outbound;
+use super::per_ip::IpSlot;
+use super::rate::{FrameAllowance, Verdict};
 use crate::access::Viewer;
 use crate::actions::{self, Ctx, TurnSlot};
 use crate::hub::ConnectionId;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use std::time::Duration;
 use switchboard_core::{OrgId, Target};
-use switchboard_protocol::{ErrorCode, Event, decode_frame};
+use switchboard_protocol::{ErrorCode, Event, decode_frame, peek_request_id};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How long a connection the server closes waits for the client's closing
+/// handshake, so the client reads the last events and the close reason before the
+/// TCP connection goes.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Per-connection state. Frames are handled one at a time, in order; turns run in
 /// their own task so confirmations and cancels on the same socket are still read.
@@ -17,23 +26,30 @@ pub struct Connection {
     state: AppState,
     viewer: Viewer,
     turn: TurnSlot,
+    /// This connection's place under the per-address cap, given back when it ends.
+    _slot: IpSlot,
 }
 
 /// Why the reader loop stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum Exit {
     /// The client closed the socket or it broke: abort the running turn.
     ClientGone,
     /// The server is shutting down: let the running turn finish, within a bound.
     Shutdown,
+    /// A limit ends the connection: abort the running turn and close with `frame`.
+    /// `readable` is false when the read side can no longer be trusted (an
+    /// oversized message is still in flight), so no closing handshake is read.
+    Refused { frame: CloseFrame, readable: bool },
 }
 
 impl Connection {
-    pub fn new(state: AppState, viewer: Viewer) -> Self {
+    pub fn new(state: AppState, viewer: Viewer, slot: IpSlot) -> Self {
         Self {
             state,
             viewer,
             turn: TurnSlot::default(),
+            _slot: slot,
         }
     }
 
@@ -47,37 +63,10 @@ impl Connection {
             hub.join_org(connection, &OrgId::new(principal.org_id.clone()));
         }
         let shutdown = self.state.shutdown_token();
-        let writer = tokio::spawn(write_loop(sink, rx, shutdown.clone()));
-        let exit = loop {
-            let frame = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break Exit::Shutdown,
-                frame = stream.next() => frame,
-            };
-            let delivered = match frame {
-                Some(Ok(Message::Text(text))) => {
-                    self.on_text(text.as_str(), &out, connection).await
-                }
-                Some(Ok(Message::Binary(_))) => out
-                    .send(Event::error(
-                        None,
-                        ErrorCode::ValidationError,
-                        "binary frames are not supported; send JSON text frames",
-                    ))
-                    .await
-                    .is_ok(),
-                // Control frames are answered by the WebSocket layer.
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break Exit::ClientGone,
-            };
-            if !delivered {
-                break Exit::ClientGone;
-            }
-        };
-        match exit {
-            Exit::ClientGone => {
-                self.turn.abort();
-            }
+        let writer = tokio::spawn(write_loop(sink, rx));
+        let exit = self.read_loop(&mut stream, &out, connection).await;
+        match &exit {
+            Exit::ClientGone | Exit::Refused { .. } => self.turn.abort(),
             Exit::Shutdown => {
                 let parking = self.state.runtime().parking().clone();
                 let limit = self.state.config().drain_timeout;
@@ -88,7 +77,130 @@ impl Connection {
         }
         hub.detach(connection);
         drop(out);
-        let _ = writer.await;
+        let Ok(Some(mut sink)) = writer.await else {
+            return;
+        };
+        let close = match exit {
+            Exit::Refused { frame, readable } => {
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                closing_handshake(&mut stream, readable, &shutdown).await;
+                return;
+            }
+            Exit::Shutdown => close_code::AWAY,
+            Exit::ClientGone => close_code::NORMAL,
+        };
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: close,
+                reason: "".into(),
+            })))
+            .await;
+    }
+
+    /// Reads and handles frames until the client goes, the server shuts down, or a
+    /// limit ends the connection.
+    async fn read_loop(
+        &mut self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+        out: &Outbound,
+        connection: ConnectionId,
+    ) -> Exit {
+        let shutdown = self.state.shutdown_token();
+        let mut allowance = self
+            .state
+            .config()
+            .rate_limit
+            .map(|limit| FrameAllowance::new(limit, Instant::now().into_std()));
+        let idle = self.state.config().idle_timeout;
+        let mut heard = Instant::now();
+        // Armed lazily: when it fires early (frames came meanwhile) it is pushed on.
+        let idle_timer = tokio::time::sleep(idle.unwrap_or(Duration::MAX));
+        tokio::pin!(idle_timer);
+        loop {
+            let turn_live = self.turn.is_busy();
+            let frame = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return Exit::Shutdown,
+                frame = stream.next() => frame,
+                // Silence during a turn is the server's to fill: the idle clock starts
+                // again when the turn ends.
+                () = self.turn.finished(), if turn_live => {
+                    heard = Instant::now();
+                    continue;
+                }
+                () = &mut idle_timer, if idle.is_some() && !turn_live => {
+                    let idle = idle.unwrap_or_default();
+                    let due = heard + idle;
+                    if due > Instant::now() {
+                        idle_timer.as_mut().reset(due);
+                        continue;
+                    }
+                    return idle_close(idle);
+                }
+            };
+            heard = Instant::now();
+            let message = match frame {
+                Some(Ok(message)) => message,
+                Some(Err(e)) => return self.read_failed(&e, out).await,
+                None => return Exit::ClientGone,
+            };
+            if let Some(allowance) = allowance.as_mut() {
+                match admit(allowance, &message, heard, out).await {
+                    Gate::Pass => {}
+                    Gate::Skip => continue,
+                    Gate::Exit(exit) => return exit,
+                }
+            }
+            let delivered = match message {
+                Message::Text(text) => self.on_text(text.as_str(), out, connection).await,
+                Message::Binary(_) => out
+                    .send(Event::error(
+                        None,
+                        ErrorCode::ValidationError,
+                        "binary frames are not supported; send JSON text frames",
+                    ))
+                    .await
+                    .is_ok(),
+                // Control frames are answered by the WebSocket layer.
+                Message::Ping(_) | Message::Pong(_) => true,
+                Message::Close(_) => return Exit::ClientGone,
+            };
+            if !delivered {
+                return Exit::ClientGone;
+            }
+        }
+    }
+
+    /// A read error: a message over the size limit gets a clear error and a 1009
+    /// close; anything else means the client is gone.
+    async fn read_failed(&self, e: &axum::Error, out: &Outbound) -> Exit {
+        let Some((size, limit)) = too_long(e) else {
+            return Exit::ClientGone;
+        };
+        tracing::warn!(
+            limit = "SMOOTH_AGENT_MAX_FRAME_BYTES",
+            max = limit,
+            size,
+            "closing a connection that sent a message over the size limit"
+        );
+        // The rest of the message is still on its way and the WebSocket layer cannot
+        // skip it, so the connection cannot go on reading: it is closed.
+        let _ = out
+            .send(Event::error(
+                None,
+                ErrorCode::ValidationError,
+                format!(
+                    "message too large: {size} bytes is over this server's limit of {limit} bytes; the connection will be closed"
+                ),
+            ))
+            .await;
+        Exit::Refused {
+            frame: CloseFrame {
+                code: close_code::SIZE,
+                reason: format!("message too large: limit is {limit} bytes").into(),
+            },
+            readable: false,
+        }
     }
 
     /// Decodes and handles one text frame. Returns `false` when the client is gone.
@@ -115,27 +227,135 @@ impl Connection {
     }
 }
 
-/// Writes queued events in order until every sender is gone, then closes the socket:
-/// "going away" when the server is shutting down, a normal close otherwise.
+/// What the rate limit lets the reader loop do with a frame.
+enum Gate {
+    /// Handle it.
+    Pass,
+    /// It was refused (and answered): read the next one.
+    Skip,
+    Exit(Exit),
+}
+
+/// Takes a data frame's token. A frame over the limit is answered `RATE_LIMITED`,
+/// echoing its `requestId` when one can be read without decoding the frame; a
+/// client that keeps flooding is disconnected with 1008.
+async fn admit(
+    allowance: &mut FrameAllowance,
+    message: &Message,
+    now: Instant,
+    out: &Outbound,
+) -> Gate {
+    let text = match message {
+        Message::Text(text) => text.as_str(),
+        Message::Binary(_) => "",
+        // Control frames are the WebSocket layer's, and cost nothing here.
+        Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return Gate::Pass,
+    };
+    let limit = allowance.limit();
+    let first = match allowance.check(now.into_std()) {
+        Verdict::Allow => return Gate::Pass,
+        Verdict::Refuse { first } => first,
+        Verdict::Close => {
+            tracing::warn!(
+                limit = "SMOOTH_AGENT_RATE_LIMIT_PER_SEC",
+                per_sec = limit.per_sec,
+                burst = limit.burst,
+                "closing a connection that kept sending over its rate limit"
+            );
+            return Gate::Exit(Exit::Refused {
+                frame: CloseFrame {
+                    code: close_code::POLICY,
+                    reason: "rate limit exceeded: too many frames refused".into(),
+                },
+                readable: true,
+            });
+        }
+    };
+    if first {
+        tracing::warn!(
+            limit = "SMOOTH_AGENT_RATE_LIMIT_PER_SEC",
+            per_sec = limit.per_sec,
+            burst = limit.burst,
+            "refusing frames over the rate limit"
+        );
+    }
+    let refusal = Event::error(
+        peek_request_id(text),
+        ErrorCode::RateLimited,
+        format!(
+            "rate limit exceeded: at most {} frames a second (bursts of {}); this frame was not processed, send it again later",
+            limit.per_sec, limit.burst
+        ),
+    );
+    match out.send(refusal).await {
+        Ok(()) => Gate::Skip,
+        Err(_) => Gate::Exit(Exit::ClientGone),
+    }
+}
+
+/// Closes a connection that sent nothing for `idle` (1000, with the reason).
+fn idle_close(idle: Duration) -> Exit {
+    tracing::info!(
+        limit = "SMOOTH_AGENT_IDLE_TIMEOUT_SECS",
+        secs = idle.as_secs(),
+        "closing an idle connection"
+    );
+    Exit::Refused {
+        frame: CloseFrame {
+            code: close_code::NORMAL,
+            reason: format!("idle timeout: nothing received for {} s", idle.as_secs()).into(),
+        },
+        readable: true,
+    }
+}
+
+/// The size and limit of a message the WebSocket layer refused as too long.
+fn too_long(e: &axum::Error) -> Option<(usize, usize)> {
+    use tungstenite::error::{CapacityError, Error};
+    let source = std::error::Error::source(e)?;
+    match source.downcast_ref::<Error>()? {
+        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            Some((*size, *max_size))
+        }
+        _ => None,
+    }
+}
+
+/// After the server's close frame: waits (briefly) for the client's, so the client
+/// reads what was sent before the connection drops. With an unreadable read side it
+/// only lingers for the same grace.
+async fn closing_handshake(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    readable: bool,
+    shutdown: &tokio_util::sync::CancellationToken,
+) {
+    let wait = async {
+        if readable {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    return;
+                }
+            }
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::time::timeout(CLOSE_GRACE, wait) => {}
+        () = shutdown.cancelled() => {}
+    }
+}
+
+/// Writes queued events in order until every sender is gone, then hands the sink
+/// back for the close frame. `None` when the client stopped taking frames.
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<String>,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
+) -> Option<SplitSink<WebSocket, Message>> {
     while let Some(frame) = rx.recv().await {
         if sink.send(Message::Text(frame.into())).await.is_err() {
-            return;
+            return None;
         }
     }
-    let code = if shutdown.is_cancelled() {
-        close_code::AWAY
-    } else {
-        close_code::NORMAL
-    };
-    let _ = sink
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: "".into(),
-        })))
-        .await;
+    Some(sink)
 }

@@ -2,17 +2,22 @@
 
 mod connection;
 mod outbound;
+mod per_ip;
+mod rate;
 
 pub use connection::Connection;
 pub use outbound::{Closed, Outbound};
+pub use per_ip::{AtCapacity, IpSlot, PerIpSlots, client_ip};
 
 use crate::access::Viewer;
 use crate::state::AppState;
+use axum::Extension;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 /// The query string of the upgrade request.
 #[derive(Deserialize)]
@@ -22,8 +27,12 @@ pub struct UpgradeQuery {
 }
 
 /// `GET /ws`: upgrades to a WebSocket speaking the smooth-operator protocol.
+///
+/// The peer address comes from `ConnectInfo` (see [`crate::serve`]); a router
+/// served without it cannot apply the per-address cap.
 pub async fn upgrade(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Query(query): Query<UpgradeQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -31,6 +40,29 @@ pub async fn upgrade(
     if state.shutdown_token().is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
+    let ip = client_ip(
+        peer.map(|Extension(ConnectInfo(addr))| addr),
+        &headers,
+        state.config().trust_forwarded_for,
+    );
+    // Taken before the upgrade and moved into the connection: an upgrade that never
+    // completes drops it, and so does a connection however it ends.
+    let slot = match state.ip_slots().acquire(ip) {
+        Ok(slot) => slot,
+        Err(AtCapacity { max }) => {
+            tracing::warn!(
+                limit = "SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP",
+                max,
+                ip = ?ip,
+                "refusing a WebSocket upgrade: too many connections from this address"
+            );
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many connections from this address (at most {max})"),
+            )
+                .into_response();
+        }
+    };
     let principal = state.auth().connection(query.token.as_deref());
     let origin = headers
         .get(header::ORIGIN)
@@ -48,6 +80,6 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let connections = state.connections().clone();
-            connections.track_future(Connection::new(state, viewer).run(socket))
+            connections.track_future(Connection::new(state, viewer, slot).run(socket))
         })
 }

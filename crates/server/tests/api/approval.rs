@@ -9,6 +9,15 @@ use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
 use switchboard_testkit::{TestApp, TestClient, config_for, spawn_app_with_agent};
 
 async fn gated_app(endpoint: &ToolEndpoint, after: &str) -> (MockGateway, TestApp) {
+    gated_app_with(endpoint, after, |_| {}).await
+}
+
+/// [`gated_app`] with the test configuration adjusted by `tweak`.
+pub(super) async fn gated_app_with(
+    endpoint: &ToolEndpoint,
+    after: &str,
+    tweak: impl FnOnce(&mut switchboard_server::Config),
+) -> (MockGateway, TestApp) {
     let gateway = MockGateway::start(vec![
         ScriptedReply::ToolCall {
             name: "delete_record".into(),
@@ -17,8 +26,10 @@ async fn gated_app(endpoint: &ToolEndpoint, after: &str) -> (MockGateway, TestAp
         ScriptedReply::Text(after.into()),
     ])
     .await;
+    let mut config = config_for(&gateway);
+    tweak(&mut config);
     let app = spawn_app_with_agent(
-        config_for(&gateway),
+        config,
         json!({
             "tools": [{"name": "delete_record", "description": "Delete a record", "url": endpoint.url,
                        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}],
@@ -30,7 +41,7 @@ async fn gated_app(endpoint: &ToolEndpoint, after: &str) -> (MockGateway, TestAp
 }
 
 /// Sends the gated request and returns the events up to the parked call chunk.
-async fn park(client: &mut TestClient, session: &str) -> Vec<Value> {
+pub(super) async fn park(client: &mut TestClient, session: &str) -> Vec<Value> {
     client
         .send(json!({"action": "send_message", "requestId": "r1", "sessionId": session, "message": "delete record 42"}))
         .await;

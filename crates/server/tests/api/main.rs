@@ -17,6 +17,7 @@ mod crash;
 mod gateway_failures;
 mod interactions;
 mod knowledge;
+mod limits;
 mod messages;
 mod offline;
 mod otp;
