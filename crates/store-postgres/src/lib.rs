@@ -1,16 +1,22 @@
-//! Switchboard's [`Store`](switchboard_core::Store) on PostgreSQL.
+//! Switchboard's [`Store`](switchboard_core::Store) and
+//! [`KnowledgeBase`](switchboard_knowledge::KnowledgeBase) on PostgreSQL.
 //!
 //! [`PostgresStore::connect`] opens a connection pool and applies the embedded schema
 //! migrations before returning, so a replica never serves on an old schema; replicas
 //! that start together take turns through sqlx's advisory lock.
+//! [`PostgresKnowledge`] keeps documents and their chunks in the same database,
+//! with pgvector, and shares the store's pool.
 
 mod admin;
 mod create;
 mod error;
+mod knowledge;
 mod migrations;
 mod pages;
 mod rows;
 mod store;
+
+pub use knowledge::{Fusion, KnowledgeOptions, PostgresKnowledge};
 
 use error::UrlSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -11,6 +11,11 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// list and the folder agree.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "store", include_str!("../migrations/0001_store.sql")),
+    (
+        2,
+        "knowledge",
+        include_str!("../migrations/0002_knowledge.sql"),
+    ),
     (3, "admin", include_str!("../migrations/0003_admin.sql")),
 ];
 
