@@ -12,10 +12,40 @@ use std::time::Duration;
 use switchboard_agent::AgentFile;
 use switchboard_knowledge::source::{Source, SourceConfig};
 use switchboard_knowledge::{
-    Document, Embedder, GatewayEmbedder, GatewayReranker, HashingEmbedder, KnowledgeIndex,
-    Reranker, Retriever,
+    Document, Embedder, GatewayEmbedder, GatewayReranker, HashingEmbedder, KnowledgeBase,
+    KnowledgeIndex, Reranker, Retriever,
 };
 use tokio_util::sync::CancellationToken;
+
+/// Where the knowledge base keeps documents and chunks: beside the store.
+pub enum KnowledgeHome {
+    /// In this process, rebuilt at every start.
+    Memory,
+    /// In the store's PostgreSQL database (pgvector), shared by every replica.
+    #[cfg(feature = "postgres")]
+    Postgres(switchboard_store_postgres::PostgresStore),
+}
+
+impl KnowledgeHome {
+    async fn open(
+        self,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Arc<dyn KnowledgeBase>, StartupError> {
+        Ok(match self {
+            KnowledgeHome::Memory => Arc::new(KnowledgeIndex::new(embedder)),
+            #[cfg(feature = "postgres")]
+            KnowledgeHome::Postgres(store) => Arc::new(
+                switchboard_store_postgres::PostgresKnowledge::connect(
+                    store.pool().clone(),
+                    embedder,
+                    Default::default(),
+                )
+                .await
+                .map_err(|e| StartupError::Knowledge(e.to_string()))?,
+            ),
+        })
+    }
+}
 
 /// A source to re-ingest on a schedule.
 pub struct Refresh {
@@ -28,8 +58,9 @@ pub async fn build(
     config: &Config,
     file: &AgentFile,
     http: &reqwest::Client,
+    home: KnowledgeHome,
 ) -> Result<(Retriever, Vec<Refresh>), StartupError> {
-    let index = Arc::new(KnowledgeIndex::new(embedder(config, http)));
+    let index = home.open(embedder(config, http)).await?;
     if config.seed_kb {
         ingest(&index, "seed", switchboard_knowledge::demo_documents()).await?;
     }
@@ -97,7 +128,7 @@ fn reranker(config: &Config, http: &reqwest::Client) -> Option<Reranker> {
 }
 
 async fn ingest(
-    index: &KnowledgeIndex,
+    index: &Arc<dyn KnowledgeBase>,
     source: &str,
     documents: Vec<Document>,
 ) -> Result<(), StartupError> {

@@ -3,6 +3,7 @@
 use crate::auth::Authenticator;
 use crate::config::{BackplaneConfig, Config, OtpConfig, StorageConfig};
 use crate::hub::Hub;
+use crate::knowledge::KnowledgeHome;
 use crate::widget::WidgetAuth;
 use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
@@ -67,10 +68,13 @@ pub enum StartupError {
     Widget(String),
 }
 
-/// Opens the store `SMOOTH_AGENT_STORAGE` selects.
-async fn open_store(storage: &StorageConfig) -> Result<Arc<dyn Store>, StartupError> {
+/// Opens the store `SMOOTH_AGENT_STORAGE` selects, and says where its knowledge
+/// base lives (PostgreSQL keeps it in the same database, on the same pool).
+async fn open_store(
+    storage: &StorageConfig,
+) -> Result<(Arc<dyn Store>, KnowledgeHome), StartupError> {
     match storage {
-        StorageConfig::Memory => Ok(Arc::new(MemoryStore::new())),
+        StorageConfig::Memory => Ok((Arc::new(MemoryStore::new()), KnowledgeHome::Memory)),
         #[cfg(feature = "postgres")]
         StorageConfig::Postgres { url } => {
             use secrecy::ExposeSecret;
@@ -80,7 +84,8 @@ async fn open_store(storage: &StorageConfig) -> Result<Arc<dyn Store>, StartupEr
             )
             .await
             .map_err(|e| StartupError::Storage(e.to_string()))?;
-            Ok(Arc::new(store))
+            let home = KnowledgeHome::Postgres(store.clone());
+            Ok((Arc::new(store), home))
         }
         other => Err(StartupError::StorageUnavailable(other.label())),
     }
@@ -156,6 +161,14 @@ async fn seed_organizations(store: &dyn Store, file: &AgentFile) -> Result<(), S
     Ok(())
 }
 
+/// The agent configuration file `SMOOTH_AGENT_CONFIG` names, if any.
+fn load_agent_file(config: &Config) -> Result<AgentFile, StartupError> {
+    Ok(match &config.agent_config {
+        Some(path) => AgentFile::load(path)?,
+        None => AgentFile::default(),
+    })
+}
+
 /// The built-in one-time-code service, when a delivery is configured.
 fn otp_service(config: &Config, store: &Arc<dyn Store>) -> Option<Arc<dyn OtpService>> {
     let delivery: Arc<dyn Delivery> = match config.otp.as_ref()? {
@@ -190,17 +203,16 @@ fn otp_service(config: &Config, store: &Arc<dyn Store>) -> Option<Arc<dyn OtpSer
 impl AppState {
     /// Builds the state the configuration asks for.
     pub async fn new(config: Config) -> Result<Self, StartupError> {
-        let store = open_store(&config.storage).await?;
-        Self::with_store(config, store).await
+        let (store, home) = open_store(&config.storage).await?;
+        let file = load_agent_file(&config)?;
+        Self::build(config, store, file, home).await
     }
 
     /// State over a store the caller built (tests, embedding hosts). Reads the agent
     /// configuration file and sets up the LLM provider and knowledge base.
+    /// Its knowledge base is in memory.
     pub async fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
-        let file = match &config.agent_config {
-            Some(path) => AgentFile::load(path)?,
-            None => AgentFile::default(),
-        };
+        let file = load_agent_file(&config)?;
         Self::with_parts(config, store, file).await
     }
 
@@ -210,6 +222,15 @@ impl AppState {
         config: Config,
         store: Arc<dyn Store>,
         file: AgentFile,
+    ) -> Result<Self, StartupError> {
+        Self::build(config, store, file, KnowledgeHome::Memory).await
+    }
+
+    async fn build(
+        config: Config,
+        store: Arc<dyn Store>,
+        file: AgentFile,
+        home: KnowledgeHome,
     ) -> Result<Self, StartupError> {
         let auth = Authenticator::new(&config.auth).map_err(StartupError::Auth)?;
         let http = switchboard_agent::http::client();
@@ -224,7 +245,7 @@ impl AppState {
         };
         let widget =
             WidgetAuth::from_config(&config.widget, &file, &http).map_err(StartupError::Widget)?;
-        let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http).await?;
+        let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http, home).await?;
         let shutdown = CancellationToken::new();
         crate::knowledge::spawn_refreshes(&retriever, refreshes, shutdown.clone());
         seed_organizations(&*store, &file).await?;

@@ -17,6 +17,7 @@ mod crash;
 mod gateway_failures;
 mod interactions;
 mod knowledge;
+mod knowledge_postgres;
 mod limits;
 mod messages;
 mod offline;
