@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 pub const USAGE: &str = "usage:
   switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
-  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST]
-  switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses]
-  switchboard-bench knowledge [--sizes LIST] [--queries N]
+  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--postgres URL]
+  switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL]
+  switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL]
+  switchboard-bench backplane --server PATH_TO_switchboard [--brokers redis,nats] [--receivers N] [--events N] [--burst N] [--in-flight N]
   switchboard-bench WS_URL ...    (same as `foundation WS_URL ...`)";
 
 /// Which benchmark to run.
@@ -15,6 +16,7 @@ pub enum Command {
     Turns(TurnsArgs),
     RetrievalEval(EvalArgs),
     Knowledge(KnowledgeArgs),
+    Backplane(BackplaneArgs),
 }
 
 /// Figures for a server that is already running.
@@ -35,6 +37,9 @@ pub struct TurnsArgs {
     pub turns: usize,
     /// Connection counts to measure, in order.
     pub concurrency: Vec<usize>,
+    /// A PostgreSQL server (`postgres://user@host:port`) to store in, in a
+    /// throwaway database, instead of the in-memory store.
+    pub postgres: Option<String>,
 }
 
 /// Retrieval quality over a labelled question set.
@@ -45,6 +50,9 @@ pub struct EvalArgs {
     pub questions: PathBuf,
     /// Also list, per question, the methods that missed it.
     pub misses: bool,
+    /// A PostgreSQL server (`postgres://user@host:port`) whose knowledge base to
+    /// evaluate instead of the in-memory index, in a throwaway database.
+    pub postgres: Option<String>,
 }
 
 /// Ingestion and query cost of the knowledge index on synthetic corpora.
@@ -53,6 +61,25 @@ pub struct KnowledgeArgs {
     pub sizes: Vec<usize>,
     /// Queries timed per retrieval mode and size.
     pub queries: usize,
+    /// A PostgreSQL server (`postgres://user@host:port`) to measure instead of the
+    /// in-memory index, in throwaway databases.
+    pub postgres: Option<String>,
+}
+
+/// Events published on one replica and received on another, through a broker.
+pub struct BackplaneArgs {
+    /// The `switchboard` binary to start (twice per broker).
+    pub server: PathBuf,
+    /// Which brokers to measure, in order: `redis`, `nats`.
+    pub brokers: Vec<String>,
+    /// Clients of the target agent connected to the receiving replica.
+    pub receivers: usize,
+    /// Events timed one at a time, for latency.
+    pub events: usize,
+    /// Events published as fast as possible, for throughput.
+    pub burst: usize,
+    /// Publish requests outstanding at once during the burst.
+    pub in_flight: usize,
 }
 
 impl Command {
@@ -76,6 +103,10 @@ impl Command {
             Some("knowledge") => {
                 argv.next();
                 KnowledgeArgs::parse(argv).map(Command::Knowledge)
+            }
+            Some("backplane") => {
+                argv.next();
+                BackplaneArgs::parse(argv).map(Command::Backplane)
             }
             _ => FoundationArgs::parse(argv).map(Command::Foundation),
         }
@@ -137,6 +168,7 @@ impl TurnsArgs {
         let mut server = None;
         let mut turns = 400;
         let mut concurrency = vec![1, 20];
+        let mut postgres = None;
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
@@ -145,6 +177,7 @@ impl TurnsArgs {
                 "--concurrency" => {
                     concurrency = positive_list("--concurrency", &value("--concurrency")?)?;
                 }
+                "--postgres" => postgres = Some(value("--postgres")?),
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
             }
@@ -159,6 +192,7 @@ impl TurnsArgs {
             server,
             turns,
             concurrency,
+            postgres,
         })
     }
 }
@@ -171,6 +205,7 @@ impl EvalArgs {
             corpus: PathBuf::from("eval/retrieval/corpus"),
             questions: PathBuf::from("eval/retrieval/questions.json"),
             misses: false,
+            postgres: None,
         };
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
@@ -178,6 +213,7 @@ impl EvalArgs {
                 "--corpus" => args.corpus = PathBuf::from(value("--corpus")?),
                 "--questions" => args.questions = PathBuf::from(value("--questions")?),
                 "--misses" => args.misses = true,
+                "--postgres" => args.postgres = Some(value("--postgres")?),
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
             }
@@ -191,15 +227,60 @@ impl KnowledgeArgs {
         let mut args = Self {
             sizes: vec![10_000, 100_000],
             queries: 500,
+            postgres: None,
         };
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
                 "--sizes" => args.sizes = positive_list("--sizes", &value("--sizes")?)?,
                 "--queries" => args.queries = positive("--queries", &value("--queries")?)?,
+                "--postgres" => args.postgres = Some(value("--postgres")?),
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
             }
+        }
+        Ok(args)
+    }
+}
+
+impl BackplaneArgs {
+    fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut server = None;
+        let mut args = Self {
+            server: PathBuf::new(),
+            brokers: vec!["redis".into(), "nats".into()],
+            receivers: 10,
+            events: 1000,
+            burst: 20_000,
+            in_flight: 32,
+        };
+        while let Some(arg) = argv.next() {
+            let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--server" => server = Some(PathBuf::from(value("--server")?)),
+                "--brokers" => {
+                    args.brokers = value("--brokers")?
+                        .split(',')
+                        .map(|b| b.trim().to_owned())
+                        .collect();
+                }
+                "--receivers" => args.receivers = positive("--receivers", &value("--receivers")?)?,
+                "--events" => args.events = positive("--events", &value("--events")?)?,
+                "--burst" => args.burst = positive("--burst", &value("--burst")?)?,
+                "--in-flight" => args.in_flight = positive("--in-flight", &value("--in-flight")?)?,
+                "-h" | "--help" => return Err(help()),
+                other => return Err(format!("unexpected argument '{other}'")),
+            }
+        }
+        args.server = server.ok_or("--server (the switchboard binary to start) is required")?;
+        if let Some(bad) = args
+            .brokers
+            .iter()
+            .find(|b| !matches!(b.as_str(), "redis" | "nats"))
+        {
+            return Err(format!(
+                "--brokers: unknown broker '{bad}' (expected redis, nats)"
+            ));
         }
         Ok(args)
     }

@@ -1,17 +1,22 @@
-//! `knowledge`: what the in-memory knowledge index costs at a given size. For each
-//! target chunk count it generates a synthetic corpus (see `synthetic.rs`),
-//! ingests it in sources of `BATCH` documents as a folder refresh would, and times
-//! queries in each retrieval mode. The embedder is the offline hashing one, so the
-//! figures are the index's own cost, not a model's.
+//! `knowledge`: what a knowledge base costs at a given size: the in-memory index,
+//! or, with `--postgres URL`, PostgreSQL with pgvector in a throwaway database per
+//! size (see `postgres.rs`). For each target chunk count it generates a
+//! synthetic corpus (see `synthetic.rs`), ingests it in sources of `BATCH`
+//! documents as a folder refresh would, and times queries in each retrieval mode.
+//! The embedder is the offline hashing one, so the figures are the index's own
+//! cost, not a model's.
 
 use crate::args::KnowledgeArgs;
+use crate::postgres::Throwaway;
 use crate::stats::{ms, percentile};
 use crate::synthetic::{Rng, Vocabulary, document_text};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_knowledge::{
-    Access, ChunkOptions, Document, HashingEmbedder, KnowledgeIndex, SearchMode, chunk_text,
+    Access, ChunkOptions, Document, Embedder, HashingEmbedder, KnowledgeBase, KnowledgeIndex,
+    SearchMode, chunk_text,
 };
+use switchboard_store_postgres::Fusion;
 
 const VOCABULARY: usize = 20_000;
 const ZIPF_EXPONENT: f64 = 1.0;
@@ -26,20 +31,41 @@ const WARM_UP_QUERIES: usize = 20;
 const SEED: u64 = 0x5eed_cafe_f00d;
 
 pub async fn run(args: &KnowledgeArgs) -> Result<(), String> {
+    let target = match &args.postgres {
+        None => "the in-memory index",
+        Some(_) => "PostgreSQL with pgvector (a throwaway database per size)",
+    };
     println!(
-        "knowledge index on synthetic corpora: {VOCABULARY} made-up words (Zipf, s = \
+        "{target} on synthetic corpora: {VOCABULARY} made-up words (Zipf, s = \
          {ZIPF_EXPONENT}), documents of {}-{} words, sources of {BATCH} documents, \
          hashing embedder; queries of {}-{} words from the same distribution, top {RESULTS}",
         WORDS.0, WORDS.1, QUERY_WORDS.0, QUERY_WORDS.1
     );
-    println!("baseline resident memory: {}", resident());
+    if args.postgres.is_none() {
+        println!("baseline resident memory: {}", resident());
+    }
     for &size in &args.sizes {
-        measure(size, args.queries).await?;
+        let start = Instant::now();
+        match &args.postgres {
+            None => measure(size, args.queries, None).await?,
+            Some(server) => {
+                let database = Throwaway::create(server).await?;
+                let outcome = measure(size, args.queries, Some(&database)).await;
+                database.drop().await?;
+                outcome?;
+            }
+        }
+        println!(
+            "  size {size} took {:.1} s in all",
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
 
-async fn measure(size: usize, queries: usize) -> Result<(), String> {
+/// Generates, ingests and queries one corpus of about `size` chunks, in memory or
+/// in `database`.
+async fn measure(size: usize, queries: usize, database: Option<&Throwaway>) -> Result<(), String> {
     let mut rng = Rng::new(SEED ^ size as u64);
     let vocabulary = Vocabulary::new(VOCABULARY, ZIPF_EXPONENT, &mut rng);
     let start = Instant::now();
@@ -48,27 +74,22 @@ async fn measure(size: usize, queries: usize) -> Result<(), String> {
     let count = documents.len();
     let (chunking, embedding) = preparation_cost(&documents);
 
-    let index = KnowledgeIndex::new(Arc::new(HashingEmbedder::default()));
+    let embedder: Arc<dyn Embedder> = Arc::new(HashingEmbedder::default());
+    let base: Arc<dyn KnowledgeBase> = match database {
+        None => Arc::new(KnowledgeIndex::new(embedder.clone())),
+        Some(database) => database.knowledge(embedder.clone(), Fusion::Score).await?,
+    };
     let start = Instant::now();
-    let mut documents = documents.into_iter();
-    let mut sources = 0;
-    loop {
-        let batch: Vec<Document> = documents.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
-        index
-            .ingest_source(&format!("synthetic-{sources}"), batch)
-            .await
-            .map_err(|e| e.to_string())?;
-        sources += 1;
-    }
+    let (sources, chunks) = ingest(&*base, documents).await?;
     let wall = start.elapsed();
-    let chunks = index.chunk_count();
-    let dimension = index.signature().map_or(0, |s| s.dimension);
+    let dimension = base
+        .signature()
+        .await
+        .map_err(|e| e.to_string())?
+        .map_or(0, |s| s.dimension);
+    let stored = base.document_count().await.map_err(|e| e.to_string())?;
     println!(
-        "\nsize {size}: {} documents, {chunks} chunks (corpus generated in {:.2} s)",
-        index.document_count(),
+        "\nsize {size}: {stored} documents, {chunks} chunks (corpus generated in {:.2} s)",
         generated.as_secs_f64()
     );
     println!(
@@ -84,11 +105,14 @@ async fn measure(size: usize, queries: usize) -> Result<(), String> {
         embedding.as_secs_f64(),
         wall.saturating_sub(chunking + embedding).as_secs_f64()
     );
-    println!(
-        "  resident memory after ingestion: {} (the vectors alone: {:.1} MiB)",
-        resident(),
-        (chunks * dimension * 4) as f64 / (1024.0 * 1024.0)
-    );
+    match database {
+        None => println!(
+            "  resident memory after ingestion: {} (the vectors alone: {:.1} MiB)",
+            resident(),
+            (chunks * dimension * 4) as f64 / (1024.0 * 1024.0)
+        ),
+        Some(database) => println!("  on disk: {}", database.sizes().await?),
+    }
 
     let texts: Vec<String> = (0..queries)
         .map(|_| {
@@ -97,20 +121,47 @@ async fn measure(size: usize, queries: usize) -> Result<(), String> {
         })
         .collect();
     println!("  query latency ({queries} queries per mode):");
-    for (label, mode) in [
-        ("hybrid", SearchMode::Hybrid),
-        ("lexical", SearchMode::Lexical),
-        ("vector", SearchMode::Vector),
-    ] {
-        let samples = time_queries(&index, &texts, mode).await;
+    let mut modes = vec![
+        ("hybrid", base.clone(), SearchMode::Hybrid),
+        ("lexical", base.clone(), SearchMode::Lexical),
+        ("vector", base, SearchMode::Vector),
+    ];
+    if let Some(database) = database {
+        let rank = database.knowledge(embedder, Fusion::ReciprocalRank).await?;
+        modes.insert(1, ("hybrid-rrf", rank, SearchMode::Hybrid));
+    }
+    for (label, base, mode) in modes {
+        let samples = time_queries(&*base, &texts, mode).await?;
         println!(
-            "    {label:<8} p50 {:>11}  p99 {:>11}  max {:>11}",
+            "    {label:<10} p50 {:>11}  p99 {:>11}  max {:>11}",
             ms(percentile(&samples, 0.50)),
             ms(percentile(&samples, 0.99)),
             ms(samples.last().copied().unwrap_or_default())
         );
     }
     Ok(())
+}
+
+/// Ingests `documents` in sources of `BATCH`; returns the number of sources and of
+/// chunks stored.
+async fn ingest(
+    base: &dyn KnowledgeBase,
+    documents: Vec<Document>,
+) -> Result<(usize, usize), String> {
+    let mut documents = documents.into_iter();
+    let (mut sources, mut chunks) = (0, 0);
+    loop {
+        let batch: Vec<Document> = documents.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            return Ok((sources, chunks));
+        }
+        let report = base
+            .ingest_source(&format!("synthetic-{sources}"), batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        chunks += report.chunks;
+        sources += 1;
+    }
 }
 
 /// Documents until chunking them (as the index will) gives about `target` chunks.
@@ -153,20 +204,26 @@ fn preparation_cost(documents: &[Document]) -> (Duration, Duration) {
 }
 
 /// Each query's latency, sorted ascending, after a few unmeasured ones.
-async fn time_queries(index: &KnowledgeIndex, texts: &[String], mode: SearchMode) -> Vec<Duration> {
+async fn time_queries(
+    base: &dyn KnowledgeBase,
+    texts: &[String],
+    mode: SearchMode,
+) -> Result<Vec<Duration>, String> {
     let access = Access::anonymous("bench");
     for text in texts.iter().take(WARM_UP_QUERIES) {
-        index.search_with(text, &access, RESULTS, mode).await;
+        base.search_with(text, &access, RESULTS, mode)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let mut samples = Vec::with_capacity(texts.len());
     for text in texts {
         let start = Instant::now();
-        let hits = index.search_with(text, &access, RESULTS, mode).await;
+        let hits = base.search_with(text, &access, RESULTS, mode).await;
         samples.push(start.elapsed());
-        std::hint::black_box(hits);
+        std::hint::black_box(hits.map_err(|e| e.to_string())?);
     }
     samples.sort();
-    samples
+    Ok(samples)
 }
 
 /// This process's resident memory (`VmRSS`), as printed.

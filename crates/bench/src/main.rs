@@ -6,20 +6,28 @@
 //! switchboard-bench turns --server target/release/switchboard [--turns 400]
 //!     [--concurrency 1,20]
 //! switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses]
+//!     [--postgres postgres://postgres@127.0.0.1:5432]
 //! switchboard-bench knowledge [--sizes 10000,100000] [--queries 500]
+//!     [--postgres postgres://postgres@127.0.0.1:5432]
+//! switchboard-bench backplane --server target/release/switchboard [--brokers redis,nats]
+//!     [--receivers 10] [--events 1000] [--burst 20000] [--in-flight 32]
 //! ```
 //!
 //! `foundation` measures a running server (see `foundation.rs`); `turns` starts one
 //! against a mock LLM gateway and measures agent turns (see `turns.rs`).
 //! `retrieval-eval` scores retrieval methods on a labelled question set (see
-//! `eval/`); `knowledge` times the knowledge index on synthetic corpora (see
-//! `knowledge.rs`). Without a subcommand the arguments are those of `foundation`.
+//! `eval/`); `knowledge` times the knowledge index, in memory or on PostgreSQL, on
+//! synthetic corpora (see `knowledge.rs`); `backplane` times events crossing
+//! from one replica to another through Redis or NATS (see `backplane.rs`). Without a subcommand the arguments are
+//! those of `foundation`.
 
 mod args;
+mod backplane;
 mod cpu;
 mod eval;
 mod foundation;
 mod knowledge;
+mod postgres;
 mod stats;
 mod synthetic;
 mod turns;
@@ -40,6 +48,7 @@ async fn main() {
         Command::Turns(args) => turns::run(&args).await,
         Command::RetrievalEval(args) => eval::run(&args).await,
         Command::Knowledge(args) => knowledge::run(&args).await,
+        Command::Backplane(args) => backplane::run(&args).await,
     };
     if let Err(e) = outcome {
         eprintln!("switchboard-bench: {e}");

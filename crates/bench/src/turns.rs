@@ -5,6 +5,7 @@
 
 use crate::args::TurnsArgs;
 use crate::cpu::{self, CpuMeter, CpuUsed};
+use crate::postgres::Throwaway;
 use crate::stats::{ms, percentile};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -28,18 +29,35 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
     // Dropped before the gateway on every path, so a draining turn can still finish.
     // A load generator sends turns far faster than a person: the per-connection
     // limits are raised so they never refuse it (they are still counted).
-    let server = ServerProcess::start(
-        &args.server,
-        &[
-            ("SMOOAI_GATEWAY_URL", gateway.url().as_str()),
-            ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "1000000"),
-            ("SMOOTH_AGENT_RATE_LIMIT_BURST", "1000000"),
-            ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "100000"),
-        ],
-    )
-    .await?;
+    let database = match &args.postgres {
+        Some(server) => Some(Throwaway::create(server).await?),
+        None => None,
+    };
+    let gateway_url = gateway.url();
+    let mut env = vec![
+        ("SMOOAI_GATEWAY_URL", gateway_url.as_str()),
+        ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "1000000"),
+        ("SMOOTH_AGENT_RATE_LIMIT_BURST", "1000000"),
+        ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "100000"),
+    ];
+    if let Some(database) = &database {
+        env.push(("SMOOTH_AGENT_STORAGE", "postgres"));
+        env.push(("SMOOTH_AGENT_DATABASE_URL", database.url()));
+    }
+    let server = match ServerProcess::start(&args.server, &env).await {
+        Ok(server) => server,
+        Err(error) => {
+            if let Some(database) = database {
+                database.drop().await?;
+            }
+            return Err(error);
+        }
+    };
     let measured = measure_all(args, &server, &gateway).await;
     let status = server.stop()?;
+    if let Some(database) = database {
+        database.drop().await?;
+    }
     measured?;
     if !status.success() {
         return Err(format!("the server exited with {status} after SIGTERM"));
@@ -53,8 +71,13 @@ async fn measure_all(
     gateway: &MockGateway,
 ) -> Result<(), String> {
     println!(
-        "turns against the mock gateway (server: {})",
-        args.server.display()
+        "turns against the mock gateway (server: {}, store: {})",
+        args.server.display(),
+        if args.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "memory"
+        }
     );
     println!(
         "concurrency  turns  failed  wall s   turns/s  server CPU ms/turn (schedstat | stat)  bench CPU ms/turn"

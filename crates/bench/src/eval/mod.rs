@@ -1,13 +1,15 @@
 //! `retrieval-eval`: how often each retrieval method finds the document that
 //! answers a question. The corpus is ingested as a real folder source, with the
 //! offline hashing embedder, so the figures need no model or network and are the
-//! same on every run.
+//! same on every run. With `--postgres URL` the knowledge base evaluated is
+//! PostgreSQL's, in a throwaway database.
 
 mod method;
 mod metrics;
 mod questions;
 
 use crate::args::EvalArgs;
+use crate::postgres::Throwaway;
 use method::Method;
 use metrics::{K, Table, first_relevant};
 use std::collections::BTreeSet;
@@ -15,7 +17,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use switchboard_knowledge::source::{FileSource, Source, SourceConfig};
-use switchboard_knowledge::{Document, HashingEmbedder, KnowledgeIndex, Reranker, Retriever};
+use switchboard_knowledge::{
+    Document, Embedder, HashingEmbedder, KnowledgeBase, KnowledgeIndex, Reranker, Retriever,
+};
+use switchboard_store_postgres::Fusion;
 
 /// The source name, so document ids are `corpus/<file name>`.
 const SOURCE: &str = "corpus";
@@ -26,27 +31,47 @@ pub async fn run(args: &EvalArgs) -> Result<(), String> {
     let ids: BTreeSet<String> = documents.iter().map(|d| d.id.clone()).collect();
     questions::check(&questions, &ids)?;
 
-    let index = Arc::new(KnowledgeIndex::new(Arc::new(HashingEmbedder::default())));
+    let embedder: Arc<dyn Embedder> = Arc::new(HashingEmbedder::default());
+    let Some(server) = &args.postgres else {
+        let index = Arc::new(KnowledgeIndex::new(embedder));
+        return evaluate(args, index, documents, &questions).await;
+    };
+    let database = Throwaway::create(server).await?;
+    println!("on PostgreSQL: \"BM25\" below is ts_rank, PostgreSQL's full-text rank");
+    let outcome = match database.knowledge(embedder, Fusion::Score).await {
+        Ok(base) => evaluate(args, base, documents, &questions).await,
+        Err(e) => Err(e),
+    };
+    database.drop().await?;
+    outcome
+}
+
+/// Ingests `documents` into `base` and scores every method on `questions`.
+async fn evaluate(
+    args: &EvalArgs,
+    base: Arc<dyn KnowledgeBase>,
+    documents: Vec<Document>,
+    questions: &[questions::Question],
+) -> Result<(), String> {
     let start = Instant::now();
-    index
+    let report = base
         .ingest_source(SOURCE, documents)
         .await
         .map_err(|e| format!("cannot ingest {}: {e}", args.corpus.display()))?;
+    let signature = base.signature().await.map_err(|e| e.to_string())?;
     println!(
         "retrieval eval: {} documents, {} chunks (ingested in {:.2} s, {}), {} questions",
-        index.document_count(),
-        index.chunk_count(),
+        base.document_count().await.map_err(|e| e.to_string())?,
+        report.chunks,
         start.elapsed().as_secs_f64(),
-        index
-            .signature()
-            .map_or_else(|| index.embedder_name(), |s| s.to_string()),
+        signature.map_or_else(|| "no vectors".into(), |s| s.to_string()),
         questions.len(),
     );
 
-    let retriever = Retriever::new(index, Some(Reranker::Lexical));
+    let retriever = Retriever::new(base, Some(Reranker::Lexical));
     let mut table = Table::new();
     let mut misses = Vec::new();
-    for question in &questions {
+    for question in questions {
         let mut missed_by = Vec::new();
         for method in Method::ALL {
             let ranked = method.ranked(&retriever, &question.question).await;
