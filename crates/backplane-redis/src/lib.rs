@@ -83,6 +83,22 @@ impl Bus for RedisBus {
         Ok(())
     }
 
+    async fn publish_all(&self, messages: Vec<Vec<u8>>) -> Result<(), BusError> {
+        let mut pipeline = redis::pipe();
+        for message in messages {
+            pipeline
+                .cmd("PUBLISH")
+                .arg(&self.channel)
+                .arg(message)
+                .ignore();
+        }
+        let mut connection = self.publisher.clone();
+        pipeline
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|e| unavailable("PUBLISH failed", e))
+    }
+
     async fn subscribe(&self) -> Result<mpsc::Receiver<Vec<u8>>, BusError> {
         let first = self.subscription().await?;
         let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);

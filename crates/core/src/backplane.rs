@@ -58,6 +58,15 @@ pub trait Bus: Send + Sync + 'static {
     /// Sends `message` to every subscriber. Returns once the broker has it.
     async fn publish(&self, message: Vec<u8>) -> Result<(), BusError>;
 
+    /// Sends `messages`, in order. Brokers that can take several at once (a Redis
+    /// pipeline) override this so a backlog costs one round trip, not one each.
+    async fn publish_all(&self, messages: Vec<Vec<u8>>) -> Result<(), BusError> {
+        for message in messages {
+            self.publish(message).await?;
+        }
+        Ok(())
+    }
+
     /// A new subscription. It is live once this returns.
     async fn subscribe(&self) -> Result<mpsc::Receiver<Vec<u8>>, BusError>;
 }
@@ -156,6 +165,15 @@ pub mod suite {
             );
         }
         assert_eq!(next(&mut at_a).await, big);
+
+        // A batch arrives whole and in order, after what was published before it.
+        a.publish(b"before".to_vec()).await.expect("publish");
+        let batch: Vec<Vec<u8>> = (0..300u32).map(|i| i.to_le_bytes().to_vec()).collect();
+        a.publish_all(batch.clone()).await.expect("publish a batch");
+        assert_eq!(next(&mut at_a).await, b"before");
+        for message in &batch {
+            assert_eq!(&next(&mut at_a).await, message, "batch in order");
+        }
 
         // A subscriber that went away does not hold up the others.
         drop(at_b);

@@ -7,10 +7,11 @@
 //! their events go straight to the connection that asked.
 //!
 //! Order: one task publishes this replica's messages in the order they were
-//! published, and one task delivers what arrives, in the bus's order; each socket's
-//! queue keeps that order. A slow client cannot hold anyone up: a socket whose queue
-//! is full misses the event (best-effort, as on the existing servers), and it is
-//! logged.
+//! published (what queued up while it waited on the broker goes out as one batch),
+//! and one task delivers what arrives, in the bus's order; each socket's queue keeps
+//! that order. A slow broker makes publishers wait, never drops what they publish.
+//! A slow client cannot hold anyone up: a socket whose queue is full misses the
+//! event (best-effort, as on the existing servers), and it is logged.
 
 use crate::ws::Outbound;
 use serde::{Deserialize, Serialize};
@@ -22,8 +23,18 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// Messages waiting to be published to the bus before new ones are dropped.
+/// Messages waiting to be published to the bus. When it is full, publishers wait
+/// (up to [`PUBLISH_WAIT`]) instead of losing what they publish.
 const PUBLISH_QUEUE: usize = 4096;
+/// The most messages sent to the broker at once (one Redis pipeline).
+const PUBLISH_BATCH: usize = 256;
+/// How long a publisher waits for room in a full queue before it is refused.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The broker does not keep up: the event was not sent to the other replicas.
+#[derive(Debug, thiserror::Error)]
+#[error("the {0} backplane is not keeping up; the event was not sent to the other replicas")]
+pub struct Backlogged(&'static str);
 
 /// A connection's id in the hub.
 pub type ConnectionId = Uuid;
@@ -103,20 +114,23 @@ impl Hub {
             }),
             parking,
         });
-        // One publisher, so this replica's messages leave in order.
+        // One publisher, so this replica's messages leave in order; what queued up
+        // while it waited on the broker leaves together.
         tokio::spawn({
             let stop = stop.clone();
             async move {
+                let mut batch = Vec::with_capacity(PUBLISH_BATCH);
                 loop {
-                    let message = tokio::select! {
+                    let received = tokio::select! {
                         () = stop.cancelled() => return,
-                        message = outbox.recv() => match message {
-                            Some(message) => message,
-                            None => return,
-                        },
+                        received = outbox.recv_many(&mut batch, PUBLISH_BATCH) => received,
                     };
-                    if let Err(error) = bus.publish(message).await {
-                        tracing::warn!(%error, "backplane publish failed; the event is lost");
+                    if received == 0 {
+                        return;
+                    }
+                    let messages = std::mem::replace(&mut batch, Vec::with_capacity(PUBLISH_BATCH));
+                    if let Err(error) = bus.publish_all(messages).await {
+                        tracing::warn!(%error, count = received, "backplane publish failed; the events are lost");
                     }
                 }
             }
@@ -199,12 +213,16 @@ impl Hub {
     /// Sends `event` to every socket of `target`, on every replica; with `org`, only
     /// to sockets acting in that organisation (agents and users may span several).
     /// Returns how many sockets on this replica received it.
-    pub fn publish(
+    ///
+    /// Returns the deliveries on this replica. When the broker falls behind, waits
+    /// for room in the queue to it, and gives up after a while with [`Backlogged`]
+    /// (the local deliveries stand).
+    pub async fn publish(
         &self,
         target: &Target,
         event: &serde_json::Value,
         org: Option<&OrgId>,
-    ) -> usize {
+    ) -> Result<usize, Backlogged> {
         let delivered = self.deliver(target, &event.to_string(), org);
         self.broadcast(Envelope {
             origin: self.origin,
@@ -212,33 +230,49 @@ impl Hub {
             event: Some(event.clone()),
             org: org.cloned(),
             park_taken: None,
-        });
-        delivered
+        })
+        .await?;
+        Ok(delivered)
     }
 
     /// Tells the other replicas that park `park` of `session` was taken here, so a
     /// live turn still waiting on it there stops.
-    pub fn park_taken(&self, session: SessionId, park: Uuid) {
-        self.broadcast(Envelope {
-            origin: self.origin,
-            target: None,
-            event: None,
-            org: None,
-            park_taken: Some(ParkTaken { session, park }),
-        });
+    pub async fn park_taken(&self, session: SessionId, park: Uuid) {
+        let sent = self
+            .broadcast(Envelope {
+                origin: self.origin,
+                target: None,
+                event: None,
+                org: None,
+                park_taken: Some(ParkTaken { session, park }),
+            })
+            .await;
+        if let Err(error) = sent {
+            // The other replica's turn then waits until its park expires.
+            tracing::warn!(%error, %session, "a taken parked turn was not announced");
+        }
     }
 
-    fn broadcast(&self, envelope: Envelope) {
-        let Some(bus) = &self.bus else { return };
+    async fn broadcast(&self, envelope: Envelope) -> Result<(), Backlogged> {
+        let Some(bus) = &self.bus else { return Ok(()) };
         let message = match serde_json::to_vec(&envelope) {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(%error, "cannot encode a backplane message");
-                return;
+                return Ok(());
             }
         };
-        if bus.queue.try_send(message).is_err() {
-            tracing::warn!("backplane publish queue full; a message is dropped");
+        match tokio::time::timeout(PUBLISH_WAIT, bus.queue.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            // The publisher stopped: the server is shutting down.
+            Ok(Err(_)) => Ok(()),
+            Err(_) => {
+                tracing::warn!(
+                    backplane = bus.label,
+                    "backplane publish queue stayed full for {PUBLISH_WAIT:?}; an event was refused"
+                );
+                Err(Backlogged(bus.label))
+            }
         }
     }
 
@@ -308,7 +342,7 @@ impl Registry {
 mod tests {
     use super::*;
     use serde_json::json;
-    use switchboard_core::MemoryBus;
+    use switchboard_core::{BusError, MemoryBus};
 
     fn session(id: &str) -> Target {
         Target::Session(id.into())
@@ -322,15 +356,25 @@ mod tests {
         let (ca, cb) = (hub.attach(a), hub.attach(b));
         hub.associate(ca, session("s1"));
         hub.associate(cb, session("s2"));
-        assert_eq!(hub.publish(&session("s1"), &json!({"type": "x"}), None), 1);
+        assert_eq!(
+            hub.publish(&session("s1"), &json!({"type": "x"}), None)
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(rx_a.recv().await.unwrap(), r#"{"type":"x"}"#);
         assert!(rx_b.try_recv().is_err());
         assert_eq!(
-            hub.publish(&Target::Connection(cb.to_string()), &json!(1), None),
+            hub.publish(&Target::Connection(cb.to_string()), &json!(1), None)
+                .await
+                .unwrap(),
             1
         );
         hub.detach(cb);
-        assert_eq!(hub.publish(&session("s2"), &json!(2), None), 0);
+        assert_eq!(
+            hub.publish(&session("s2"), &json!(2), None).await.unwrap(),
+            0
+        );
         assert_eq!(hub.connection_count(), 1);
     }
 
@@ -343,8 +387,18 @@ mod tests {
         for c in [cs, cf] {
             hub.associate(c, Target::Agent("a".into()));
         }
-        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(1), None), 2);
-        assert_eq!(hub.publish(&Target::Agent("a".into()), &json!(2), None), 1);
+        assert_eq!(
+            hub.publish(&Target::Agent("a".into()), &json!(1), None)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            hub.publish(&Target::Agent("a".into()), &json!(2), None)
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(rx.recv().await.unwrap(), "1");
         assert_eq!(rx.recv().await.unwrap(), "2");
     }
@@ -361,13 +415,17 @@ mod tests {
             hub.join_org(c, &OrgId::new(org));
         }
         assert_eq!(
-            hub.publish(&agent, &json!("x"), Some(&OrgId::new("org-x"))),
+            hub.publish(&agent, &json!("x"), Some(&OrgId::new("org-x")))
+                .await
+                .unwrap(),
             1
         );
         assert_eq!(rx_x.recv().await.unwrap(), r#""x""#);
         assert!(rx_y.try_recv().is_err(), "org-y's socket got org-x's event");
         assert_eq!(
-            hub.publish(&agent, &json!("z"), Some(&OrgId::new("org-z"))),
+            hub.publish(&agent, &json!("z"), Some(&OrgId::new("org-z")))
+                .await
+                .unwrap(),
             0
         );
     }
@@ -387,7 +445,7 @@ mod tests {
         two.associate(id, session("s"));
         for i in 0..50 {
             assert_eq!(
-                one.publish(&session("s"), &json!(i), None),
+                one.publish(&session("s"), &json!(i), None).await.unwrap(),
                 0,
                 "none on one"
             );
@@ -400,10 +458,80 @@ mod tests {
             assert_eq!(frame, i.to_string());
         }
         // A replica ignores its own messages: one delivery, not two.
-        assert_eq!(two.publish(&session("s"), &json!("own"), None), 1);
+        assert_eq!(
+            two.publish(&session("s"), &json!("own"), None)
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(rx.recv().await.unwrap(), r#""own""#);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(rx.try_recv().is_err());
+        stop.cancel();
+    }
+
+    /// A bus that holds every publish until it is opened.
+    struct Gated {
+        inner: MemoryBus,
+        open: tokio::sync::watch::Receiver<bool>,
+    }
+
+    #[async_trait::async_trait]
+    impl Bus for Gated {
+        fn label(&self) -> &'static str {
+            "gated"
+        }
+        async fn publish(&self, message: Vec<u8>) -> Result<(), BusError> {
+            self.open.clone().wait_for(|open| *open).await.ok();
+            self.inner.publish(message).await
+        }
+        async fn subscribe(&self) -> Result<mpsc::Receiver<Vec<u8>>, BusError> {
+            self.inner.subscribe().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_broker_makes_publishers_wait_instead_of_losing_events() {
+        let (gate, open) = tokio::sync::watch::channel(false);
+        let inner = MemoryBus::default();
+        let stop = CancellationToken::new();
+        let sender = Hub::joined(
+            Arc::new(Gated {
+                inner: inner.clone(),
+                open,
+            }),
+            Parking::default(),
+            stop.clone(),
+        )
+        .await
+        .unwrap();
+        let receiver = Hub::joined(Arc::new(inner), Parking::default(), stop.clone())
+            .await
+            .unwrap();
+        let (out, mut rx) = Outbound::channel(8192);
+        let id = receiver.attach(out);
+        receiver.associate(id, session("s"));
+        // More than the queue to the broker holds.
+        let count = PUBLISH_QUEUE + 2 * PUBLISH_BATCH;
+        let publishing = tokio::spawn(async move {
+            for i in 0..count {
+                sender
+                    .publish(&session("s"), &json!(i), None)
+                    .await
+                    .unwrap();
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!publishing.is_finished(), "publishing waits for the broker");
+        gate.send(true).unwrap();
+        for i in 0..count {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(frame, i.to_string());
+        }
+        publishing.await.unwrap();
         stop.cancel();
     }
 }

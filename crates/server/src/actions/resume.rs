@@ -238,7 +238,7 @@ async fn resume(
         return Ok(true);
     }
     // The turn resumes here; a replica whose turn still waited on this park lets go.
-    ctx.state.hub().park_taken(session.id, stored.id);
+    ctx.state.hub().park_taken(session.id, stored.id).await;
     let busy = match reservation.or_else(|| runtime.reserve(session.id)) {
         Some(busy) => busy,
         None => {

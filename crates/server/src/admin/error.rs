@@ -45,6 +45,9 @@ pub enum AdminError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A part the request needs is overloaded or down; the client may retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -71,6 +74,7 @@ impl AdminError {
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
             }
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             Self::Knowledge(KnowledgeError::Embed(_)) => {
                 (StatusCode::BAD_GATEWAY, "UPSTREAM_ERROR")
             }

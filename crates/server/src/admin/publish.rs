@@ -81,6 +81,10 @@ pub async fn publish(
         }
         _ => {}
     }
-    let delivered = state.hub().publish(&target, &request.event, Some(&org));
+    let delivered = state
+        .hub()
+        .publish(&target, &request.event, Some(&org))
+        .await
+        .map_err(|e| AdminError::Unavailable(e.to_string()))?;
     Ok(Json(Reply { delivered }))
 }
