@@ -111,8 +111,15 @@ pub struct RateLimit {
 #[derive(Debug, Clone)]
 pub enum StorageConfig {
     Memory,
-    Postgres { url: SecretString },
-    DynamoDb { table: String },
+    /// `rank_fusion`: hybrid retrieval fuses the arms by reciprocal rank
+    /// (`SMOOTH_AGENT_KNOWLEDGE_FUSION=rrf`) instead of by relative score.
+    Postgres {
+        url: SecretString,
+        rank_fusion: bool,
+    },
+    DynamoDb {
+        table: String,
+    },
 }
 
 impl StorageConfig {
@@ -410,6 +417,13 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
     let kind = env
         .get("SMOOTH_AGENT_STORAGE")
         .map(|v| v.to_ascii_lowercase());
+    let rank_fusion = rank_fusion(env)?;
+    if rank_fusion && !matches!(kind.as_deref(), Some("postgres" | "postgresql" | "pg")) {
+        return Err(ConfigError {
+            var: "SMOOTH_AGENT_KNOWLEDGE_FUSION",
+            problem: "'rrf' is available with SMOOTH_AGENT_STORAGE=postgres; the other stores fuse by score".into(),
+        });
+    }
     match kind.as_deref() {
         None | Some("memory" | "mem" | "inmemory" | "in-memory") => Ok(StorageConfig::Memory),
         Some("postgres" | "postgresql" | "pg") => {
@@ -420,7 +434,10 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
                     var: "SMOOTH_AGENT_DATABASE_URL",
                     problem: "SMOOTH_AGENT_STORAGE=postgres needs SMOOTH_AGENT_DATABASE_URL (or DATABASE_URL)".into(),
                 })?;
-            Ok(StorageConfig::Postgres { url: url.into() })
+            Ok(StorageConfig::Postgres {
+                url: url.into(),
+                rank_fusion,
+            })
         }
         Some("dynamodb" | "dynamo" | "ddb") => Ok(StorageConfig::DynamoDb {
             table: env
@@ -430,6 +447,22 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
             problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
+        }),
+    }
+}
+
+/// `SMOOTH_AGENT_KNOWLEDGE_FUSION`: `score` (the default) or `rrf`.
+fn rank_fusion<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<bool, ConfigError> {
+    match env
+        .get("SMOOTH_AGENT_KNOWLEDGE_FUSION")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("score") => Ok(false),
+        Some("rrf" | "rank") => Ok(true),
+        Some(other) => Err(ConfigError {
+            var: "SMOOTH_AGENT_KNOWLEDGE_FUSION",
+            problem: format!("unknown fusion '{other}' (expected: score | rrf)"),
         }),
     }
 }
@@ -788,10 +821,42 @@ mod tests {
             ("DATABASE_URL", "postgres://x/y"),
         ])
         .unwrap();
-        let StorageConfig::Postgres { url } = c.storage else {
+        let StorageConfig::Postgres { url, rank_fusion } = c.storage else {
             panic!()
         };
         assert_eq!(url.expose_secret(), "postgres://x/y");
+        assert!(!rank_fusion, "score fusion unless asked");
+    }
+
+    #[test]
+    fn rank_fusion_is_a_postgres_option() {
+        let pg = [
+            ("SMOOTH_AGENT_STORAGE", "postgres"),
+            ("DATABASE_URL", "postgres://x/y"),
+        ];
+        let with = |fusion| {
+            let mut vars = pg.to_vec();
+            vars.push(("SMOOTH_AGENT_KNOWLEDGE_FUSION", fusion));
+            config(&vars)
+        };
+        let c = with("RRF").unwrap();
+        assert!(matches!(
+            c.storage,
+            StorageConfig::Postgres {
+                rank_fusion: true,
+                ..
+            }
+        ));
+        let err = with("borda").unwrap_err().to_string();
+        assert!(
+            err.contains("SMOOTH_AGENT_KNOWLEDGE_FUSION") && err.contains("borda"),
+            "{err}"
+        );
+        let err = config(&[("SMOOTH_AGENT_KNOWLEDGE_FUSION", "rrf")]).unwrap_err();
+        assert!(
+            err.to_string().contains("SMOOTH_AGENT_STORAGE=postgres"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -23,7 +23,11 @@ pub enum KnowledgeHome {
     Memory,
     /// In the store's PostgreSQL database (pgvector), shared by every replica.
     #[cfg(feature = "postgres")]
-    Postgres(switchboard_store_postgres::PostgresStore),
+    Postgres {
+        store: switchboard_store_postgres::PostgresStore,
+        /// Fuse by reciprocal rank instead of relative score.
+        rank_fusion: bool,
+    },
 }
 
 impl KnowledgeHome {
@@ -34,15 +38,22 @@ impl KnowledgeHome {
         Ok(match self {
             KnowledgeHome::Memory => Arc::new(KnowledgeIndex::new(embedder)),
             #[cfg(feature = "postgres")]
-            KnowledgeHome::Postgres(store) => Arc::new(
-                switchboard_store_postgres::PostgresKnowledge::connect(
-                    store.pool().clone(),
-                    embedder,
-                    Default::default(),
+            KnowledgeHome::Postgres { store, rank_fusion } => {
+                use switchboard_store_postgres::{Fusion, KnowledgeOptions, PostgresKnowledge};
+                let options = KnowledgeOptions {
+                    fusion: if rank_fusion {
+                        Fusion::ReciprocalRank
+                    } else {
+                        Fusion::Score
+                    },
+                    ..KnowledgeOptions::default()
+                };
+                Arc::new(
+                    PostgresKnowledge::connect(store.pool().clone(), embedder, options)
+                        .await
+                        .map_err(|e| StartupError::Knowledge(e.to_string()))?,
                 )
-                .await
-                .map_err(|e| StartupError::Knowledge(e.to_string()))?,
-            ),
+            }
         })
     }
 }

@@ -76,7 +76,7 @@ async fn open_store(
     match storage {
         StorageConfig::Memory => Ok((Arc::new(MemoryStore::new()), KnowledgeHome::Memory)),
         #[cfg(feature = "postgres")]
-        StorageConfig::Postgres { url } => {
+        StorageConfig::Postgres { url, rank_fusion } => {
             use secrecy::ExposeSecret;
             let store = switchboard_store_postgres::PostgresStore::connect(
                 url.expose_secret(),
@@ -84,7 +84,10 @@ async fn open_store(
             )
             .await
             .map_err(|e| StartupError::Storage(e.to_string()))?;
-            let home = KnowledgeHome::Postgres(store.clone());
+            let home = KnowledgeHome::Postgres {
+                store: store.clone(),
+                rank_fusion: *rank_fusion,
+            };
             Ok((Arc::new(store), home))
         }
         other => Err(StartupError::StorageUnavailable(other.label())),
