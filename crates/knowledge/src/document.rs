@@ -23,6 +23,31 @@ pub struct Document {
 }
 
 impl Document {
+    /// The document without U+0000 characters, which no store can keep in text
+    /// (PostgreSQL refuses them) and no reader needs. Every index ingests documents
+    /// through this, so they read the same on every store.
+    pub fn without_nul(mut self) -> Self {
+        fn scrub(text: &mut String) {
+            if text.contains('\0') {
+                text.retain(|c| c != '\0');
+            }
+        }
+        for text in [&mut self.id, &mut self.source, &mut self.content] {
+            scrub(text);
+        }
+        for text in [&mut self.title, &mut self.url, &mut self.org]
+            .into_iter()
+            .flatten()
+        {
+            scrub(text);
+        }
+        self.sets.iter_mut().for_each(scrub);
+        if let crate::Acl::Restricted { users, groups } = &mut self.acl {
+            users.iter_mut().chain(groups.iter_mut()).for_each(scrub);
+        }
+        self
+    }
+
     /// A document whose id is its source, visible to every organisation.
     pub fn public(source: impl Into<String>, content: impl Into<String>) -> Self {
         let source = source.into();

@@ -177,6 +177,8 @@ impl KnowledgeIndex {
         source: &str,
         documents: Vec<Document>,
     ) -> Result<IngestReport, KnowledgeError> {
+        let source = &*crate::text::without_nul(source);
+        let documents: Vec<Document> = documents.into_iter().map(Document::without_nul).collect();
         let _one_at_a_time = self.ingesting.lock().await;
         let mut report = IngestReport::default();
         let incoming: HashSet<String> = documents.iter().map(|d| d.id.clone()).collect();
@@ -214,6 +216,7 @@ impl KnowledgeIndex {
 
     /// Removes a source and all its documents; returns how many documents went.
     pub async fn remove_source(&self, source: &str) -> usize {
+        let source = &*crate::text::without_nul(source);
         let _one_at_a_time = self.ingesting.lock().await;
         let mut inner = self.write();
         let ids = inner.sources.remove(source).unwrap_or_default();

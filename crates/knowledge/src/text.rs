@@ -103,3 +103,13 @@ mod sentence_tests {
         );
     }
 }
+
+/// `text` without U+0000, which no store keeps in text (see
+/// [`Document::without_nul`](crate::Document::without_nul)).
+pub fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', ""))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}

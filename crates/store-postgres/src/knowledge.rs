@@ -111,6 +111,7 @@ impl KnowledgeBase for PostgresKnowledge {
     }
 
     async fn remove_source(&self, source: &str) -> Result<usize, KnowledgeError> {
+        let source = &*switchboard_knowledge::text::without_nul(source);
         let removed = sqlx::query("DELETE FROM knowledge_documents WHERE source_key = $1")
             .bind(source)
             .execute(&self.pool)

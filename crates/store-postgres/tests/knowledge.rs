@@ -170,6 +170,7 @@ shared_checks!(
     sources_are_counted_and_removed,
     idf_counts_the_chunks_holding_a_term,
     any_text_survives_as_written,
+    nul_characters_are_dropped_the_same_everywhere,
 );
 
 fn anyone() -> Access {
@@ -433,6 +434,30 @@ async fn any_text_survives_as_written(base: Arc<dyn KnowledgeBase>, _: Arc<Count
             "{mode:?}"
         );
     }
+}
+
+async fn nul_characters_are_dropped_the_same_everywhere(
+    base: Arc<dyn KnowledgeBase>,
+    _: Arc<Counting>,
+) {
+    let mut odd = Document::public("nul\0.md", "Zanzi\0bar ferries leave at dawn.");
+    odd.title = Some("Fer\0ries".into());
+    base.ingest_source("nul\0source", vec![odd]).await.unwrap();
+    let hits = base
+        .search_with("zanzibar\0 ferries", &anyone(), 3, SearchMode::Hybrid)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (
+            hits[0].document_id.as_str(),
+            hits[0].title.as_str(),
+            hits[0].text.as_str()
+        ),
+        ("nul.md", "Ferries", "Zanzibar ferries leave at dawn.")
+    );
+    assert_eq!(base.sources().await.unwrap(), [("nulsource".to_owned(), 1)]);
+    assert_eq!(base.remove_source("nul\0source").await.unwrap(), 1);
 }
 
 // Only in PostgreSQL -------------------------------------------------------------

@@ -78,6 +78,15 @@ pub fn decode_frame(text: &str) -> Result<Frame, DecodeError> {
             "missing 'action' field",
         ));
     };
+    // No store can keep U+0000 in text (PostgreSQL refuses it in TEXT and JSONB), so
+    // it is refused here, the same on every store. In JSON it can only be written
+    // as the escape, which is what the quick check looks for.
+    if text.contains("\\u0000") && holds_nul(&value) {
+        return Err(DecodeError::validation(
+            request_id,
+            "text must not contain NUL characters (U+0000)",
+        ));
+    }
     let name = name.clone();
     let rid = request_id.as_deref();
     let action = match name.as_str() {
@@ -107,6 +116,16 @@ pub fn decode_frame(text: &str) -> Result<Frame, DecodeError> {
         _ => Action::Unsupported(name),
     };
     Ok(Frame { request_id, action })
+}
+
+/// Whether any string of `value`, or any key, contains U+0000.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// The lenient serde image of one action's fields, checked into its typed form.
@@ -180,6 +199,29 @@ mod tests {
         let e = err(r#"{"requestId":"r2","action":7}"#);
         assert_eq!(e.message, "missing 'action' field");
         assert_eq!(e.request_id.as_deref(), Some("r2"));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_anywhere_in_a_frame() {
+        for text in [
+            r#"{"action":"send_message","requestId":"r","sessionId":"s","message":"a\u0000b"}"#,
+            r#"{"action":"create_conversation_session","requestId":"r","agentId":"a","metadata":{"k\u0000":1}}"#,
+            r#"{"action":"rename_conversation","requestId":"r","conversationId":"c","title":["\u0000"]}"#,
+        ] {
+            let e = err(text);
+            assert_eq!(e.code, ErrorCode::ValidationError, "{text}");
+            assert_eq!(e.message, "text must not contain NUL characters (U+0000)");
+            assert_eq!(e.request_id.as_deref(), Some("r"));
+        }
+        // An escaped backslash followed by "u0000" is six ordinary characters.
+        let frame = decode_frame(
+            r#"{"action":"send_message","requestId":"r","sessionId":"s","message":"C:\\u0000"}"#,
+        )
+        .unwrap();
+        let Action::SendMessage(send) = frame.action else {
+            panic!()
+        };
+        assert_eq!(send.message, "C:\\u0000");
     }
 
     #[test]

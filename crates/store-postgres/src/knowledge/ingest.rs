@@ -27,7 +27,8 @@ pub(super) async fn ingest_source(
     source: &str,
     documents: Vec<Document>,
 ) -> Result<IngestReport, KnowledgeError> {
-    let documents = last_of_each_id(documents);
+    let source = &*switchboard_knowledge::text::without_nul(source);
+    let documents = last_of_each_id(documents.into_iter().map(Document::without_nul).collect());
     let ids: Vec<String> = documents.iter().map(|d| d.id.clone()).collect();
     for _ in 0..ATTEMPTS {
         let stored = fingerprints(&knowledge.pool, &ids).await?;

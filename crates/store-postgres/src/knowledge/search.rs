@@ -126,6 +126,7 @@ pub(super) async fn search(
     limit: usize,
     mode: SearchMode,
 ) -> Result<Vec<Hit>, KnowledgeError> {
+    let question = &*switchboard_knowledge::text::without_nul(question);
     let (statement, pool) = match (mode, &vector) {
         (SearchMode::Lexical, _) => (LEXICAL, limit),
         (SearchMode::Vector, None) => return Ok(Vec::new()),
