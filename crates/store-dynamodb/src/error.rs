@@ -7,7 +7,10 @@ use switchboard_core::StoreError;
 /// Any failure of the service or the connection to it. The SDK's messages never
 /// carry credentials, so they are safe to log.
 pub(crate) fn backend<E: std::error::Error + 'static>(error: E) -> StoreError {
-    StoreError::Backend(format!("dynamodb: {}", DisplayErrorContext(error)))
+    let text = DisplayErrorContext(error).to_string();
+    // What follows is the raw response, headers and all: too much for a log line.
+    let text = text.split(" (ServiceError(").next().unwrap_or_default();
+    StoreError::Backend(format!("dynamodb: {text}"))
 }
 
 /// Whether a single-item write was refused by its condition.

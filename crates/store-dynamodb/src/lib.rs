@@ -11,9 +11,12 @@ mod create;
 mod error;
 mod item;
 mod keys;
+mod knowledge;
 mod pages;
 mod store;
 mod table;
+
+pub use knowledge::DynamoKnowledge;
 
 use aws_sdk_dynamodb::Client;
 use switchboard_core::StoreError;

@@ -45,7 +45,8 @@ pub(crate) async fn collect(
     }
 }
 
-/// Every item of partition `pk` whose sort key starts with `prefix`, in key order.
+/// Every item of partition `pk` whose sort key starts with `prefix` (all of them
+/// for an empty prefix), in key order.
 pub(crate) async fn query_prefix(
     store: &DynamoStore,
     pk: String,
@@ -56,9 +57,14 @@ pub(crate) async fn query_prefix(
         .query()
         .table_name(&store.table)
         .consistent_read(true)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-        .expression_attribute_values(":pk", s(pk))
-        .expression_attribute_values(":prefix", s(prefix));
+        .expression_attribute_values(":pk", s(pk));
+    let query = if prefix.is_empty() {
+        query.key_condition_expression("pk = :pk")
+    } else {
+        query
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":prefix", s(prefix))
+    };
     collect(query, usize::MAX, |_| true).await
 }
 
