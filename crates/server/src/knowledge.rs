@@ -12,8 +12,8 @@ use std::time::Duration;
 use switchboard_agent::AgentFile;
 use switchboard_knowledge::source::{Source, SourceConfig};
 use switchboard_knowledge::{
-    Document, Embedder, GatewayEmbedder, GatewayReranker, HashingEmbedder, KnowledgeIndex,
-    Reranker, Retriever,
+    Document, Embedder, GatewayEmbedder, GatewayReranker, HashingEmbedder, KnowledgeBase,
+    KnowledgeIndex, Reranker, Retriever,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -29,13 +29,13 @@ pub async fn build(
     file: &AgentFile,
     http: &reqwest::Client,
 ) -> Result<(Retriever, Vec<Refresh>), StartupError> {
-    let index = Arc::new(KnowledgeIndex::new(embedder(config, http)));
+    let index = open_base(config, embedder(config, http)).await?;
     if config.seed_kb {
-        ingest(&index, "seed", switchboard_knowledge::demo_documents()).await?;
+        ingest(&*index, "seed", switchboard_knowledge::demo_documents()).await?;
     }
     let entries: Vec<Document> = file.knowledge.iter().map(|e| e.document()).collect();
     if !entries.is_empty() {
-        ingest(&index, "config", entries).await?;
+        ingest(&*index, "config", entries).await?;
     }
     let from_env = config.knowledge_paths.iter().map(|path| SourceConfig {
         name: None,
@@ -56,7 +56,7 @@ pub async fn build(
             .fetch()
             .await
             .map_err(|e| StartupError::Knowledge(format!("source '{}': {e}", source.key())))?;
-        ingest(&index, source.key(), documents).await?;
+        ingest(&*index, source.key(), documents).await?;
         if let Some(secs) = source_config.refresh_secs.filter(|s| *s > 0) {
             refreshes.push(Refresh {
                 source,
@@ -65,6 +65,24 @@ pub async fn build(
         }
     }
     Ok((Retriever::new(index, reranker(config, http)), refreshes))
+}
+
+/// Where knowledge is kept: in the DynamoDB table when that is the storage (every
+/// replica then searches the same documents), else in process memory.
+async fn open_base(
+    config: &Config,
+    embedder: Arc<dyn Embedder>,
+) -> Result<Arc<dyn KnowledgeBase>, StartupError> {
+    #[cfg(feature = "dynamodb")]
+    if let crate::config::StorageConfig::DynamoDb { .. } = &config.storage {
+        let store = crate::state::open_dynamodb(&config.storage).await?;
+        return Ok(Arc::new(switchboard_store_dynamodb::DynamoKnowledge::new(
+            store, embedder,
+        )));
+    }
+    #[cfg(not(feature = "dynamodb"))]
+    let _ = config;
+    Ok(Arc::new(KnowledgeIndex::new(embedder)))
 }
 
 fn embedder(config: &Config, http: &reqwest::Client) -> Arc<dyn Embedder> {
@@ -97,7 +115,7 @@ fn reranker(config: &Config, http: &reqwest::Client) -> Option<Reranker> {
 }
 
 async fn ingest(
-    index: &KnowledgeIndex,
+    index: &dyn KnowledgeBase,
     source: &str,
     documents: Vec<Document>,
 ) -> Result<(), StartupError> {

@@ -51,6 +51,11 @@ pub enum StartupError {
     StorageUnavailable(&'static str),
     #[error("SMOOTH_AGENT_DATABASE_URL: {0}")]
     Storage(String),
+    /// The table, or the service behind it, could not be reached or created.
+    #[error(
+        "SMOOTH_AGENT_STORAGE=dynamodb (SMOOTH_AGENT_DDB_TABLE, SMOOTH_AGENT_DDB_ENDPOINT, AWS credentials): {0}"
+    )]
+    DynamoDb(String),
     #[error("SMOOTH_AGENT_CONFIG: {0}")]
     AgentFile(#[from] switchboard_agent::config::AgentFileError),
     #[error("SMOOAI_GATEWAY_URL: cannot set up the gateway client: {0}")]
@@ -82,8 +87,38 @@ async fn open_store(storage: &StorageConfig) -> Result<Arc<dyn Store>, StartupEr
             .map_err(|e| StartupError::Storage(e.to_string()))?;
             Ok(Arc::new(store))
         }
+        #[cfg(feature = "dynamodb")]
+        StorageConfig::DynamoDb { .. } => Ok(Arc::new(open_dynamodb(storage).await?)),
+        #[allow(unreachable_patterns)]
         other => Err(StartupError::StorageUnavailable(other.label())),
     }
+}
+
+/// The DynamoDB table `storage` names, created when absent. The knowledge base
+/// opens it too.
+#[cfg(feature = "dynamodb")]
+pub(crate) async fn open_dynamodb(
+    storage: &StorageConfig,
+) -> Result<switchboard_store_dynamodb::DynamoStore, StartupError> {
+    // Boxed: the AWS SDK's futures are deep, and every test that boots the server
+    // would otherwise carry their layout.
+    Box::pin(connect_dynamodb(storage)).await
+}
+
+#[cfg(feature = "dynamodb")]
+async fn connect_dynamodb(
+    storage: &StorageConfig,
+) -> Result<switchboard_store_dynamodb::DynamoStore, StartupError> {
+    let StorageConfig::DynamoDb { table, endpoint } = storage else {
+        return Err(StartupError::DynamoDb("not the configured storage".into()));
+    };
+    let config = switchboard_store_dynamodb::DynamoConfig {
+        table: table.clone(),
+        endpoint: endpoint.clone(),
+    };
+    switchboard_store_dynamodb::DynamoStore::connect(&config)
+        .await
+        .map_err(|e| StartupError::DynamoDb(e.to_string()))
 }
 
 /// Joins the other replicas through the bus `SMOOTH_AGENT_BACKPLANE` selects; an
