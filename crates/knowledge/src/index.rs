@@ -214,6 +214,37 @@ impl KnowledgeIndex {
         Ok(report)
     }
 
+    /// Replaces everything `source` held with documents chunked and embedded
+    /// elsewhere, embedding nothing: how a store that keeps the vectors (DynamoDB)
+    /// fills the in-memory index it searches. Documents whose fingerprint is the
+    /// one held already are left as they are.
+    pub async fn load_source(
+        &self,
+        source: &str,
+        documents: Vec<Prepared>,
+    ) -> Result<(), KnowledgeError> {
+        let _one_at_a_time = self.ingesting.lock().await;
+        let mut inner = self.write();
+        inner.accept(self.embedder.name(), &documents)?;
+        let incoming: HashSet<String> = documents.iter().map(|p| p.document.id.clone()).collect();
+        for p in documents {
+            if inner.fingerprint_of(&p.document.id) != Some(p.fingerprint) {
+                inner.insert(p);
+            }
+        }
+        let previous = inner.sources.remove(source).unwrap_or_default();
+        for id in previous.iter().filter(|id| !incoming.contains(*id)) {
+            inner.remove_doc(id);
+        }
+        let mut ids: Vec<String> = incoming.into_iter().collect();
+        ids.sort();
+        if !ids.is_empty() {
+            inner.sources.insert(source.to_owned(), ids);
+        }
+        inner.compact_if_sparse();
+        Ok(())
+    }
+
     /// Removes a source and all its documents; returns how many documents went.
     pub async fn remove_source(&self, source: &str) -> usize {
         let source = &*crate::text::without_nul(source);

@@ -117,8 +117,10 @@ pub enum StorageConfig {
         url: SecretString,
         rank_fusion: bool,
     },
+    /// `SMOOTH_AGENT_DDB_TABLE`, and `SMOOTH_AGENT_DDB_ENDPOINT` for a local server.
     DynamoDb {
         table: String,
+        endpoint: Option<String>,
     },
 }
 
@@ -439,11 +441,23 @@ fn storage<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StorageConfig,
                 rank_fusion,
             })
         }
-        Some("dynamodb" | "dynamo" | "ddb") => Ok(StorageConfig::DynamoDb {
-            table: env
-                .get("SMOOTH_AGENT_DDB_TABLE")
-                .unwrap_or_else(|| "smooth-operator".into()),
-        }),
+        Some("dynamodb" | "dynamo" | "ddb") => {
+            let endpoint = env.get("SMOOTH_AGENT_DDB_ENDPOINT");
+            if let Some(url) = &endpoint
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(ConfigError {
+                    var: "SMOOTH_AGENT_DDB_ENDPOINT",
+                    problem: format!("'{url}' is not an http:// or https:// URL"),
+                });
+            }
+            Ok(StorageConfig::DynamoDb {
+                table: env
+                    .get("SMOOTH_AGENT_DDB_TABLE")
+                    .unwrap_or_else(|| "smooth-operator".into()),
+                endpoint,
+            })
+        }
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
             problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
@@ -857,6 +871,32 @@ mod tests {
             err.to_string().contains("SMOOTH_AGENT_STORAGE=postgres"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn dynamodb_takes_a_table_and_an_optional_endpoint() {
+        let c = config(&[("SMOOTH_AGENT_STORAGE", "DynamoDB")]).unwrap();
+        let StorageConfig::DynamoDb { table, endpoint } = c.storage else {
+            panic!()
+        };
+        assert_eq!((table.as_str(), endpoint), ("smooth-operator", None));
+        let c = config(&[
+            ("SMOOTH_AGENT_STORAGE", "ddb"),
+            ("SMOOTH_AGENT_DDB_TABLE", "agents"),
+            ("SMOOTH_AGENT_DDB_ENDPOINT", "http://127.0.0.1:8000"),
+        ])
+        .unwrap();
+        let StorageConfig::DynamoDb { table, endpoint } = c.storage else {
+            panic!()
+        };
+        assert_eq!(table, "agents");
+        assert_eq!(endpoint.as_deref(), Some("http://127.0.0.1:8000"));
+        let err = config(&[
+            ("SMOOTH_AGENT_STORAGE", "dynamodb"),
+            ("SMOOTH_AGENT_DDB_ENDPOINT", "127.0.0.1:8000"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var, "SMOOTH_AGENT_DDB_ENDPOINT");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub enum KnowledgeHome {
         /// Fuse by reciprocal rank instead of relative score.
         rank_fusion: bool,
     },
+    /// In the store's DynamoDB table; each replica searches a copy it keeps in step.
+    #[cfg(feature = "dynamodb")]
+    DynamoDb(switchboard_store_dynamodb::DynamoStore),
 }
 
 impl KnowledgeHome {
@@ -37,6 +40,10 @@ impl KnowledgeHome {
     ) -> Result<Arc<dyn KnowledgeBase>, StartupError> {
         Ok(match self {
             KnowledgeHome::Memory => Arc::new(KnowledgeIndex::new(embedder)),
+            #[cfg(feature = "dynamodb")]
+            KnowledgeHome::DynamoDb(store) => Arc::new(
+                switchboard_store_dynamodb::DynamoKnowledge::new(store, embedder),
+            ),
             #[cfg(feature = "postgres")]
             KnowledgeHome::Postgres { store, rank_fusion } => {
                 use switchboard_store_postgres::{Fusion, KnowledgeOptions, PostgresKnowledge};
@@ -73,11 +80,11 @@ pub async fn build(
 ) -> Result<(Retriever, Vec<Refresh>), StartupError> {
     let index = home.open(embedder(config, http)).await?;
     if config.seed_kb {
-        ingest(&index, "seed", switchboard_knowledge::demo_documents()).await?;
+        ingest(&*index, "seed", switchboard_knowledge::demo_documents()).await?;
     }
     let entries: Vec<Document> = file.knowledge.iter().map(|e| e.document()).collect();
     if !entries.is_empty() {
-        ingest(&index, "config", entries).await?;
+        ingest(&*index, "config", entries).await?;
     }
     let from_env = config.knowledge_paths.iter().map(|path| SourceConfig {
         name: None,
@@ -98,7 +105,7 @@ pub async fn build(
             .fetch()
             .await
             .map_err(|e| StartupError::Knowledge(format!("source '{}': {e}", source.key())))?;
-        ingest(&index, source.key(), documents).await?;
+        ingest(&*index, source.key(), documents).await?;
         if let Some(secs) = source_config.refresh_secs.filter(|s| *s > 0) {
             refreshes.push(Refresh {
                 source,
@@ -139,7 +146,7 @@ fn reranker(config: &Config, http: &reqwest::Client) -> Option<Reranker> {
 }
 
 async fn ingest(
-    index: &Arc<dyn KnowledgeBase>,
+    index: &dyn KnowledgeBase,
     source: &str,
     documents: Vec<Document>,
 ) -> Result<(), StartupError> {

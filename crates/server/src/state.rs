@@ -52,6 +52,11 @@ pub enum StartupError {
     StorageUnavailable(&'static str),
     #[error("SMOOTH_AGENT_DATABASE_URL: {0}")]
     Storage(String),
+    /// The table, or the service behind it, could not be reached or created.
+    #[error(
+        "SMOOTH_AGENT_STORAGE=dynamodb (SMOOTH_AGENT_DDB_TABLE, SMOOTH_AGENT_DDB_ENDPOINT, AWS credentials): {0}"
+    )]
+    DynamoDb(String),
     #[error("SMOOTH_AGENT_CONFIG: {0}")]
     AgentFile(#[from] switchboard_agent::config::AgentFileError),
     #[error("SMOOAI_GATEWAY_URL: cannot set up the gateway client: {0}")]
@@ -69,7 +74,8 @@ pub enum StartupError {
 }
 
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects, and says where its knowledge
-/// base lives (PostgreSQL keeps it in the same database, on the same pool).
+/// base lives (PostgreSQL and DynamoDB keep it beside the store, on the same
+/// connection).
 async fn open_store(
     storage: &StorageConfig,
 ) -> Result<(Arc<dyn Store>, KnowledgeHome), StartupError> {
@@ -90,8 +96,41 @@ async fn open_store(
             };
             Ok((Arc::new(store), home))
         }
+        #[cfg(feature = "dynamodb")]
+        StorageConfig::DynamoDb { .. } => {
+            let store = open_dynamodb(storage).await?;
+            let home = KnowledgeHome::DynamoDb(store.clone());
+            Ok((Arc::new(store), home))
+        }
+        #[allow(unreachable_patterns)]
         other => Err(StartupError::StorageUnavailable(other.label())),
     }
+}
+
+/// The DynamoDB table `storage` names, created when absent.
+#[cfg(feature = "dynamodb")]
+async fn open_dynamodb(
+    storage: &StorageConfig,
+) -> Result<switchboard_store_dynamodb::DynamoStore, StartupError> {
+    // Boxed: the AWS SDK's futures are deep, and every test that boots the server
+    // would otherwise carry their layout.
+    Box::pin(connect_dynamodb(storage)).await
+}
+
+#[cfg(feature = "dynamodb")]
+async fn connect_dynamodb(
+    storage: &StorageConfig,
+) -> Result<switchboard_store_dynamodb::DynamoStore, StartupError> {
+    let StorageConfig::DynamoDb { table, endpoint } = storage else {
+        return Err(StartupError::DynamoDb("not the configured storage".into()));
+    };
+    let config = switchboard_store_dynamodb::DynamoConfig {
+        table: table.clone(),
+        endpoint: endpoint.clone(),
+    };
+    switchboard_store_dynamodb::DynamoStore::connect(&config)
+        .await
+        .map_err(|e| StartupError::DynamoDb(e.to_string()))
 }
 
 /// Joins the other replicas through the bus `SMOOTH_AGENT_BACKPLANE` selects; an

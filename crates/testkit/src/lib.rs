@@ -6,6 +6,7 @@
 //! - [`conformance`] replays the protocol's conformance scenarios.
 
 pub mod conformance;
+pub mod dynamodb;
 pub mod events;
 pub mod mock_gateway;
 pub mod postgres;

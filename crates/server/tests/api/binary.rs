@@ -25,6 +25,7 @@ fn invalid_configuration_stops_startup_naming_the_variable() {
     }
 }
 
+#[cfg(not(feature = "dynamodb"))]
 #[test]
 fn unavailable_storage_is_refused_not_replaced() {
     let out = switchboard()
@@ -34,6 +35,23 @@ fn unavailable_storage_is_refused_not_replaced() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SMOOTH_AGENT_STORAGE"));
+}
+
+#[cfg(feature = "dynamodb")]
+#[test]
+fn an_unreachable_dynamodb_stops_startup_naming_what_to_check() {
+    let out = switchboard()
+        .env("SMOOTH_AGENT_STORAGE", "dynamodb")
+        .env("SMOOTH_AGENT_DDB_ENDPOINT", "http://127.0.0.1:1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("SMOOTH_AGENT_PORT", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SMOOTH_AGENT_STORAGE=dynamodb"), "{stderr}");
+    assert!(stderr.contains("SMOOTH_AGENT_DDB_ENDPOINT"), "{stderr}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! A server on PostgreSQL killed with SIGKILL in the middle of turns, then
-//! restarted: everything it acknowledged is still there, and clients carry on.
+//! A server killed with SIGKILL in the middle of turns, then restarted: everything
+//! it acknowledged is still there, and clients carry on. Run on every durable store
+//! (PostgreSQL, DynamoDB), each living outside the server process.
 
 use serde_json::json;
 use std::path::Path;
@@ -10,27 +11,41 @@ use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
 use switchboard_testkit::postgres::TestDatabase;
 use switchboard_testkit::process::ServerProcess;
 
-async fn start(database: &TestDatabase, gateway: &MockGateway, config: &Path) -> ServerProcess {
-    let url = database.url();
+/// The environment that points a server at its store.
+type StorageEnv = Vec<(&'static str, String)>;
+
+async fn start(storage: &StorageEnv, gateway: &MockGateway, config: &Path) -> ServerProcess {
     let gateway_url = gateway.url();
     let config = config.display().to_string();
-    ServerProcess::start(
-        Path::new(env!("CARGO_BIN_EXE_switchboard")),
-        &[
-            ("SMOOTH_AGENT_STORAGE", "postgres"),
-            ("SMOOTH_AGENT_DATABASE_URL", url.as_str()),
-            ("SMOOAI_GATEWAY_URL", gateway_url.as_str()),
-            ("SMOOTH_AGENT_CONFIG", config.as_str()),
-        ],
-    )
-    .await
-    .expect("the server starts")
+    let mut env: Vec<(&str, &str)> = storage.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend([
+        ("SMOOAI_GATEWAY_URL", gateway_url.as_str()),
+        ("SMOOTH_AGENT_CONFIG", config.as_str()),
+    ]);
+    ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_switchboard")), &env)
+        .await
+        .expect("the server starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_nothing_it_acknowledged() {
     let database = TestDatabase::create("crash");
-    let config = std::env::temp_dir().join(format!("sb-crash-{}.json", std::process::id()));
+    let storage = vec![
+        ("SMOOTH_AGENT_STORAGE", "postgres".to_owned()),
+        ("SMOOTH_AGENT_DATABASE_URL", database.url()),
+    ];
+    kill_and_restart(storage, "pg").await;
+}
+
+#[cfg(feature = "dynamodb")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_on_dynamodb_loses_nothing_it_acknowledged() {
+    let table = switchboard_testkit::dynamodb::TestTable::new("crash");
+    kill_and_restart(table.server_env(), "ddb").await;
+}
+
+async fn kill_and_restart(storage: StorageEnv, label: &str) {
+    let config = std::env::temp_dir().join(format!("sb-crash-{label}-{}.json", std::process::id()));
     std::fs::write(
         &config,
         json!({"tools": [{"name": "delete_record", "description": "Delete a record", "result": "Record 42 deleted."}],
@@ -54,7 +69,7 @@ async fn a_killed_server_loses_nothing_it_acknowledged() {
         .chunk_delay(Duration::from_millis(150))
         .start()
         .await;
-    let server = start(&database, &gateway, &config).await;
+    let server = start(&storage, &gateway, &config).await;
 
     // A finished turn.
     let mut finished = TestClient::connect(server.url()).await;
@@ -79,7 +94,7 @@ async fn a_killed_server_loses_nothing_it_acknowledged() {
     streaming.until("stream_token").await;
 
     server.kill_hard().expect("killed");
-    let server = start(&database, &gateway, &config).await;
+    let server = start(&storage, &gateway, &config).await;
     let mut client = TestClient::connect(server.url()).await;
 
     // Every acknowledged message and session survived.

@@ -14,6 +14,8 @@ mod auth;
 mod binary;
 mod conversations;
 mod crash;
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 mod gateway_failures;
 mod interactions;
 mod knowledge;
