@@ -215,7 +215,9 @@ impl Connection {
                     turn: &mut self.turn,
                     request_id: None,
                 };
-                actions::dispatch(&mut ctx, frame).await;
+                // Boxed: the largest action's state lives on the heap only while
+                // a frame is handled, not in every idle connection's future.
+                Box::pin(actions::dispatch(&mut ctx, frame)).await;
             }
             Err(e) => {
                 let _ = out
