@@ -31,6 +31,12 @@ pub trait KnowledgeBase: Send + Sync + 'static {
 
     async fn document_count(&self) -> Result<usize, KnowledgeError>;
 
+    /// Whether there are no documents at all. Asked on every turn: stores where
+    /// counting costs a scan answer it without counting.
+    async fn is_empty(&self) -> Result<bool, KnowledgeError> {
+        Ok(self.document_count().await? == 0)
+    }
+
     /// Source keys and how many documents each holds, sorted by key.
     async fn sources(&self) -> Result<Vec<(String, usize)>, KnowledgeError>;
 

@@ -58,10 +58,6 @@ impl Retriever {
 
     /// Whether there is any knowledge at all.
     pub async fn is_empty(&self) -> bool {
-        self.base
-            .document_count()
-            .await
-            .map(|n| n == 0)
-            .unwrap_or(true)
+        self.base.is_empty().await.unwrap_or(true)
     }
 }

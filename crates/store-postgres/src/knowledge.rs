@@ -152,6 +152,13 @@ impl KnowledgeBase for PostgresKnowledge {
         Ok(count as usize)
     }
 
+    async fn is_empty(&self) -> Result<bool, KnowledgeError> {
+        sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM knowledge_documents)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     async fn sources(&self) -> Result<Vec<(String, usize)>, KnowledgeError> {
         // Byte order, as Rust sorts strings, whatever the database's collation.
         let rows: Vec<(String, i64)> = sqlx::query_as(

@@ -346,6 +346,7 @@ async fn restricted_and_foreign_documents_never_come_back(
 
 async fn sources_are_counted_and_removed(base: Arc<dyn KnowledgeBase>, _: Arc<Counting>) {
     assert_eq!(base.document_count().await.unwrap(), 0);
+    assert!(base.is_empty().await.unwrap());
     assert_eq!(base.signature().await.unwrap(), None);
     let docs = |prefix: &str, n: usize| {
         (0..n)
@@ -362,6 +363,7 @@ async fn sources_are_counted_and_removed(base: Arc<dyn KnowledgeBase>, _: Arc<Co
         [("Handbook".to_owned(), 2), ("wiki".to_owned(), 3)]
     );
     assert_eq!(base.document_count().await.unwrap(), 5);
+    assert!(!base.is_empty().await.unwrap());
     assert_eq!(
         base.signature().await.unwrap(),
         Some(EmbedderSignature {
@@ -373,6 +375,8 @@ async fn sources_are_counted_and_removed(base: Arc<dyn KnowledgeBase>, _: Arc<Co
     assert_eq!(base.remove_source("wiki").await.unwrap(), 0);
     assert_eq!(base.sources().await.unwrap(), [("Handbook".to_owned(), 2)]);
     assert_eq!(base.document_count().await.unwrap(), 2);
+    assert_eq!(base.remove_source("Handbook").await.unwrap(), 2);
+    assert!(base.is_empty().await.unwrap());
 }
 
 async fn idf_counts_the_chunks_holding_a_term(base: Arc<dyn KnowledgeBase>, _: Arc<Counting>) {
