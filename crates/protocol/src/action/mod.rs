@@ -118,8 +118,9 @@ pub fn decode_frame(text: &str) -> Result<Frame, DecodeError> {
     Ok(Frame { request_id, action })
 }
 
-/// Whether any string of `value`, or any key, contains U+0000.
-fn holds_nul(value: &Value) -> bool {
+/// Whether any string of `value`, or any key, contains U+0000 (which no store
+/// keeps in text; the admin API refuses it too).
+pub fn holds_nul(value: &Value) -> bool {
     match value {
         Value::String(s) => s.contains('\0'),
         Value::Array(items) => items.iter().any(holds_nul),

@@ -16,10 +16,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = AdminError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // Read once (within the body limit), look for U+0000, then let axum's Json
+        // check the content type and decode, so its messages stay as they are.
+        let (parts, body) = request.into_parts();
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+                .await
+                .map_err(|rejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        AdminError::PayloadTooLarge("the body is too large".into())
+                    } else {
+                        AdminError::Validation(rejection.body_text())
+                    }
+                })?;
+        refuse_nul(&bytes)?;
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(body_error(rejection)),
         }
+    }
+}
+
+/// U+0000 can only be written in JSON as the escape; when the escape is there, the
+/// body is parsed to tell it from an escaped backslash followed by "u0000".
+fn refuse_nul(bytes: &[u8]) -> Result<(), AdminError> {
+    const ESCAPE: &[u8] = b"\\u0000";
+    if !bytes.windows(ESCAPE.len()).any(|w| w == ESCAPE) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(value) if switchboard_protocol::holds_nul(&value) => Err(AdminError::Validation(
+            "text must not contain NUL characters (U+0000)".into(),
+        )),
+        // Not JSON: axum's decoder says why.
+        _ => Ok(()),
     }
 }
 

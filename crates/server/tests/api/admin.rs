@@ -495,6 +495,20 @@ async fn malformed_bodies_get_a_clear_400() {
         missing.message()
     );
 
+    let nul = admin
+        .send(raw(r#"{"model": "m", "systemPrompt": "p\u0000"}"#))
+        .await;
+    assert_eq!((nul.status, nul.code()), (400, "VALIDATION_ERROR"));
+    assert_eq!(
+        nul.message(),
+        "text must not contain NUL characters (U+0000)"
+    );
+    // An escaped backslash before "u0000" is ordinary text.
+    let escaped = admin
+        .send(raw(r#"{"model": "m", "systemPrompt": "C:\\u0000"}"#))
+        .await;
+    assert_eq!(escaped.status, 200, "{:?}", escaped.body);
+
     let untyped = admin
         .send(
             admin
