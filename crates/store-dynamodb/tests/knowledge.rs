@@ -249,3 +249,29 @@ async fn vectors_of_another_embedder_are_refused() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn nul_characters_are_dropped_as_on_the_other_stores() {
+    let table = unique_table("kb-nul");
+    let base = replica(&table, Arc::new(HashingEmbedder::default())).await;
+    let mut odd = Document::public("nul\0.md", "Zanzi\0bar ferries leave at dawn.");
+    odd.title = Some("Fer\0ries".into());
+    base.ingest_source("nul\0source", vec![odd]).await.unwrap();
+    let hits = base
+        .search_with(
+            "zanzibar ferries",
+            &Access::default(),
+            3,
+            SearchMode::Hybrid,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.iter()
+            .map(|h| (h.document_id.as_str(), h.title.as_str(), h.text.as_str()))
+            .collect::<Vec<_>>(),
+        [("nul.md", "Ferries", "Zanzibar ferries leave at dawn.")]
+    );
+    assert_eq!(base.sources().await.unwrap(), [("nulsource".to_owned(), 1)]);
+    assert_eq!(base.remove_source("nul\0source").await.unwrap(), 1);
+}

@@ -109,6 +109,8 @@ impl KnowledgeBase for DynamoKnowledge {
         source: &str,
         documents: Vec<Document>,
     ) -> Result<IngestReport, KnowledgeError> {
+        let source = &*switchboard_knowledge::text::without_nul(source);
+        let documents = documents.into_iter().map(Document::without_nul).collect();
         let report = self.write_source(source, documents).await;
         self.synced.lock().await.checked_at = None;
         self.sync().await?;
@@ -116,6 +118,7 @@ impl KnowledgeBase for DynamoKnowledge {
     }
 
     async fn remove_source(&self, source: &str) -> Result<usize, KnowledgeError> {
+        let source = &*switchboard_knowledge::text::without_nul(source);
         let removed = self.delete_source(source).await;
         self.synced.lock().await.checked_at = None;
         self.sync().await?;
