@@ -112,21 +112,11 @@ pub(crate) async fn list_messages(
         .scan_index_forward(forward)
         .limit(page_size(want));
     let found = collect(request, want, |_| true).await?;
-    let more = found.len() > query.limit;
     let messages = found
         .iter()
-        .take(query.limit)
         .map(Read::body)
         .collect::<StoreResult<Vec<Message>>>()?;
-    let next_cursor = if more {
-        messages.last().map(|m| m.id)
-    } else {
-        None
-    };
-    Ok(MessagePage {
-        messages,
-        next_cursor,
-    })
+    Ok(MessagePage::from_overfetch(messages, query.limit))
 }
 
 /// Whether a conversation item has a user participant with this verified identity.

@@ -46,21 +46,11 @@ pub(crate) async fn list_messages(pool: &PgPool, query: MessageQuery) -> StoreRe
         .fetch_all(pool)
         .await
         .map_err(backend)?;
-    let more = found.len() > query.limit;
     let messages = found
         .iter()
-        .take(query.limit)
         .map(rows::message)
         .collect::<StoreResult<Vec<_>>>()?;
-    let next_cursor = if more {
-        messages.last().map(|m| m.id)
-    } else {
-        None
-    };
-    Ok(MessagePage {
-        messages,
-        next_cursor,
-    })
+    Ok(MessagePage::from_overfetch(messages, query.limit))
 }
 
 pub(crate) async fn list_conversations(

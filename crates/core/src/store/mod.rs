@@ -75,6 +75,24 @@ pub struct MessagePage {
     pub next_cursor: Option<MessageId>,
 }
 
+impl MessagePage {
+    /// The page of at most `limit` messages from `fetched`, read one deeper than
+    /// `limit`: a message beyond the limit only says that more remain.
+    pub fn from_overfetch(mut fetched: Vec<Message>, limit: usize) -> Self {
+        let more = fetched.len() > limit;
+        fetched.truncate(limit);
+        let next_cursor = if more {
+            fetched.last().map(|m| m.id)
+        } else {
+            None
+        };
+        Self {
+            messages: fetched,
+            next_cursor,
+        }
+    }
+}
+
 /// Which conversations of an organisation to list.
 #[derive(Debug, Clone)]
 pub struct ConversationQuery {
