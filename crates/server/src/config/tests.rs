@@ -1,0 +1,439 @@
+//! How each variable is read, defaulted and refused.
+
+use super::*;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+
+fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn defaults_match_the_reference_contract() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.bind.to_string(), "127.0.0.1");
+    assert_eq!(c.port, 8787);
+    assert!(!c.seed_kb);
+    assert_eq!(c.model, "claude-haiku-4-5");
+    assert_eq!((c.max_iterations, c.max_tokens), (20, 8192));
+    assert!(matches!(c.storage, StorageConfig::Memory));
+    assert!(c.gateway.is_none());
+    assert!(c.agent_config.is_none());
+}
+
+#[test]
+fn invalid_values_name_their_variable() {
+    for (var, value) in [
+        ("SMOOTH_AGENT_BIND", "localhost:80"),
+        ("SMOOTH_AGENT_PORT", "99999"),
+        ("SMOOTH_AGENT_PORT", "http"),
+        ("SMOOTH_AGENT_MAX_ITERATIONS", "0"),
+        ("SMOOTH_AGENT_MAX_TOKENS", "-5"),
+        ("SMOOTH_AGENT_SEED_KB", "maybe"),
+        ("SMOOTH_AGENT_STORAGE", "sqlite3"),
+        ("SMOOAI_GATEWAY_URL", "llm.local:4000"),
+    ] {
+        let err = config(&[(var, value)]).unwrap_err();
+        assert_eq!(err.var, var, "{value}");
+        assert!(err.to_string().starts_with(var));
+    }
+}
+
+#[test]
+fn postgres_needs_a_database_url_and_says_which() {
+    let err = config(&[("SMOOTH_AGENT_STORAGE", "Postgres")]).unwrap_err();
+    assert!(err.to_string().contains("SMOOTH_AGENT_DATABASE_URL"));
+    assert!(err.to_string().contains("DATABASE_URL"));
+    let c = config(&[
+        ("SMOOTH_AGENT_STORAGE", "pg"),
+        ("DATABASE_URL", "postgres://x/y"),
+    ])
+    .unwrap();
+    let StorageConfig::Postgres { url, rank_fusion } = c.storage else {
+        panic!()
+    };
+    assert_eq!(url.expose_secret(), "postgres://x/y");
+    assert!(!rank_fusion, "score fusion unless asked");
+}
+
+#[test]
+fn rank_fusion_is_a_postgres_option() {
+    let pg = [
+        ("SMOOTH_AGENT_STORAGE", "postgres"),
+        ("DATABASE_URL", "postgres://x/y"),
+    ];
+    let with = |fusion| {
+        let mut vars = pg.to_vec();
+        vars.push(("SMOOTH_AGENT_KNOWLEDGE_FUSION", fusion));
+        config(&vars)
+    };
+    let c = with("RRF").unwrap();
+    assert!(matches!(
+        c.storage,
+        StorageConfig::Postgres {
+            rank_fusion: true,
+            ..
+        }
+    ));
+    let err = with("borda").unwrap_err().to_string();
+    assert!(
+        err.contains("SMOOTH_AGENT_KNOWLEDGE_FUSION") && err.contains("borda"),
+        "{err}"
+    );
+    let err = config(&[("SMOOTH_AGENT_KNOWLEDGE_FUSION", "rrf")]).unwrap_err();
+    assert!(
+        err.to_string().contains("SMOOTH_AGENT_STORAGE=postgres"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dynamodb_takes_a_table_and_an_optional_endpoint() {
+    let c = config(&[("SMOOTH_AGENT_STORAGE", "DynamoDB")]).unwrap();
+    let StorageConfig::DynamoDb { table, endpoint } = c.storage else {
+        panic!()
+    };
+    assert_eq!((table.as_str(), endpoint), ("smooth-operator", None));
+    let c = config(&[
+        ("SMOOTH_AGENT_STORAGE", "ddb"),
+        ("SMOOTH_AGENT_DDB_TABLE", "agents"),
+        ("SMOOTH_AGENT_DDB_ENDPOINT", "http://127.0.0.1:8000"),
+    ])
+    .unwrap();
+    let StorageConfig::DynamoDb { table, endpoint } = c.storage else {
+        panic!()
+    };
+    assert_eq!(table, "agents");
+    assert_eq!(endpoint.as_deref(), Some("http://127.0.0.1:8000"));
+    let err = config(&[
+        ("SMOOTH_AGENT_STORAGE", "dynamodb"),
+        ("SMOOTH_AGENT_DDB_ENDPOINT", "127.0.0.1:8000"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.var, "SMOOTH_AGENT_DDB_ENDPOINT");
+}
+
+#[test]
+fn gateway_from_url_or_key() {
+    let c = config(&[("SMOOAI_GATEWAY_URL", "http://127.0.0.1:4000/v1/")]).unwrap();
+    let g = c.gateway.unwrap();
+    assert_eq!(g.url, "http://127.0.0.1:4000/v1");
+    assert!(g.key.is_none());
+    let c = config(&[("SMOOAI_GATEWAY_KEY", "sk-1")]).unwrap();
+    assert_eq!(c.gateway.unwrap().url, DEFAULT_GATEWAY_URL);
+}
+
+#[test]
+fn embeddings_follow_the_gateway_unless_told_otherwise() {
+    assert_eq!(config(&[]).unwrap().embeddings, EmbeddingsConfig::Offline);
+    let gw = [("SMOOAI_GATEWAY_URL", "http://gw/v1")];
+    assert!(matches!(
+        config(&gw).unwrap().embeddings,
+        EmbeddingsConfig::Gateway { .. }
+    ));
+    let off = [gw[0], ("SMOOTH_AGENT_EMBEDDINGS", "offline")];
+    assert_eq!(config(&off).unwrap().embeddings, EmbeddingsConfig::Offline);
+    assert_eq!(
+        config(&[("SMOOTH_AGENT_EMBEDDINGS", "gateway")])
+            .unwrap_err()
+            .var,
+        "SMOOTH_AGENT_EMBEDDINGS"
+    );
+    assert_eq!(
+        config(&[("SMOOTH_AGENT_RERANK", "lexical")])
+            .unwrap()
+            .rerank,
+        RerankConfig::Lexical
+    );
+    assert_eq!(
+        config(&[("SMOOTH_AGENT_RERANK", "gateway")])
+            .unwrap_err()
+            .var,
+        "SMOOTH_AGENT_RERANK"
+    );
+    assert_eq!(
+        config(&[("SMOOTH_AGENT_RERANK", "bm42")]).unwrap_err().var,
+        "SMOOTH_AGENT_RERANK"
+    );
+    let paths = config(&[("SMOOTH_AGENT_KNOWLEDGE_PATH", "./docs, ./faq.md")])
+        .unwrap()
+        .knowledge_paths;
+    assert_eq!(paths, [PathBuf::from("./docs"), PathBuf::from("./faq.md")]);
+    assert!(config(&[]).unwrap().connector_file_roots.is_empty());
+    let roots = config(&[("SMOOTH_AGENT_CONNECTOR_FILE_ROOTS", "/srv/docs, /data")])
+        .unwrap()
+        .connector_file_roots;
+    assert_eq!(roots, [PathBuf::from("/srv/docs"), PathBuf::from("/data")]);
+}
+
+#[test]
+fn confirm_tools_are_a_comma_list() {
+    let c = config(&[("SMOOTH_AGENT_CONFIRM_TOOLS", "issue_refund, delete ,,")]).unwrap();
+    assert_eq!(c.confirm_tools, vec!["issue_refund", "delete"]);
+    let c = config(&[("SMOOTH_AGENT_SMTP_HOST", "127.0.0.1")]);
+    assert_eq!(c.unwrap_err().var, "SMOOTH_AGENT_SMTP_FROM");
+    let c = config(&[
+        ("SMOOTH_AGENT_SMTP_HOST", "mail"),
+        ("SMOOTH_AGENT_SMTP_FROM", "a@b.c"),
+    ])
+    .unwrap();
+    assert!(matches!(c.otp, Some(OtpConfig::Smtp { port: 25, .. })));
+    assert_eq!(
+        config(&[("SMOOTH_AGENT_OTP_WEBHOOK_URL", "ftp://x")])
+            .unwrap_err()
+            .var,
+        "SMOOTH_AGENT_OTP_WEBHOOK_URL"
+    );
+}
+
+#[test]
+fn secrets_never_print() {
+    let c = config(&[
+        ("SMOOAI_GATEWAY_KEY", "sk-very-secret"),
+        ("SMOOTH_AGENT_STORAGE", "pg"),
+        ("DATABASE_URL", "postgres://u:pw@h/db"),
+    ])
+    .unwrap();
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("sk-very-secret"));
+    assert!(!debug.contains("pw@h"));
+}
+
+#[test]
+fn auth_modes() {
+    assert!(matches!(config(&[]).unwrap().auth, AuthConfig::Disabled));
+    let err = config(&[("AUTH_MODE", "jwt")]).unwrap_err();
+    assert_eq!(err.var, "AUTH_MODE", "jwt without a key refuses to start");
+    let c = config(&[("AUTH_JWT_HS256_SECRET", "s3cret")]).unwrap();
+    assert!(
+        matches!(
+            c.auth,
+            AuthConfig::Jwt {
+                key: JwtKey::Hs256(_),
+                ..
+            }
+        ),
+        "a key alone means jwt"
+    );
+    let c = config(&[("SMOOTH_AGENT_AUTH_MODE", "None"), ("AUTH_MODE", "jwt")]).unwrap();
+    assert!(
+        matches!(c.auth, AuthConfig::Open { ref dev_org } if dev_org == "dev-org"),
+        "canonical name wins"
+    );
+    assert!(matches!(
+        config(&[("AUTH_MODE", "trusted")]).unwrap().auth,
+        AuthConfig::Trusted
+    ));
+    assert_eq!(
+        config(&[("AUTH_MODE", "magic")]).unwrap_err().var,
+        "AUTH_MODE"
+    );
+    assert_eq!(
+        config(&[("AUTH_JWT_JWKS_URL", "https://x/jwks")])
+            .unwrap_err()
+            .var,
+        "AUTH_JWT_JWKS_URL"
+    );
+    let debug = format!(
+        "{:?}",
+        config(&[("AUTH_JWT_HS256_SECRET", "s3cret")]).unwrap()
+    );
+    assert!(!debug.contains("s3cret"));
+}
+
+#[test]
+fn variables_we_do_not_act_on_yet_are_reported() {
+    let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317")]).unwrap();
+    assert_eq!(c.ignored, vec!["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+}
+
+#[test]
+fn backplanes() {
+    let label = |vars: &[(&str, &str)]| config(vars).map(|c| c.backplane.label());
+    assert_eq!(label(&[]).unwrap(), "memory");
+    assert_eq!(
+        label(&[("SMOOTH_AGENT_BACKPLANE", "InMemory")]).unwrap(),
+        "memory"
+    );
+    assert_eq!(
+        label(&[
+            ("SMOOTH_AGENT_BACKPLANE", "valkey"),
+            ("SMOOTH_AGENT_REDIS_URL", "redis://r:6379")
+        ])
+        .unwrap(),
+        "redis"
+    );
+    assert_eq!(
+        label(&[
+            ("SMOOTH_AGENT_BACKPLANE", "nats"),
+            ("SMOOTH_AGENT_BACKPLANE_URL", "nats://n:4222")
+        ])
+        .unwrap(),
+        "nats"
+    );
+    let err = config(&[("SMOOTH_AGENT_BACKPLANE", "nats")]).unwrap_err();
+    assert_eq!(err.var, "SMOOTH_AGENT_BACKPLANE_URL");
+    assert!(err.to_string().contains("SMOOTH_AGENT_NATS_URL"), "{err}");
+    let err = config(&[("SMOOTH_AGENT_BACKPLANE", "bogus")]).unwrap_err();
+    assert_eq!(err.var, "SMOOTH_AGENT_BACKPLANE");
+    assert!(
+        err.to_string()
+            .contains("expected: memory | redis | valkey | nats"),
+        "{err}"
+    );
+    let debug = format!(
+        "{:?}",
+        config(&[
+            ("SMOOTH_AGENT_BACKPLANE", "redis"),
+            ("SMOOTH_AGENT_BACKPLANE_URL", "redis://:hunter2@r:6379")
+        ])
+        .unwrap()
+    );
+    assert!(!debug.contains("hunter2"), "the URL may hold a password");
+}
+
+#[test]
+fn widget_auth_is_off_and_permissive_by_default() {
+    let c = config(&[]).unwrap();
+    assert!(c.widget.service.is_none());
+    assert!(!c.widget.strict);
+}
+
+#[test]
+fn widget_policy_service_and_strict_mode() {
+    let c = config(&[
+        ("WIDGET_AUTH_URL", "https://policies.example.com/widget/"),
+        ("WIDGET_AUTH_BEARER", "wb-very-secret"),
+        ("WIDGET_AUTH_TTL_SECS", "5"),
+        ("WIDGET_AUTH_STRICT", "yes"),
+    ])
+    .unwrap();
+    assert!(c.widget.strict);
+    let service = c.widget.service.as_ref().unwrap();
+    assert_eq!(service.url.as_str(), "https://policies.example.com/widget/");
+    assert_eq!(
+        service.bearer.as_ref().map(ExposeSecret::expose_secret),
+        Some("wb-very-secret")
+    );
+    assert_eq!(service.ttl, Duration::from_secs(5));
+    assert!(!format!("{c:?}").contains("wb-very-secret"));
+
+    let c = config(&[("WIDGET_AUTH_URL", "http://127.0.0.1:9000")]).unwrap();
+    let service = c.widget.service.unwrap();
+    assert_eq!(service.ttl, Duration::from_secs(60), "the default TTL");
+    assert!(service.bearer.is_none());
+    for on in ["1", "true", "YES"] {
+        assert!(config(&[("WIDGET_AUTH_STRICT", on)]).unwrap().widget.strict);
+    }
+    for off in ["0", "false", "no"] {
+        assert!(
+            !config(&[("WIDGET_AUTH_STRICT", off)])
+                .unwrap()
+                .widget
+                .strict
+        );
+    }
+}
+
+#[test]
+fn bad_widget_values_name_their_variable() {
+    for (vars, var) in [
+        (
+            &[("WIDGET_AUTH_STRICT", "sometimes")][..],
+            "WIDGET_AUTH_STRICT",
+        ),
+        (
+            &[("WIDGET_AUTH_URL", "policies.example.com")],
+            "WIDGET_AUTH_URL",
+        ),
+        (
+            &[("WIDGET_AUTH_URL", "ftp://policies.example.com")],
+            "WIDGET_AUTH_URL",
+        ),
+        (
+            &[
+                ("WIDGET_AUTH_URL", "http://p"),
+                ("WIDGET_AUTH_TTL_SECS", "1m"),
+            ],
+            "WIDGET_AUTH_TTL_SECS",
+        ),
+        (&[("WIDGET_AUTH_TTL_SECS", "-1")], "WIDGET_AUTH_TTL_SECS"),
+        (&[("WIDGET_AUTH_BEARER", "t")], "WIDGET_AUTH_BEARER"),
+    ] {
+        let err = config(vars).unwrap_err();
+        assert_eq!(err.var, var, "{vars:?}");
+        assert!(err.to_string().starts_with(var));
+    }
+}
+
+#[test]
+fn connection_limits_have_defaults_can_be_turned_off_and_name_bad_values() {
+    let c = config(&[]).unwrap();
+    assert_eq!(
+        c.rate_limit,
+        Some(RateLimit {
+            per_sec: 20,
+            burst: 40
+        })
+    );
+    assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
+    assert_eq!(c.max_connections_per_ip, Some(64));
+    assert!(!c.trust_forwarded_for);
+    assert_eq!(c.max_frame_bytes, 1 << 20);
+
+    let c = config(&[
+        ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "5"),
+        ("SMOOTH_AGENT_RATE_LIMIT_BURST", "7"),
+        ("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "30"),
+        ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "3"),
+        ("SMOOTH_AGENT_TRUST_FORWARDED_FOR", "true"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.rate_limit,
+        Some(RateLimit {
+            per_sec: 5,
+            burst: 7
+        })
+    );
+    assert_eq!(c.idle_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(c.max_connections_per_ip, Some(3));
+    assert!(c.trust_forwarded_for);
+
+    let off = config(&[
+        ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "0"),
+        ("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "0"),
+        ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "0"),
+    ])
+    .unwrap();
+    assert_eq!(off.rate_limit, None);
+    assert_eq!(off.idle_timeout, None);
+    assert_eq!(off.max_connections_per_ip, None);
+
+    for (var, value) in [
+        ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "-1"),
+        ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "fast"),
+        ("SMOOTH_AGENT_RATE_LIMIT_BURST", "0"),
+        ("SMOOTH_AGENT_RATE_LIMIT_BURST", "lots"),
+        ("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "5m"),
+        ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "-3"),
+        ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "many"),
+        ("SMOOTH_AGENT_TRUST_FORWARDED_FOR", "perhaps"),
+        ("SMOOTH_AGENT_MAX_FRAME_BYTES", "0"),
+    ] {
+        let err = config(&[(var, value)]).unwrap_err();
+        assert_eq!(err.var, var, "{value}");
+        assert!(err.to_string().starts_with(var), "{err}");
+    }
+}
+
+#[test]
+fn blank_values_count_as_unset() {
+    let c = config(&[("SMOOTH_AGENT_PORT", "  "), ("SMOOTH_AGENT_SEED_KB", "")]).unwrap();
+    assert_eq!(c.port, 8787);
+    assert!(!c.seed_kb);
+}
