@@ -26,9 +26,12 @@ fn unavailable(context: &str, error: redis::RedisError) -> BusError {
 }
 
 impl RedisBus {
-    /// Connects to `url` (`redis://host:port/db`, `rediss://` for TLS) and checks the
+    /// Connects to `url` (`redis://host:port/db`, `rediss://` for TLS, verified
+    /// against the system's certificates or those `SSL_CERT_FILE` names) and checks the
     /// server answers, so a wrong address stops start-up rather than the first event.
     pub async fn connect(url: &str, channel: impl Into<String>) -> Result<Self, BusError> {
+        // `rediss://` builds a rustls client from the process's default provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = redis::Client::open(url).map_err(|e| unavailable("invalid URL", e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
