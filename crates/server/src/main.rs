@@ -28,20 +28,40 @@ async fn main() -> ExitCode {
 
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Failure::Startup(e)) => {
+            eprintln!("switchboard: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Running(e)) => {
             eprintln!("switchboard: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+/// Why the process ends badly: exit code 2 when start-up could not use what the
+/// configuration names (an address, a database, a key, a broker), 1 when serving failed.
+enum Failure {
+    Startup(anyhow::Error),
+    Running(anyhow::Error),
+}
+
+async fn run(config: Config) -> Result<(), Failure> {
     use anyhow::Context;
     let addr = (config.bind, config.port);
     let listener = TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
-    let local = listener.local_addr()?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}:{} (SMOOTH_AGENT_BIND, SMOOTH_AGENT_PORT)",
+                config.bind, config.port
+            )
+        })
+        .map_err(Failure::Startup)?;
+    let local = listener
+        .local_addr()
+        .context("the listening socket has no address")
+        .map_err(Failure::Startup)?;
     let summary = format!(
         "store={}, backplane={}, llm={}, model={}",
         config.storage.label(),
@@ -52,7 +72,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .map_or("offline".to_owned(), |g| g.url.clone()),
         config.model,
     );
-    let state = AppState::new(config).await?;
+    let state = AppState::new(config)
+        .await
+        .map_err(|e| Failure::Startup(e.into()))?;
     let auth = state.auth().label();
     println!("switchboard listening on ws://{local}/ws ({summary}, auth={auth})");
     match auth {
@@ -69,7 +91,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ),
         _ => {}
     }
-    serve(listener, state, shutdown_signal()).await?;
+    serve(listener, state, shutdown_signal())
+        .await
+        .context("serving failed")
+        .map_err(Failure::Running)?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

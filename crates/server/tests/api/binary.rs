@@ -123,3 +123,34 @@ fn starts_with_defaults_prints_one_line_and_exits_zero_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn an_unusable_address_or_database_exits_two_naming_the_variable() {
+    // A port already taken on loopback.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = switchboard()
+        .env("SMOOTH_AGENT_PORT", &port)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SMOOTH_AGENT_PORT"));
+
+    // A PostgreSQL URL where nothing listens (loopback port 1).
+    #[cfg(feature = "postgres")]
+    {
+        let out = switchboard()
+            .env("SMOOTH_AGENT_PORT", "0")
+            .env("SMOOTH_AGENT_STORAGE", "postgres")
+            .env(
+                "SMOOTH_AGENT_DATABASE_URL",
+                "postgres://sb@127.0.0.1:1/nothing",
+            )
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("SMOOTH_AGENT_DATABASE_URL"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
