@@ -134,6 +134,7 @@ async fn replica(url: &str, channel: &str) -> Arc<dyn Bus> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(unsafe_code)] // calls libc or writes the environment: see SAFETY below
 async fn rediss_urls_connect_over_tls_and_pass_the_bus_suite() {
     let dir = std::env::temp_dir().join(format!("sb-redis-tls-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();

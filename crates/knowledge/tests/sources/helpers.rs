@@ -15,6 +15,7 @@ pub const UNSET_ENV: &str = "SWITCHBOARD_KNOWLEDGE_SOURCES_TEST_UNSET";
 
 /// Installs the TLS provider and the test environment variables. Every test calls
 /// it first, so no test reads the environment while it is being written.
+#[allow(unsafe_code)] // calls libc or writes the environment: see SAFETY below
 pub fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {

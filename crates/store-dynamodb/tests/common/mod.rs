@@ -18,6 +18,7 @@ pub fn endpoint() -> String {
 static TABLES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// A table name no other run or test uses, deleted at exit.
+#[allow(unsafe_code)] // calls libc or writes the environment: see SAFETY below
 pub fn unique_table(label: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!(

@@ -98,6 +98,7 @@ fn drop_database(name: String) {
 }
 
 /// This process's database, created on first use and dropped at exit.
+#[allow(unsafe_code)] // calls libc or writes the environment: see SAFETY below
 fn run_database() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {

@@ -29,6 +29,7 @@ const MODES: [SearchMode; 3] = [SearchMode::Hybrid, SearchMode::Lexical, SearchM
 
 /// This process's database, with pgvector in `public`, created on first use and
 /// dropped at exit. Each test works in a schema of its own inside it.
+#[allow(unsafe_code)] // calls libc or writes the environment: see SAFETY below
 async fn database() -> &'static str {
     static NAME: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     NAME.get_or_init(|| async {
