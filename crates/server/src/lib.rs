@@ -7,6 +7,7 @@ pub mod access;
 pub mod actions;
 pub mod admin;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod hub;
 pub mod knowledge;

@@ -1,12 +1,38 @@
-//! `switchboard`: run the server with configuration from the environment.
+//! `switchboard`: run the server with configuration from the environment, or one of
+//! the command-line tools (`switchboard --help`).
 
+use clap::Parser;
 use std::process::ExitCode;
+use switchboard_server::cli::{Cli, Command, chat, token};
 use switchboard_server::{AppState, Config, serve, shutdown_signal};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    match Cli::parse().command {
+        None | Some(Command::Serve) => serve_from_env().await,
+        Some(Command::Chat(args)) => match chat::run(args).await {
+            Ok(true) => ExitCode::SUCCESS,
+            // Some turn failed; its error was printed where it happened.
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("switchboard chat: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Token(args)) => match token::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("switchboard token: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// The server, configured by the environment.
+async fn serve_from_env() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

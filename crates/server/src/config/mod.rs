@@ -10,6 +10,7 @@ mod llm;
 mod storage;
 #[cfg(test)]
 mod tests;
+pub mod vars;
 
 pub use auth::{AuthConfig, JwtKey, OtpConfig, WidgetAuthConfig, WidgetServiceConfig};
 pub use llm::{DEFAULT_GATEWAY_URL, EmbeddingsConfig, GatewayConfig, RerankConfig};

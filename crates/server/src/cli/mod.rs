@@ -1,0 +1,75 @@
+//! The `switchboard` command line. With no subcommand it serves, so the README's
+//! first command keeps working; `chat` talks to a running server from a terminal or
+//! a script; `token` mints a development JWT for trying the admin API.
+
+pub mod chat;
+pub mod token;
+
+use crate::config::vars::VARIABLES;
+use clap::{Parser, Subcommand};
+
+/// A self-hostable AI agent service speaking the smooth-operator protocol.
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "A self-hostable AI agent service speaking the smooth-operator protocol.",
+    after_long_help = variables_help()
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (what `switchboard` alone does), configured by the
+    /// environment variables `--help` lists.
+    Serve,
+    /// Chat with an agent of a running server. On a terminal it streams answers and
+    /// asks for approvals, choices and codes; from a pipe it reads one message per
+    /// line and prints each answer when it ends.
+    Chat(chat::ChatArgs),
+    /// Print a development JWT signed with AUTH_JWT_HS256_SECRET, to try the admin
+    /// API without an identity provider.
+    Token(token::TokenArgs),
+}
+
+/// Every environment variable the server reads, with its default, for `--help`.
+fn variables_help() -> String {
+    let width = VARIABLES.iter().map(|v| v.name.len()).max().unwrap_or(0);
+    let mut text = String::from("Environment variables (read by `serve`):\n");
+    for var in VARIABLES {
+        let default = if var.default.is_empty() {
+            String::new()
+        } else {
+            format!(" [default: {}]", var.default)
+        };
+        text.push_str(&format!(
+            "  {:width$}  {}{}\n",
+            var.name, var.meaning, default
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_every_variable_with_its_default() {
+        let help = Cli::command().render_long_help().to_string();
+        for var in VARIABLES {
+            assert!(help.contains(var.name), "{} missing from --help", var.name);
+        }
+        assert!(help.contains("SMOOTH_AGENT_PORT"));
+        assert!(help.contains("[default: 8787]"), "{help}");
+    }
+}
