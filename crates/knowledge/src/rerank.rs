@@ -1,6 +1,7 @@
 //! Reranking the best candidates of a search (`SMOOTH_AGENT_RERANK`).
 
 use crate::Hit;
+use crate::retry::{Failure, RetryPolicy};
 use crate::text::terms;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -20,7 +21,16 @@ pub struct GatewayReranker {
     endpoint: String,
     key: Option<String>,
     model: String,
+    retry: RetryPolicy,
 }
+
+/// Reranking happens while a visitor waits, and failing only costs ordering: one
+/// quick retry, never a long wait.
+const RERANK_RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 1,
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(2),
+};
 
 #[derive(Deserialize)]
 struct RerankResponse {
@@ -40,10 +50,26 @@ impl GatewayReranker {
             endpoint: format!("{}/rerank", url.trim_end_matches('/')),
             key,
             model,
+            retry: RERANK_RETRY,
         }
     }
 
+    /// The same reranker under another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
     async fn scores(&self, query: &str, hits: &[Hit]) -> Result<Vec<(usize, f64)>, String> {
+        self.retry.run("rerank", || self.attempt(query, hits)).await
+    }
+
+    /// One request.
+    async fn attempt(
+        &self,
+        query: &str,
+        hits: &[Hit],
+    ) -> Result<Vec<(usize, f64)>, Failure<String>> {
         let documents: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         let mut request = self
             .client
@@ -55,11 +81,25 @@ impl GatewayReranker {
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
-        let response = request.send().await.map_err(|e| e.to_string())?;
+        let response = request.send().await.map_err(|e| {
+            if e.is_builder() {
+                Failure::fatal(e.to_string())
+            } else {
+                Failure::transient(e.to_string())
+            }
+        })?;
+        let status = response.status().as_u16();
         if !response.status().is_success() {
-            return Err(format!("HTTP {}", response.status().as_u16()));
+            return Err(Failure::from_response(
+                format!("HTTP {status}"),
+                status,
+                response.headers(),
+            ));
         }
-        let parsed: RerankResponse = response.json().await.map_err(|e| e.to_string())?;
+        let parsed: RerankResponse = response
+            .json()
+            .await
+            .map_err(|e| Failure::fatal(e.to_string()))?;
         Ok(parsed
             .results
             .into_iter()
