@@ -30,6 +30,8 @@ pub struct RuntimeSettings {
     pub history_tokens: usize,
     /// How long a parked turn waits for its answer before it expires.
     pub park_ttl: Duration,
+    /// `SMOOTH_AGENT_TURN_TIMEOUT_SECS`: the most a turn works between human answers.
+    pub turn_timeout: Duration,
     /// The model that judges workflow steps; `None` turns judging off.
     pub judge_model: Option<String>,
 }
@@ -107,6 +109,7 @@ impl AgentRuntime {
             confirm: Arc::new(ConfirmPolicy::new(&file.confirm_tools, &env_confirm_tools)),
             parking: Parking::default(),
             park_ttl: settings.park_ttl,
+            turn_timeout: settings.turn_timeout,
             otp,
             workflows: Arc::new(
                 file.agents

@@ -52,6 +52,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .map_or("offline".to_owned(), |g| g.url.clone()),
         config.model,
     );
+    let hosted_default = config
+        .gateway
+        .as_ref()
+        .and_then(|g| g.hosted_default_warning());
+    if let Some(warning) = hosted_default {
+        tracing::warn!("{warning}");
+    }
     let state = AppState::new(config).await?;
     let auth = state.auth().label();
     println!("switchboard listening on ws://{local}/ws ({summary}, auth={auth})");
