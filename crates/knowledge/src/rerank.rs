@@ -236,6 +236,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_429_is_retried_under_the_gateway_policy() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let app = axum::Router::new().route(
+            "/v1/rerank",
+            axum::routing::post(move || {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        let busy = axum::http::StatusCode::TOO_MANY_REQUESTS;
+                        return (busy, [("retry-after", "0")], String::new());
+                    }
+                    let ranked = r#"{"results":[{"index":1,"relevance_score":0.9},{"index":0,"relevance_score":0.1}]}"#;
+                    (axum::http::StatusCode::OK, [("content-type", "application/json")], ranked.to_owned())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let gateway = GatewayReranker::new(reqwest::Client::new(), &url, None, "m".into());
+        let hits = vec![hit("a", "x"), hit("b", "y")];
+        let ranked = Reranker::Gateway(gateway)
+            .rerank("q", hits, 5, &|_| 1.0)
+            .await;
+        let ids: Vec<&str> = ranked.iter().map(|h| h.document_id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"], "the gateway's order, after one retry");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
     async fn a_failing_gateway_keeps_the_order() {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let gateway = GatewayReranker::new(

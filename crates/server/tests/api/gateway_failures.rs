@@ -222,3 +222,40 @@ async fn the_workflow_judge_s_usage_is_counted_in_the_turn_s_usage() {
     assert_eq!(usage["promptTokens"], 20, "{usage}");
     assert_eq!(usage["completionTokens"], 10, "{usage}");
 }
+
+/// A turn whose first attempt is refused with 429 and `name: value`, then answered.
+async fn turn_after_asked_wait(name: &str, value: &str) -> (MockGateway, Value, Duration) {
+    let gateway = MockGateway::start(vec![
+        ScriptedReply::Fault(Fault::status_with(429, name, value)),
+        ScriptedReply::Text("Thanks for waiting.".into()),
+    ])
+    .await;
+    let app = spawn_app_with(config_for(&gateway)).await;
+    let (terminal, took) = timed_turn(&app, Duration::from_secs(30)).await;
+    (gateway, terminal, took)
+}
+
+#[tokio::test]
+async fn litellm_s_llm_provider_retry_after_is_waited_for() {
+    let (gateway, terminal, took) = turn_after_asked_wait("llm_provider-retry-after", "2").await;
+    assert_eq!(terminal["type"], "eventual_response", "{terminal}");
+    assert_eq!(gateway.streamed_requests(), 2);
+    // The backoff alone would have waited 0.25–0.5 s.
+    assert!(
+        took >= Duration::from_millis(1800),
+        "answered after {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_http_date_is_waited_for() {
+    let when = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3));
+    let (gateway, terminal, took) = turn_after_asked_wait("retry-after", &when).await;
+    assert_eq!(terminal["type"], "eventual_response", "{terminal}");
+    assert_eq!(gateway.streamed_requests(), 2);
+    // Whole seconds: the date is 2–3 s away when sent.
+    assert!(
+        took >= Duration::from_millis(1500),
+        "answered after {took:?}"
+    );
+}
