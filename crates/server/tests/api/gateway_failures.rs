@@ -260,3 +260,25 @@ async fn a_retry_after_http_date_is_waited_for() {
     let late = std::time::SystemTime::now().duration_since(date);
     assert!(late.is_ok(), "answered before the date {when}");
 }
+
+#[tokio::test]
+async fn time_parked_for_an_approval_does_not_count_against_the_turn_deadline() {
+    use super::approval::{gated_app_with, park};
+    let endpoint =
+        super::tool_endpoint::ToolEndpoint::start(200, "Record 42 deleted.", Duration::ZERO).await;
+    let (_gateway, app) = gated_app_with(&endpoint, "Done.", |config| {
+        config.turn_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    park(&mut client, &session).await;
+    // The human takes three times the deadline to answer.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    client
+        .send(json!({"action": "confirm_tool_action", "requestId": "c1", "sessionId": session, "approved": true}))
+        .await;
+    let events = client.until_terminal("r1").await;
+    assert_eq!(terminal(&events)["type"], "eventual_response", "{events:?}");
+    assert_eq!(endpoint.calls(), [json!({"id": "42"})]);
+}
