@@ -30,6 +30,8 @@ pub struct RuntimeSettings {
     pub history_tokens: usize,
     /// How long a parked turn waits for its answer before it expires.
     pub park_ttl: Duration,
+    /// `SMOOTH_AGENT_TURN_TIMEOUT_SECS`: the most a turn works between human answers.
+    pub turn_timeout: Duration,
     /// The model that judges workflow steps; `None` turns judging off.
     pub judge_model: Option<String>,
 }
@@ -107,6 +109,7 @@ impl AgentRuntime {
             confirm: Arc::new(ConfirmPolicy::new(&file.confirm_tools, &env_confirm_tools)),
             parking: Parking::default(),
             park_ttl: settings.park_ttl,
+            turn_timeout: settings.turn_timeout,
             otp,
             workflows: Arc::new(
                 file.agents
@@ -165,22 +168,32 @@ impl AgentRuntime {
     /// Plans and runs a turn to its terminal event.
     pub async fn run(&self, request: TurnRequest, io: TurnIo) {
         let request_id = request.request_id.clone();
-        match self.plan(request).await {
-            Ok((state, tools)) => turn::run(state, tools, self.env.clone(), io).await,
-            Err(e) => {
-                tracing::error!(request_id, error = %e, "could not load the conversation for a turn");
-                if io.terminal.claim() {
-                    io.terminal.release();
-                    let _ = io
-                        .sink
-                        .send(Event::error(
-                            Some(request_id),
-                            ErrorCode::StorageError,
-                            "The conversation could not be loaded; try again.",
-                        ))
-                        .await;
-                }
+        // Planning (retrieval, with its gateway calls) gets the turn's deadline too.
+        let (code, message) = match tokio::time::timeout(self.env.turn_timeout, self.plan(request))
+            .await
+        {
+            Ok(Ok((state, tools))) => {
+                return turn::run(state, tools, self.env.clone(), io).await;
             }
+            Ok(Err(e)) => {
+                tracing::error!(request_id, error = %e, "could not load the conversation for a turn");
+                (
+                    ErrorCode::StorageError,
+                    "The conversation could not be loaded; try again.".to_owned(),
+                )
+            }
+            Err(_) => {
+                let timeout = crate::llm::LlmError::Timeout("turn deadline");
+                tracing::warn!(request_id, "planning the turn passed its deadline");
+                (timeout.code(), timeout.safe_message())
+            }
+        };
+        if io.terminal.claim() {
+            io.terminal.release();
+            let _ = io
+                .sink
+                .send(Event::error(Some(request_id), code, message))
+                .await;
         }
     }
 

@@ -156,8 +156,8 @@ pub fn parse_verdict(reply: &str) -> Verdict {
 
 const JUDGE_PROMPT: &str = "You judge whether one step of a customer conversation is complete. Answer with exactly one word: yes, no, or maybe.";
 
-/// Asks `llm` whether the step's criteria were met by this exchange. Any failure
-/// is "maybe": a broken judge never moves a conversation.
+/// Asks `llm` whether the step's criteria were met by this exchange, and what
+/// asking cost. Any failure is "maybe": a broken judge never moves a conversation.
 pub async fn judge(
     llm: &dyn LlmProvider,
     model: &str,
@@ -165,7 +165,7 @@ pub async fn judge(
     step: &Step,
     user: &str,
     agent: &str,
-) -> Verdict {
+) -> (Verdict, Option<crate::llm::TokenUsage>) {
     let question = format!(
         "GOAL: {}\nSTEP: {} — {}\nCRITERIA: {}\n\nThe visitor said: {user}\nThe agent replied: {agent}\n\nAre the step's criteria met now?",
         workflow.goal, step.id, step.intent, step.criteria
@@ -182,10 +182,10 @@ pub async fn judge(
         grounding: Vec::new(),
     };
     match llm.complete(request).await {
-        Ok(reply) => parse_verdict(&reply),
+        Ok(reply) => (parse_verdict(&reply.text), reply.usage),
         Err(e) => {
             tracing::warn!(error = %e, "workflow judge failed");
-            Verdict::Maybe
+            (Verdict::Maybe, None)
         }
     }
 }

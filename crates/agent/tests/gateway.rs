@@ -3,6 +3,8 @@
 
 #[path = "gateway/fake.rs"]
 mod fake;
+#[path = "gateway/faults.rs"]
+mod faults;
 
 use fake::{FakeGateway, Reply, Step, data, delta, finish, refused_url, spawn_silent_server};
 use futures_util::StreamExt;
@@ -15,25 +17,28 @@ use switchboard_agent::llm::{
     ChatMessage, ChatRequest, LlmError, LlmProvider, LlmStream, StreamEvent, TokenUsage, ToolCall,
     ToolSpec,
 };
+use switchboard_knowledge::retry::RetryPolicy;
 
 /// Settings with timeouts short enough for a fast suite.
-fn settings(url: &str) -> GatewaySettings {
+pub(crate) fn settings(url: &str) -> GatewaySettings {
     GatewaySettings {
         connect_timeout: Duration::from_millis(500),
         first_byte_timeout: Duration::from_millis(300),
         idle_timeout: Duration::from_millis(300),
-        max_retries: 3,
-        retry_base: Duration::from_millis(5),
-        retry_cap: Duration::from_millis(50),
+        retry: RetryPolicy {
+            max_retries: 3,
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(50),
+        },
         ..GatewaySettings::new(url, None)
     }
 }
 
-fn client(settings: GatewaySettings) -> GatewayClient {
+pub(crate) fn client(settings: GatewaySettings) -> GatewayClient {
     GatewayClient::new(settings).expect("client builds")
 }
 
-fn request() -> ChatRequest {
+pub(crate) fn request() -> ChatRequest {
     ChatRequest {
         model: "test-model".into(),
         messages: vec![
@@ -48,21 +53,21 @@ fn request() -> ChatRequest {
 }
 
 /// Everything the stream yields, until it ends (bounded, so a hang fails the test).
-async fn collect(stream: LlmStream) -> Vec<Result<StreamEvent, LlmError>> {
+pub(crate) async fn collect(stream: LlmStream) -> Vec<Result<StreamEvent, LlmError>> {
     tokio::time::timeout(Duration::from_secs(5), stream.collect())
         .await
         .expect("the stream ends")
 }
 
-async fn events_of(client: &GatewayClient) -> Vec<Result<StreamEvent, LlmError>> {
+pub(crate) async fn events_of(client: &GatewayClient) -> Vec<Result<StreamEvent, LlmError>> {
     collect(client.stream(request()).await.expect("the stream starts")).await
 }
 
-fn text(s: &str) -> Result<StreamEvent, LlmError> {
+pub(crate) fn text(s: &str) -> Result<StreamEvent, LlmError> {
     Ok(StreamEvent::Text(s.into()))
 }
 
-fn hello() -> Reply {
+pub(crate) fn hello() -> Reply {
     Reply::sse(&[
         delta(json!({"role": "assistant", "content": "Hel"})),
         delta(json!({"content": "lo"})),
@@ -225,10 +230,8 @@ async fn a_persistent_429_is_retried_then_reported_as_rate_limited() {
         Reply::status(429, r#"{"error":{"message":"slow down"}}"#).with_header("retry-after", "0")
     })
     .await;
-    let settings = GatewaySettings {
-        max_retries: 2,
-        ..settings(&gateway.url)
-    };
+    let mut settings = settings(&gateway.url);
+    settings.retry.max_retries = 2;
     let result = client(settings).stream(request()).await;
     assert_eq!(result.err(), Some(LlmError::RateLimited));
     assert_eq!(gateway.attempts(), 3);
@@ -363,7 +366,7 @@ async fn keep_alive_comments_keep_a_thinking_model_alive() {
 }
 
 #[tokio::test]
-async fn a_stream_cut_short_is_a_protocol_error() {
+async fn a_stream_cut_short_is_interrupted_which_is_llm_unavailable() {
     let gateway = FakeGateway::spawn(|_| {
         Reply::steps(vec![Step::Send(data(&delta(json!({"content": "Hel"}))))])
     })
@@ -372,8 +375,12 @@ async fn a_stream_cut_short_is_a_protocol_error() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0], text("Hel"));
     assert!(
-        matches!(events[1], Err(LlmError::Protocol(_))),
+        matches!(events[1], Err(LlmError::Interrupted(_))),
         "{events:?}"
+    );
+    assert_eq!(
+        events[1].as_ref().unwrap_err().code(),
+        switchboard_protocol::ErrorCode::LlmUnavailable
     );
 }
 

@@ -77,6 +77,7 @@ async fn run_turn(outcome: Result<Vec<StreamEvent>, LlmError>) -> Vec<(String, b
             max_tokens: 100,
             history_tokens: 1000,
             park_ttl: Duration::from_secs(1),
+            turn_timeout: Duration::from_secs(30),
             judge_model: None,
         },
     }));

@@ -14,6 +14,7 @@ mod index;
 pub mod ingest;
 pub mod rerank;
 mod retriever;
+pub mod retry;
 pub mod source;
 pub mod text;
 

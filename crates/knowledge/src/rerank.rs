@@ -1,6 +1,7 @@
 //! Reranking the best candidates of a search (`SMOOTH_AGENT_RERANK`).
 
 use crate::Hit;
+use crate::retry::{Failure, RetryPolicy};
 use crate::text::terms;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -20,7 +21,16 @@ pub struct GatewayReranker {
     endpoint: String,
     key: Option<String>,
     model: String,
+    retry: RetryPolicy,
 }
+
+/// Reranking happens while a visitor waits, and failing only costs ordering: one
+/// quick retry, never a long wait.
+const RERANK_RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 1,
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(2),
+};
 
 #[derive(Deserialize)]
 struct RerankResponse {
@@ -40,10 +50,26 @@ impl GatewayReranker {
             endpoint: format!("{}/rerank", url.trim_end_matches('/')),
             key,
             model,
+            retry: RERANK_RETRY,
         }
     }
 
+    /// The same reranker under another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
     async fn scores(&self, query: &str, hits: &[Hit]) -> Result<Vec<(usize, f64)>, String> {
+        self.retry.run("rerank", || self.attempt(query, hits)).await
+    }
+
+    /// One request.
+    async fn attempt(
+        &self,
+        query: &str,
+        hits: &[Hit],
+    ) -> Result<Vec<(usize, f64)>, Failure<String>> {
         let documents: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         let mut request = self
             .client
@@ -55,11 +81,25 @@ impl GatewayReranker {
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
-        let response = request.send().await.map_err(|e| e.to_string())?;
+        let response = request.send().await.map_err(|e| {
+            if e.is_builder() {
+                Failure::fatal(e.to_string())
+            } else {
+                Failure::transient(e.to_string())
+            }
+        })?;
+        let status = response.status().as_u16();
         if !response.status().is_success() {
-            return Err(format!("HTTP {}", response.status().as_u16()));
+            return Err(Failure::from_response(
+                format!("HTTP {status}"),
+                status,
+                response.headers(),
+            ));
         }
-        let parsed: RerankResponse = response.json().await.map_err(|e| e.to_string())?;
+        let parsed: RerankResponse = response
+            .json()
+            .await
+            .map_err(|e| Failure::fatal(e.to_string()))?;
         Ok(parsed
             .results
             .into_iter()
@@ -193,6 +233,39 @@ mod tests {
         // With nothing to weigh, retrieval order stands.
         let ranked = Reranker::Lexical.rerank("the a", hits, 3, &idf).await;
         assert_eq!(ranked[0].document_id, "desks");
+    }
+
+    #[tokio::test]
+    async fn a_429_is_retried_under_the_gateway_policy() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let app = axum::Router::new().route(
+            "/v1/rerank",
+            axum::routing::post(move || {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        let busy = axum::http::StatusCode::TOO_MANY_REQUESTS;
+                        return (busy, [("retry-after", "0")], String::new());
+                    }
+                    let ranked = r#"{"results":[{"index":1,"relevance_score":0.9},{"index":0,"relevance_score":0.1}]}"#;
+                    (axum::http::StatusCode::OK, [("content-type", "application/json")], ranked.to_owned())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let gateway = GatewayReranker::new(reqwest::Client::new(), &url, None, "m".into());
+        let hits = vec![hit("a", "x"), hit("b", "y")];
+        let ranked = Reranker::Gateway(gateway)
+            .rerank("q", hits, 5, &|_| 1.0)
+            .await;
+        let ids: Vec<&str> = ranked.iter().map(|h| h.document_id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"], "the gateway's order, after one retry");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -98,6 +98,13 @@ async fn run(config: Config) -> Result<(), Failure> {
             .map_or("offline".to_owned(), |g| g.url.clone()),
         config.model,
     );
+    let hosted_default = config
+        .gateway
+        .as_ref()
+        .and_then(|g| g.hosted_default_warning());
+    if let Some(warning) = hosted_default {
+        tracing::warn!("{warning}");
+    }
     let state = AppState::new(config)
         .await
         .map_err(|e| Failure::Startup(e.into()))?;

@@ -316,6 +316,7 @@ impl AppState {
                 max_tokens: config.max_tokens,
                 history_tokens: config.history_tokens,
                 park_ttl: config.park_timeout,
+                turn_timeout: config.turn_timeout,
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
         });

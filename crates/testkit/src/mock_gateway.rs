@@ -19,6 +19,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+mod faults;
+pub use faults::Fault;
+
 /// What the mock model answers to one streamed chat request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScriptedReply {
@@ -30,6 +33,8 @@ pub enum ScriptedReply {
     Reasoning { reasoning: String, text: String },
     /// Answer the request with this HTTP status and (JSON) body instead of a stream.
     Fail { status: u16, body: String },
+    /// Misbehave in one of the ways a real gateway can.
+    Fault(Fault),
 }
 
 impl ScriptedReply {
@@ -66,9 +71,17 @@ pub struct MockGatewayBuilder {
     first_byte_delay: Duration,
     repeat_last: bool,
     side_reply: Option<String>,
+    refused_embeddings: usize,
 }
 
 impl MockGatewayBuilder {
+    /// The first `count` `/embeddings` requests are refused with HTTP 429
+    /// (`Retry-After: 0`), as a rate-limited gateway does at start-up.
+    pub fn refuse_embeddings(mut self, count: usize) -> Self {
+        self.refused_embeddings = count;
+        self
+    }
+
     /// What non-streamed side calls (a workflow judge) are answered (default `OK`).
     pub fn side_reply(mut self, text: impl Into<String>) -> Self {
         self.side_reply = Some(text.into());
@@ -108,6 +121,7 @@ impl MockGatewayBuilder {
         let shared = Arc::new(Shared {
             log: Mutex::new(Log {
                 script: self.script.into(),
+                embeddings_to_refuse: self.refused_embeddings,
                 ..Log::default()
             }),
             chunk_delay: self.chunk_delay,
@@ -182,6 +196,11 @@ impl MockGateway {
         self.shared.log().embedding_batches.clone()
     }
 
+    /// How many `/embeddings` requests were refused with a 429.
+    pub fn refused_embeddings(&self) -> usize {
+        self.shared.log().refused_embeddings
+    }
+
     /// The queries `/rerank` was asked about.
     pub fn rerank_queries(&self) -> Vec<String> {
         self.shared.log().rerank_queries.clone()
@@ -220,6 +239,10 @@ struct Log {
     embedding_batches: Vec<usize>,
     /// Queries sent to `/rerank`.
     rerank_queries: Vec<String>,
+    /// `/embeddings` requests still to refuse with a 429.
+    embeddings_to_refuse: usize,
+    /// `/embeddings` requests refused so far.
+    refused_embeddings: usize,
 }
 
 impl Shared {
@@ -250,7 +273,20 @@ async fn embeddings(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
             );
         }
     };
-    shared.log().embedding_batches.push(inputs.len());
+    {
+        let mut log = shared.log();
+        if log.embeddings_to_refuse > 0 {
+            log.embeddings_to_refuse -= 1;
+            log.refused_embeddings += 1;
+            drop(log);
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "slow down");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("0"));
+            return response;
+        }
+        log.embedding_batches.push(inputs.len());
+    }
     let embedder = switchboard_knowledge::HashingEmbedder::new(32);
     let data: Vec<Value> = inputs
         .iter()
@@ -341,6 +377,7 @@ async fn chat_completions(
             "mock LLM script exhausted",
         ),
         Some(ScriptedReply::Fail { status, body }) => fail(status, body),
+        Some(ScriptedReply::Fault(fault)) => faults::respond(fault, shared.stop.clone()),
         Some(reply) => stream(shared, sse_events(&reply, n, &model)),
     }
 }
@@ -438,7 +475,9 @@ fn sse_events(reply: &ScriptedReply, n: u64, model: &str) -> Vec<String> {
             }
             events.push(chunk(json!({}), Some("tool_calls")));
         }
-        ScriptedReply::Fail { .. } => unreachable!("a failure is answered without SSE"),
+        ScriptedReply::Fail { .. } | ScriptedReply::Fault(_) => {
+            unreachable!("a failure is answered on its own")
+        }
     }
     events.push(
         json!({

@@ -6,6 +6,7 @@
 
 pub mod gateway;
 mod sse;
+mod sse_lines;
 
 use async_trait::async_trait;
 use futures_util::Stream;
@@ -119,6 +120,21 @@ pub struct TokenUsage {
     pub cost_usd: Option<f64>,
 }
 
+impl TokenUsage {
+    /// This usage and `other` together (a cost is known if either is).
+    pub fn plus(self, other: Option<TokenUsage>) -> TokenUsage {
+        let Some(other) = other else { return self };
+        TokenUsage {
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            completion_tokens: self.completion_tokens + other.completion_tokens,
+            cost_usd: match (self.cost_usd, other.cost_usd) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
 /// What a streamed completion produces, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
@@ -132,6 +148,14 @@ pub enum StreamEvent {
     Usage(TokenUsage),
 }
 
+/// A completion answered in one piece.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    /// What the call cost, when the provider says.
+    pub usage: Option<TokenUsage>,
+}
+
 /// A stream of events; it ends when the completion is complete.
 pub type LlmStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
 
@@ -143,17 +167,21 @@ pub trait LlmProvider: Send + Sync + 'static {
     async fn stream(&self, request: ChatRequest) -> Result<LlmStream, LlmError>;
 
     /// One short completion answered in one piece (a side call, such as a workflow
-    /// judge). By default, the streamed text collected.
-    async fn complete(&self, request: ChatRequest) -> Result<String, LlmError> {
+    /// judge), with its usage. By default, the streamed text and usage collected.
+    async fn complete(&self, request: ChatRequest) -> Result<Completion, LlmError> {
         use futures_util::StreamExt;
         let mut stream = self.stream(request).await?;
-        let mut text = String::new();
+        let mut completion = Completion::default();
         while let Some(event) = stream.next().await {
-            if let StreamEvent::Text(delta) = event? {
-                text.push_str(&delta);
+            match event? {
+                StreamEvent::Text(delta) => completion.text.push_str(&delta),
+                StreamEvent::Usage(usage) => {
+                    completion.usage = Some(usage.plus(completion.usage));
+                }
+                _ => {}
             }
         }
-        Ok(text)
+        Ok(completion)
     }
 
     /// A short label for logs ("gateway http://…", "offline").
@@ -167,9 +195,13 @@ pub enum LlmError {
     /// Connection refused, DNS failure, TLS failure, reset before any response.
     #[error("cannot reach the gateway: {0}")]
     Unreachable(String),
-    /// No response, no first byte, or too long a silence between chunks.
+    /// No response, no first byte, too long a silence between chunks, or the turn's
+    /// deadline passed.
     #[error("the gateway timed out ({0})")]
     Timeout(&'static str),
+    /// The connection broke, or the stream ended, in the middle of a reply.
+    #[error("the gateway stopped mid-reply: {0}")]
+    Interrupted(String),
     /// HTTP 429, still after retries.
     #[error("the gateway is rate limiting (HTTP 429)")]
     RateLimited,
@@ -188,7 +220,9 @@ impl LlmError {
     /// The stable wire code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unreachable(_) | Self::Upstream { .. } => ErrorCode::LlmUnavailable,
+            Self::Unreachable(_) | Self::Upstream { .. } | Self::Interrupted(_) => {
+                ErrorCode::LlmUnavailable
+            }
             Self::Timeout(_) => ErrorCode::LlmTimeout,
             Self::RateLimited => ErrorCode::LlmRateLimited,
             Self::Rejected { .. } | Self::Protocol(_) => ErrorCode::LlmError,
@@ -200,6 +234,9 @@ impl LlmError {
         match self {
             Self::Unreachable(_) => "The language model gateway could not be reached.".into(),
             Self::Timeout(what) => format!("The language model gateway timed out ({what})."),
+            Self::Interrupted(_) => {
+                "The language model gateway stopped in the middle of its reply; try again.".into()
+            }
             Self::RateLimited => {
                 "The language model gateway is rate limiting requests; try again shortly.".into()
             }

@@ -54,10 +54,7 @@ impl ChunkParser {
         let chunk: Chunk = serde_json::from_str(data)
             .map_err(|e| LlmError::Protocol(format!("a chunk is not valid JSON ({e})")))?;
         if let Some(error) = chunk.error.filter(|e| !e.is_null()) {
-            return Err(LlmError::Protocol(format!(
-                "the gateway reported an error mid-stream: {}",
-                error_message(&error)
-            )));
+            return Err(stream_error(&error));
         }
 
         let mut events = Vec::new();
@@ -86,10 +83,11 @@ impl ChunkParser {
     }
 
     /// The body ended. Returns the tool calls still pending, or an error when the
-    /// completion never said it was finished (the stream was cut short).
+    /// completion never said it was finished (the stream was cut short: the gateway
+    /// or its provider went away, which another attempt may not meet).
     pub(crate) fn finish(&mut self) -> Result<Vec<StreamEvent>, LlmError> {
         if !self.done && !self.finished {
-            return Err(LlmError::Protocol(
+            return Err(LlmError::Interrupted(
                 "the stream ended before the completion finished".into(),
             ));
         }
@@ -165,6 +163,43 @@ impl ChunkParser {
                 }))
             })
             .collect()
+    }
+}
+
+/// What an `error` object in the stream stands for, judged by its `code` (a number
+/// or a numeric string, as LiteLLM sends it) or else its `type`. The request was
+/// accepted, so without a code saying otherwise the fault is upstream.
+fn stream_error(error: &serde_json::Value) -> LlmError {
+    let body = format!("mid-stream error: {}", error_message(error));
+    let status = match error.get("code") {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .and_then(|n| u16::try_from(n).ok())
+    .filter(|n| (400..600).contains(n));
+    let kind = [error.get("type"), error.get("code")]
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let refused = [
+        "invalid_request",
+        "authentication",
+        "permission",
+        "context_length",
+    ]
+    .iter()
+    .any(|k| kind.contains(k));
+    match status {
+        Some(429) => LlmError::RateLimited,
+        Some(status @ 400..=499) => LlmError::Rejected { status, body },
+        Some(status) => LlmError::Upstream { status, body },
+        None if kind.contains("rate_limit") => LlmError::RateLimited,
+        None if refused => LlmError::Rejected { status: 400, body },
+        None => LlmError::Upstream { status: 502, body },
     }
 }
 
@@ -449,20 +484,41 @@ mod tests {
     }
 
     #[test]
-    fn an_error_object_in_the_stream_is_a_protocol_error_quoting_it() {
-        let mut parser = ChunkParser::new(None);
-        let result = parser.push(r#"{"error":{"message":"model overloaded","code":502}}"#);
-        let Err(LlmError::Protocol(message)) = result else {
-            panic!("expected a protocol error, got {result:?}");
+    fn an_error_object_in_the_stream_is_mapped_by_its_code_and_quoted() {
+        let error = |chunk: &str| ChunkParser::new(None).push(chunk).unwrap_err();
+        let upstream = error(r#"{"error":{"message":"model overloaded","code":502}}"#);
+        let LlmError::Upstream { status: 502, body } = &upstream else {
+            panic!("expected upstream 502, got {upstream:?}");
         };
-        assert!(message.contains("model overloaded"), "{message}");
+        assert!(body.contains("model overloaded"), "{body}");
+        assert!(matches!(
+            error(r#"{"error":{"message":"x","type":"None","code":"500"}}"#),
+            LlmError::Upstream { status: 500, .. }
+        ));
+        assert_eq!(error(r#"{"error":{"code":"429"}}"#), LlmError::RateLimited);
+        assert_eq!(
+            error(r#"{"error":{"type":"rate_limit_error"}}"#),
+            LlmError::RateLimited
+        );
+        assert!(matches!(
+            error(r#"{"error":{"code":401,"message":"bad key"}}"#),
+            LlmError::Rejected { status: 401, .. }
+        ));
+        assert!(matches!(
+            error(r#"{"error":{"type":"invalid_request_error"}}"#),
+            LlmError::Rejected { status: 400, .. }
+        ));
+        assert!(matches!(
+            error(r#"{"error":"something"}"#),
+            LlmError::Upstream { status: 502, .. }
+        ));
     }
 
     #[test]
-    fn a_stream_cut_short_is_a_protocol_error_but_one_that_finished_is_not() {
+    fn a_stream_cut_short_is_interrupted_but_one_that_finished_is_not() {
         let mut cut = ChunkParser::new(None);
         push_all(&mut cut, &[r#"{"choices":[{"delta":{"content":"Hal"}}]}"#]);
-        assert!(matches!(cut.finish(), Err(LlmError::Protocol(_))));
+        assert!(matches!(cut.finish(), Err(LlmError::Interrupted(_))));
 
         let mut finished = ChunkParser::new(None);
         push_all(

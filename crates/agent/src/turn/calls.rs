@@ -1,5 +1,6 @@
 //! Running one tool call: the identity gate, human approval, Rich Interactions.
 
+use super::clock::TurnClock;
 use super::state::{Parked, Resolution, TurnState, Waiting};
 use super::{TurnEnv, TurnError, TurnIo, TurnTools};
 use crate::contact;
@@ -67,10 +68,11 @@ pub(super) async fn run(
     tools: &TurnTools,
     env: &TurnEnv,
     io: &TurnIo,
+    clock: &TurnClock,
 ) -> Result<(), TurnError> {
     let offered = state.tools.contains(&call.name);
     let outcome = match Kind::from_raise_tool(&call.name).filter(|_| offered) {
-        Some(kind) => raise(state, &call, kind, env, io).await?,
+        Some(kind) => raise(state, &call, kind, env, io, clock).await?,
         None if offered && call.name == SUBMIT_TOOL => {
             io.sink.send(call_chunk(state, &call)).await?;
             submit_in_conversation(state, &call, env).await?
@@ -80,7 +82,7 @@ pub(super) async fn run(
             .find(|t| t.spec().name == call.name)
             .filter(|_| offered)
         {
-            Some(tool) => regular(state, &call, tool.as_ref(), env, io).await?,
+            Some(tool) => regular(state, &call, tool.as_ref(), env, io, clock).await?,
             None => {
                 io.sink.send(call_chunk(state, &call)).await?;
                 Err(format!("unknown tool: {}", call.name))
@@ -119,6 +121,7 @@ async fn regular(
     tool: &dyn Tool,
     env: &TurnEnv,
     io: &TurnIo,
+    clock: &TurnClock,
 ) -> Result<Outcome, TurnError> {
     if let Some(refusal) = gate(state, tool) {
         io.sink.send(call_chunk(state, call)).await?;
@@ -134,7 +137,7 @@ async fn regular(
             tool: call.name.clone(),
             description: describe(call),
         };
-        match park(state, call, waiting, env, io).await? {
+        match park(state, call, waiting, env, io, clock).await? {
             Resolution::Approved => {}
             _ => {
                 return Ok(Err(
@@ -181,6 +184,7 @@ async fn raise(
     kind: Kind,
     env: &TurnEnv,
     io: &TurnIo,
+    clock: &TurnClock,
 ) -> Result<Outcome, TurnError> {
     let parsed = arguments(&call.arguments).and_then(|a| kind.parse_raise(&a).map_err(|e| e.0));
     let raise = match parsed {
@@ -206,7 +210,7 @@ async fn raise(
         spec: raise.spec.clone(),
         reason: raise.reason.clone(),
     };
-    Ok(match park(state, call, waiting, env, io).await? {
+    Ok(match park(state, call, waiting, env, io, clock).await? {
         Resolution::Submitted { values } => {
             Ok(ToolOutput::text(interactions::submitted_result(&values)))
         }
@@ -253,10 +257,27 @@ async fn park(
     waiting: Waiting,
     env: &TurnEnv,
     io: &TurnIo,
+    clock: &TurnClock,
 ) -> Result<Resolution, TurnError> {
     if let Some(resolution) = state.resolution.take() {
         return Ok(resolution);
     }
+    // From here the turn waits for a human, which the deadline does not count; it
+    // stops before the park is stored, so a deadline cannot strand a stored park.
+    clock.pause();
+    let resolution = wait_for_answer(state, call, waiting, env, io).await?;
+    clock.restart();
+    Ok(resolution)
+}
+
+/// Stores the park, asks the human, and waits for the answer.
+async fn wait_for_answer(
+    state: &mut TurnState,
+    call: &ToolCall,
+    waiting: Waiting,
+    env: &TurnEnv,
+    io: &TurnIo,
+) -> Result<Resolution, TurnError> {
     let park_id = match &waiting {
         Waiting::Interaction { interaction_id, .. } => {
             Uuid::parse_str(interaction_id).unwrap_or_else(|_| Uuid::new_v4())

@@ -7,6 +7,7 @@
 //! answer can resume it even if its task is gone.
 
 mod calls;
+mod clock;
 mod outcome;
 mod park;
 pub mod prompt;
@@ -23,6 +24,7 @@ use crate::llm::{
 };
 use crate::otp::OtpService;
 use crate::tools::{ConfirmPolicy, Tool};
+use clock::TurnClock;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +40,9 @@ pub struct TurnEnv {
     pub parking: Parking,
     /// How long a parked turn waits for its answer before it expires.
     pub park_ttl: Duration,
+    /// The most a turn works (model and tool calls, retries' waits) between human
+    /// answers before it ends with `LLM_TIMEOUT`; see [`clock`].
+    pub turn_timeout: Duration,
     pub otp: Option<Arc<dyn OtpService>>,
     /// Workflows by agent id, and the model that judges their steps (`None`: no
     /// judge, e.g. offline).
@@ -75,8 +80,14 @@ pub struct TurnIo {
 /// single terminal event.
 pub async fn run(mut state: TurnState, tools: TurnTools, env: TurnEnv, io: TurnIo) {
     let request_id = state.request_id.clone();
-    let result = match drive(&mut state, &tools, &env, &io).await {
-        Ok(()) => outcome::finish(state, &env, &io).await,
+    let clock = TurnClock::start(env.turn_timeout);
+    let driven = clock
+        .bound(drive(&mut state, &tools, &env, &io, &clock))
+        .await;
+    let result = match driven.map_err(TurnError::Llm).and_then(|r| r) {
+        // The judge inside is bounded by what is left of the deadline; the rest
+        // (storing the reply, the terminal event) must not be cut once begun.
+        Ok(()) => outcome::finish(state, &env, &io, &clock).await,
         Err(e) => Err(e),
     };
     let (code, message) = match result {
@@ -112,10 +123,11 @@ async fn drive(
     tools: &TurnTools,
     env: &TurnEnv,
     io: &TurnIo,
+    clock: &TurnClock,
 ) -> Result<(), TurnError> {
     loop {
         while let Some(call) = state.pending.front().cloned() {
-            calls::run(state, call, tools, env, io).await?;
+            calls::run(state, call, tools, env, io, clock).await?;
             state.pending.pop_front();
             state.resolution = None;
         }
@@ -191,11 +203,5 @@ async fn call_model(
 }
 
 fn add_usage(total: &mut Option<TokenUsage>, usage: TokenUsage) {
-    let total = total.get_or_insert_with(TokenUsage::default);
-    total.prompt_tokens += usage.prompt_tokens;
-    total.completion_tokens += usage.completion_tokens;
-    total.cost_usd = match (total.cost_usd, usage.cost_usd) {
-        (Some(a), Some(b)) => Some(a + b),
-        (a, b) => a.or(b),
-    };
+    *total = Some(usage.plus(*total));
 }

@@ -1,9 +1,11 @@
 //! The end of a successful turn: choose the reply, store it, offer identity
 //! verification when a tool needed it, cite, and emit `eventual_response`.
 
+use super::clock::TurnClock;
 use super::state::TurnState;
 use super::{TurnEnv, TurnError, TurnIo};
 use crate::contact;
+use crate::llm::TokenUsage;
 use crate::otp::Contact;
 use switchboard_core::{Direction, Message, StoreError};
 use switchboard_knowledge::Hit;
@@ -19,7 +21,12 @@ const SNIPPET_CHARS: usize = 280;
 const EMPTY_REPLY: &str =
     "I'm sorry, I couldn't come up with an answer to that. Could you rephrase it?";
 
-pub(super) async fn finish(state: TurnState, env: &TurnEnv, io: &TurnIo) -> Result<(), TurnError> {
+pub(super) async fn finish(
+    mut state: TurnState,
+    env: &TurnEnv,
+    io: &TurnIo,
+    clock: &TurnClock,
+) -> Result<(), TurnError> {
     // Claim before storing: a cancel that loses the race must not leave a stored
     // reply behind a `cancelled` event.
     if !io.terminal.claim() {
@@ -45,7 +52,9 @@ pub(super) async fn finish(state: TurnState, env: &TurnEnv, io: &TurnIo) -> Resu
     if let Some(tool) = state.refused_for_identity.first() {
         offer_verification(&state, tool, env, io).await?;
     }
-    advance_workflow(&state, &reply, env).await?;
+    if let Some(judged) = advance_workflow(&state, &reply, env, clock).await? {
+        super::add_usage(&mut state.usage, judged);
+    }
     let outcome = TurnOutcome {
         message_id: message.id.to_string(),
         response: AgentResponse::reply(reply, state.suggestions.clone()),
@@ -119,16 +128,21 @@ async fn offer_verification(
 }
 
 /// Asks the judge whether this exchange met the workflow step, and records where
-/// the conversation now is.
-async fn advance_workflow(state: &TurnState, reply: &str, env: &TurnEnv) -> Result<(), TurnError> {
+/// the conversation now is. Returns what judging cost, for the turn's usage.
+async fn advance_workflow(
+    state: &TurnState,
+    reply: &str,
+    env: &TurnEnv,
+    clock: &TurnClock,
+) -> Result<Option<TokenUsage>, TurnError> {
     let (Some(position), Some(model)) = (&state.workflow, &env.judge_model) else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(workflow) = env.workflows.get(&state.agent_id) else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(step) = workflow.step(&position.step) else {
-        return Ok(());
+        return Ok(None);
     };
     let user = state
         .transcript
@@ -139,10 +153,15 @@ async fn advance_workflow(state: &TurnState, reply: &str, env: &TurnEnv) -> Resu
             _ => None,
         })
         .unwrap_or_default();
-    let verdict = crate::workflow::judge(&*env.llm, model, workflow, step, user, reply).await;
+    let judging = crate::workflow::judge(&*env.llm, model, workflow, step, user, reply);
+    // Past the deadline the judge is not waited for: "maybe" leaves the step as is.
+    let (verdict, usage) = clock.bound(judging).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "workflow judge cut off");
+        (crate::workflow::Verdict::Maybe, None)
+    });
     let next = workflow.advance(position, verdict);
     let Some(conversation) = env.store.get_conversation(state.conversation_id).await? else {
-        return Ok(());
+        return Ok(usage);
     };
     let mut metadata = conversation.metadata.clone();
     crate::workflow::Workflow::store(&next, &mut metadata);
@@ -155,7 +174,7 @@ async fn advance_workflow(state: &TurnState, reply: &str, env: &TurnEnv) -> Resu
             },
         )
         .await?;
-    Ok(())
+    Ok(usage)
 }
 
 /// Retrieved passages as citations: first occurrence of each document wins.

@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +36,8 @@ pub enum Step {
     Pause(Duration),
     /// Never write again and never end the body.
     Stall,
+    /// Cut the connection without ending the body.
+    Break,
 }
 
 impl Reply {
@@ -186,9 +187,10 @@ fn streamed(steps: Vec<Step>) -> Body {
     let chunks = futures_util::stream::unfold(steps.into_iter(), |mut steps| async move {
         loop {
             match steps.next()? {
-                Step::Send(text) => return Some((Ok::<_, Infallible>(Bytes::from(text)), steps)),
+                Step::Send(text) => return Some((Ok(Bytes::from(text)), steps)),
                 Step::Pause(wait) => tokio::time::sleep(wait).await,
                 Step::Stall => std::future::pending().await,
+                Step::Break => return Some((Err(std::io::Error::other("cut")), steps)),
             }
         }
     });

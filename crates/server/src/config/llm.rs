@@ -41,6 +41,22 @@ pub struct GatewayConfig {
     pub timeout: Duration,
 }
 
+impl GatewayConfig {
+    /// The start-up warning for a key given without a URL: the reference contract
+    /// sends it, and every conversation, to the vendor's hosted gateway, which an
+    /// operator holding an OpenAI or other provider key may not expect.
+    pub fn hosted_default_warning(&self) -> Option<String> {
+        (self.url == DEFAULT_GATEWAY_URL && self.key.is_some()).then(|| {
+            format!(
+                "SMOOAI_GATEWAY_KEY is set without SMOOAI_GATEWAY_URL: the key and every \
+                 conversation go to the hosted gateway {DEFAULT_GATEWAY_URL}. If the key \
+                 belongs to another provider (OpenAI, Anthropic, a LiteLLM proxy), set \
+                 SMOOAI_GATEWAY_URL to that provider's OpenAI-compatible URL."
+            )
+        })
+    }
+}
+
 pub(super) fn embeddings<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
 ) -> Result<EmbeddingsConfig, ConfigError> {

@@ -51,6 +51,10 @@ pub struct Config {
     /// `SMOOTH_AGENT_PARK_TIMEOUT_SECS`: how long a turn parked on a human (an
     /// approval, an interaction) waits before it expires.
     pub park_timeout: Duration,
+    /// `SMOOTH_AGENT_TURN_TIMEOUT_SECS` (default 300): the most a turn works (model
+    /// calls and their retries, tool calls, the judge) between human answers before
+    /// it ends with `LLM_TIMEOUT`. Time parked for a human is not counted.
+    pub turn_timeout: Duration,
     /// One-time-code delivery (`SMOOTH_AGENT_OTP_WEBHOOK_URL`, or
     /// `SMOOTH_AGENT_SMTP_*`); `None` turns identity verification off.
     pub otp: Option<OtpConfig>,
@@ -179,6 +183,9 @@ impl Config {
             confirm_tools: env.list("SMOOTH_AGENT_CONFIRM_TOOLS"),
             park_timeout: Duration::from_secs(u64::from(
                 env.positive("SMOOTH_AGENT_PARK_TIMEOUT_SECS", 600)?,
+            )),
+            turn_timeout: Duration::from_secs(u64::from(
+                env.positive("SMOOTH_AGENT_TURN_TIMEOUT_SECS", 300)?,
             )),
             otp: auth::otp(&env)?,
             auth_tools: env.list("SMOOTH_AGENT_AUTH_TOOLS"),

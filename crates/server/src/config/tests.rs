@@ -128,6 +128,30 @@ fn gateway_from_url_or_key() {
 }
 
 #[test]
+fn a_key_without_a_url_warns_that_it_goes_to_the_hosted_gateway() {
+    let c = config(&[("SMOOAI_GATEWAY_KEY", "sk-openai-1")]).unwrap();
+    let warning = c.gateway.unwrap().hosted_default_warning().unwrap();
+    assert!(warning.contains(DEFAULT_GATEWAY_URL), "{warning}");
+    assert!(warning.contains("SMOOAI_GATEWAY_URL"), "{warning}");
+    assert!(!warning.contains("sk-openai-1"), "the key is never printed");
+    let own = config(&[
+        ("SMOOAI_GATEWAY_KEY", "sk-1"),
+        ("SMOOAI_GATEWAY_URL", "http://127.0.0.1:4000/v1"),
+    ])
+    .unwrap();
+    assert_eq!(own.gateway.unwrap().hosted_default_warning(), None);
+}
+
+#[test]
+fn the_turn_deadline_defaults_to_five_minutes_and_must_be_positive() {
+    assert_eq!(config(&[]).unwrap().turn_timeout, Duration::from_secs(300));
+    let c = config(&[("SMOOTH_AGENT_TURN_TIMEOUT_SECS", "20")]).unwrap();
+    assert_eq!(c.turn_timeout, Duration::from_secs(20));
+    let err = config(&[("SMOOTH_AGENT_TURN_TIMEOUT_SECS", "0")]).unwrap_err();
+    assert_eq!(err.var, "SMOOTH_AGENT_TURN_TIMEOUT_SECS");
+}
+
+#[test]
 fn embeddings_follow_the_gateway_unless_told_otherwise() {
     assert_eq!(config(&[]).unwrap().embeddings, EmbeddingsConfig::Offline);
     let gw = [("SMOOAI_GATEWAY_URL", "http://gw/v1")];
