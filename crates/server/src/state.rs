@@ -274,7 +274,9 @@ impl AppState {
         file: AgentFile,
         home: KnowledgeHome,
     ) -> Result<Self, StartupError> {
-        let auth = Authenticator::new(&config.auth).map_err(StartupError::Auth)?;
+        let auth = Authenticator::new(&config.auth)
+            .await
+            .map_err(StartupError::Auth)?;
         let http = switchboard_agent::http::client();
         let llm: Arc<dyn LlmProvider> = match &config.gateway {
             Some(gateway) => {

@@ -29,7 +29,7 @@ pub(super) async fn require_role(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match authorize(&gate.state, request.headers(), gate.role) {
+    match authorize(&gate.state, request.headers(), gate.role).await {
         Ok(principal) => {
             request.extensions_mut().insert(Caller(principal));
             next.run(request).await
@@ -39,9 +39,13 @@ pub(super) async fn require_role(
 }
 
 /// The principal `headers` prove, when their role is at least `least`.
-fn authorize(state: &AppState, headers: &HeaderMap, least: Role) -> Result<Principal, AdminError> {
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    least: Role,
+) -> Result<Principal, AdminError> {
     let token = bearer(headers).ok_or(AuthError::Missing)?;
-    let principal = state.auth().verify(token)?;
+    let principal = state.auth().verify(token).await?;
     if principal.role < least {
         return Err(AdminError::Forbidden {
             required: least,

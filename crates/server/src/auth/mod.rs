@@ -5,12 +5,14 @@
 //! connection anonymous; on the admin API it is refused.
 
 mod claims;
+mod jwks;
+mod jwt;
 
 pub use claims::{Principal, Role};
 
-use crate::config::{AuthConfig, JwtKey};
+use crate::config::AuthConfig;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jwt::{JwtVerifier, Rules};
 
 /// Why a token was not accepted. Each has a stable code for the admin API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,19 +47,19 @@ enum Mode {
     /// No verifier configured: connections are anonymous, the admin API is off.
     Disabled,
     /// Development only: every token is the same administrator.
-    Open { org: String },
-    Jwt {
-        key: Box<DecodingKey>,
-        validation: Box<Validation>,
+    Open {
+        org: String,
     },
+    Jwt(Box<JwtVerifier>),
     /// Claims forwarded, unsigned, by a trusted proxy (base64url JSON).
     Trusted,
 }
 
 impl Authenticator {
-    /// Builds the verifier; a key that cannot be read is a configuration error
+    /// Builds the verifier, fetching the key set when `AUTH_JWT_JWKS_URL` gives one.
+    /// A key that cannot be used, or a key set that cannot be fetched, is an error
     /// naming its variable.
-    pub fn new(config: &AuthConfig) -> Result<Self, String> {
+    pub async fn new(config: &AuthConfig) -> Result<Self, String> {
         let mode = match config {
             AuthConfig::Disabled => Mode::Disabled,
             AuthConfig::Open { dev_org } => Mode::Open {
@@ -69,35 +71,11 @@ impl Authenticator {
                 issuer,
                 audience,
             } => {
-                let (key, algorithm) = match key {
-                    JwtKey::Hs256(secret) => {
-                        use secrecy::ExposeSecret;
-                        (
-                            DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-                            Algorithm::HS256,
-                        )
-                    }
-                    JwtKey::Rs256(pem) => (
-                        DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
-                            format!("AUTH_JWT_RS256_PUBLIC_KEY: not an RSA public key in PEM: {e}")
-                        })?,
-                        Algorithm::RS256,
-                    ),
+                let rules = Rules {
+                    issuer: issuer.clone(),
+                    audience: audience.clone(),
                 };
-                let mut validation = Validation::new(algorithm);
-                validation.set_required_spec_claims(&["exp", "sub"]);
-                match issuer {
-                    Some(issuer) => validation.set_issuer(&[issuer]),
-                    None => validation.iss = None,
-                }
-                match audience {
-                    Some(audience) => validation.set_audience(&[audience]),
-                    None => validation.validate_aud = false,
-                }
-                Mode::Jwt {
-                    key: Box::new(key),
-                    validation: Box::new(validation),
-                }
+                Mode::Jwt(Box::new(JwtVerifier::new(key, rules).await?))
             }
         };
         Ok(Self { mode })
@@ -108,13 +86,13 @@ impl Authenticator {
         match self.mode {
             Mode::Disabled => "disabled",
             Mode::Open { .. } => "none",
-            Mode::Jwt { .. } => "jwt",
+            Mode::Jwt(_) => "jwt",
             Mode::Trusted => "trusted",
         }
     }
 
     /// The principal a token proves.
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let token = token.trim();
         if token.is_empty() {
             return Err(AuthError::Missing);
@@ -122,11 +100,7 @@ impl Authenticator {
         match &self.mode {
             Mode::Disabled => Err(AuthError::Disabled),
             Mode::Open { org } => Ok(Principal::dev_admin(org)),
-            Mode::Jwt { key, validation } => {
-                let data = jsonwebtoken::decode::<serde_json::Value>(token, key, validation)
-                    .map_err(|e| AuthError::Invalid(e.to_string()))?;
-                Principal::from_claims(&data.claims)
-            }
+            Mode::Jwt(verifier) => Principal::from_claims(&verifier.claims(token).await?),
             Mode::Trusted => {
                 let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
                 let bytes = engine
@@ -141,9 +115,9 @@ impl Authenticator {
 
     /// A WebSocket connection's principal: anonymous (`None`) when the token is
     /// missing or does not verify. The reason is logged, the token never.
-    pub fn connection(&self, token: Option<&str>) -> Option<Principal> {
+    pub async fn connection(&self, token: Option<&str>) -> Option<Principal> {
         let token = token.filter(|t| !t.trim().is_empty())?;
-        match self.verify(token) {
+        match self.verify(token).await {
             Ok(principal) => Some(principal),
             Err(e) => {
                 tracing::info!(reason = %e, "connection token refused; the connection is anonymous");

@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::{AuthConfig, JwtKey};
-use jsonwebtoken::{EncodingKey, Header, encode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 const PRIVATE: &str = include_str!("../../tests/fixtures/test-rsa-private.pem");
@@ -41,19 +41,27 @@ fn rs(private: &str, claims: &Value) -> String {
     .unwrap()
 }
 
-fn jwt(key: JwtKey, issuer: Option<&str>, audience: Option<&str>) -> Authenticator {
+async fn jwt(key: JwtKey, issuer: Option<&str>, audience: Option<&str>) -> Authenticator {
     Authenticator::new(&AuthConfig::Jwt {
         key,
         issuer: issuer.map(str::to_owned),
         audience: audience.map(str::to_owned),
     })
+    .await
     .unwrap()
 }
 
-#[test]
-fn hs256_tokens_map_their_claims() {
-    let auth = jwt(JwtKey::Hs256("s3cret".to_owned().into()), None, None);
-    let principal = auth.verify(&hs("s3cret", &claims(json!({})))).unwrap();
+async fn refused(auth: &Authenticator, token: String) -> AuthError {
+    auth.verify(&token).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn hs256_tokens_map_their_claims() {
+    let auth = jwt(JwtKey::Hs256("s3cret".to_owned().into()), None, None).await;
+    let principal = auth
+        .verify(&hs("s3cret", &claims(json!({}))))
+        .await
+        .unwrap();
     assert_eq!(principal.user_id, "u-1");
     assert_eq!(principal.org_id, "acme");
     assert_eq!(principal.role, Role::Curator);
@@ -64,65 +72,75 @@ fn hs256_tokens_map_their_claims() {
             "s3cret",
             &claims(json!({"org": null, "org_id": "beta", "role": "USER"})),
         ))
+        .await
         .unwrap();
     assert_eq!((alias.org_id.as_str(), alias.role), ("beta", Role::Basic));
 }
 
-#[test]
-fn bad_tokens_are_refused_with_their_reason() {
-    let auth = jwt(JwtKey::Hs256("s3cret".to_owned().into()), None, None);
-    let refused = |token: String| auth.verify(&token).unwrap_err();
+#[tokio::test]
+async fn bad_tokens_are_refused_with_their_reason() {
+    let auth = jwt(JwtKey::Hs256("s3cret".to_owned().into()), None, None).await;
     assert!(
         matches!(
-            refused(hs("wrong", &claims(json!({})))),
+            refused(&auth, hs("wrong", &claims(json!({})))).await,
             AuthError::Invalid(_)
         ),
         "bad signature"
     );
     assert!(
         matches!(
-            refused(hs("s3cret", &claims(json!({"exp": now() - 3600})))),
+            refused(&auth, hs("s3cret", &claims(json!({"exp": now() - 3600})))).await,
             AuthError::Invalid(_)
         ),
         "expired"
     );
     assert_eq!(
-        refused(hs("s3cret", &claims(json!({"role": "root"})))),
+        refused(&auth, hs("s3cret", &claims(json!({"role": "root"})))).await,
         AuthError::MissingRole
     );
     assert!(
         matches!(
-            refused(hs("s3cret", &claims(json!({"org": null})))),
+            refused(&auth, hs("s3cret", &claims(json!({"org": null})))).await,
             AuthError::Invalid(_)
         ),
         "no org"
     );
-    assert_eq!(refused("   ".into()), AuthError::Missing);
-    assert!(matches!(refused("not.a.jwt".into()), AuthError::Invalid(_)));
+    assert_eq!(refused(&auth, "   ".into()).await, AuthError::Missing);
+    assert!(matches!(
+        refused(&auth, "not.a.jwt".into()).await,
+        AuthError::Invalid(_)
+    ));
     let mut no_exp = claims(json!({}));
     no_exp.as_object_mut().unwrap().remove("exp");
     assert!(
-        matches!(refused(hs("s3cret", &no_exp)), AuthError::Invalid(_)),
+        matches!(
+            refused(&auth, hs("s3cret", &no_exp)).await,
+            AuthError::Invalid(_)
+        ),
         "exp is required"
     );
     // An RS256 token cannot pass as HS256 (no algorithm confusion).
     assert!(matches!(
-        refused(rs(PRIVATE, &claims(json!({})))),
+        refused(&auth, rs(PRIVATE, &claims(json!({})))).await,
         AuthError::Invalid(_)
     ));
 }
 
-#[test]
-fn rs256_with_issuer_and_audience() {
+#[tokio::test]
+async fn rs256_with_issuer_and_audience() {
     let auth = jwt(
         JwtKey::Rs256(PUBLIC.into()),
         Some("https://id.acme.test"),
         Some("switchboard"),
-    );
+    )
+    .await;
     let good = claims(json!({"iss": "https://id.acme.test", "aud": "switchboard"}));
-    assert_eq!(auth.verify(&rs(PRIVATE, &good)).unwrap().user_id, "u-1");
+    assert_eq!(
+        auth.verify(&rs(PRIVATE, &good)).await.unwrap().user_id,
+        "u-1"
+    );
     assert!(
-        auth.verify(&rs(OTHER_PRIVATE, &good)).is_err(),
+        auth.verify(&rs(OTHER_PRIVATE, &good)).await.is_err(),
         "another key"
     );
     assert!(
@@ -130,6 +148,7 @@ fn rs256_with_issuer_and_audience() {
             PRIVATE,
             &claims(json!({"iss": "https://evil.test", "aud": "switchboard"}))
         ))
+        .await
         .is_err()
     );
     assert!(
@@ -137,6 +156,7 @@ fn rs256_with_issuer_and_audience() {
             PRIVATE,
             &claims(json!({"iss": "https://id.acme.test", "aud": "other"}))
         ))
+        .await
         .is_err()
     );
     assert!(
@@ -145,30 +165,32 @@ fn rs256_with_issuer_and_audience() {
             issuer: None,
             audience: None
         })
+        .await
         .is_err()
     );
 }
 
-#[test]
-fn trusted_none_and_disabled() {
+#[tokio::test]
+async fn trusted_none_and_disabled() {
     use base64::Engine;
-    let trusted = Authenticator::new(&AuthConfig::Trusted).unwrap();
+    let trusted = Authenticator::new(&AuthConfig::Trusted).await.unwrap();
     let blob = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(json!({"sub": "u", "org": "o", "role": "basic", "groups": ["g1"]}).to_string());
-    assert_eq!(trusted.verify(&blob).unwrap().groups, ["g1"]);
-    assert!(trusted.verify("%%%").is_err());
+    assert_eq!(trusted.verify(&blob).await.unwrap().groups, ["g1"]);
+    assert!(trusted.verify("%%%").await.is_err());
     let open = Authenticator::new(&AuthConfig::Open {
         dev_org: "dev-org".into(),
     })
+    .await
     .unwrap();
-    assert_eq!(open.verify("anything").unwrap().role, Role::Admin);
-    let disabled = Authenticator::new(&AuthConfig::Disabled).unwrap();
+    assert_eq!(open.verify("anything").await.unwrap().role, Role::Admin);
+    let disabled = Authenticator::new(&AuthConfig::Disabled).await.unwrap();
     assert_eq!(
-        disabled.verify("anything").unwrap_err(),
+        disabled.verify("anything").await.unwrap_err(),
         AuthError::Disabled
     );
     assert_eq!(
-        disabled.connection(Some("anything")),
+        disabled.connection(Some("anything")).await,
         None,
         "anonymous, not refused"
     );

@@ -3,6 +3,7 @@
 
 use super::ConfigError;
 use super::env::Env;
+use jsonwebtoken::{Algorithm, DecodingKey};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -14,7 +15,9 @@ pub enum AuthConfig {
     /// `none`: development only, every token is the same administrator of
     /// `AUTH_DEV_ORG_ID`.
     Open { dev_org: String },
-    /// Signed JSON Web Tokens; `exp` always enforced, issuer and audience when set.
+    /// Signed JSON Web Tokens: `exp` always required, `exp` and `nbf` checked with no
+    /// leeway, `iss` and `aud` required and matched when `AUTH_JWT_ISSUER` /
+    /// `AUTH_JWT_AUDIENCE` are set.
     Jwt {
         key: JwtKey,
         issuer: Option<String>,
@@ -25,11 +28,131 @@ pub enum AuthConfig {
     Trusted,
 }
 
+/// The key tokens are verified with: exactly one of the `AUTH_JWT_*` key variables.
 #[derive(Debug, Clone)]
 pub enum JwtKey {
+    /// `AUTH_JWT_HS256_SECRET`: a shared secret (HS256).
     Hs256(SecretString),
-    /// An RSA public key in PEM.
+    /// `AUTH_JWT_RS256_PUBLIC_KEY`: an RSA public key in PEM (RS256).
     Rs256(String),
+    /// `AUTH_JWT_ES256_PUBLIC_KEY`: a P-256 public key in PEM (ES256).
+    Es256(String),
+    /// `AUTH_JWT_EDDSA_PUBLIC_KEY`: an Ed25519 public key in PEM (EdDSA).
+    EdDsa(String),
+    /// `AUTH_JWT_JWKS_URL`: the identity provider's published key set (RS256, ES256
+    /// and EdDSA keys), fetched at start-up and refreshed.
+    Jwks(reqwest::Url),
+}
+
+/// The key variables, in the order they are named in messages.
+const KEY_VARS: [&str; 5] = [
+    "AUTH_JWT_HS256_SECRET",
+    "AUTH_JWT_RS256_PUBLIC_KEY",
+    "AUTH_JWT_ES256_PUBLIC_KEY",
+    "AUTH_JWT_EDDSA_PUBLIC_KEY",
+    "AUTH_JWT_JWKS_URL",
+];
+
+impl JwtKey {
+    /// The variable this key comes from.
+    pub fn var(&self) -> &'static str {
+        match self {
+            Self::Hs256(_) => KEY_VARS[0],
+            Self::Rs256(_) => KEY_VARS[1],
+            Self::Es256(_) => KEY_VARS[2],
+            Self::EdDsa(_) => KEY_VARS[3],
+            Self::Jwks(_) => KEY_VARS[4],
+        }
+    }
+
+    /// A fixed key and its algorithm, read and checked; `None` for a key set, whose
+    /// keys are fetched. The error says what is wrong, without the variable's name.
+    pub fn fixed(&self) -> Result<Option<(DecodingKey, Algorithm)>, String> {
+        let (pem, algorithm) = match self {
+            Self::Hs256(secret) => {
+                use secrecy::ExposeSecret;
+                let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
+                return Ok(Some((key, Algorithm::HS256)));
+            }
+            Self::Jwks(_) => return Ok(None),
+            Self::Rs256(pem) => (pem, Algorithm::RS256),
+            Self::Es256(pem) => (pem, Algorithm::ES256),
+            Self::EdDsa(pem) => (pem, Algorithm::EdDSA),
+        };
+        pem_key(pem, algorithm).map(|key| Some((key, algorithm)))
+    }
+}
+
+/// A public key of `algorithm` in PEM: refused when it is a private key, another
+/// kind of key, or (ES256, EdDSA) a point of the wrong size for its curve.
+fn pem_key(pem: &str, algorithm: Algorithm) -> Result<DecodingKey, String> {
+    if pem.contains("PRIVATE KEY") {
+        return Err(
+            "this is a private key; give the public key (and keep the private one secret)".into(),
+        );
+    }
+    let bytes = pem.as_bytes();
+    let (key, expected, point_len) = match algorithm {
+        Algorithm::RS256 => (DecodingKey::from_rsa_pem(bytes), "an RSA public key", None),
+        Algorithm::ES256 => (
+            DecodingKey::from_ec_pem(bytes),
+            "a P-256 public key",
+            Some(65),
+        ),
+        _ => (
+            DecodingKey::from_ed_pem(bytes),
+            "an Ed25519 public key",
+            Some(32),
+        ),
+    };
+    let key = key.map_err(|e| format!("not {expected} in PEM ({e})"))?;
+    if let Some(len) = point_len
+        && key.try_get_as_bytes().map(<[u8]>::len).ok() != Some(len)
+    {
+        return Err(format!("not {expected} (a key of another curve?)"));
+    }
+    Ok(key)
+}
+
+/// The one key variable that is set, read and checked.
+fn jwt_key<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Option<JwtKey>, ConfigError> {
+    let set: Vec<&'static str> = KEY_VARS
+        .into_iter()
+        .filter(|var| env.get(var).is_some())
+        .collect();
+    let Some(&var) = set.first() else {
+        return Ok(None);
+    };
+    if set.len() > 1 {
+        return Err(ConfigError {
+            var,
+            problem: format!(
+                "set only one key; {} are all set, so which one verifies tokens is unclear",
+                set.join(", ")
+            ),
+        });
+    }
+    let value = env.get(var).unwrap_or_default();
+    // PEM keys in environment variables often arrive with escaped newlines.
+    let pem = || value.replace("\\n", "\n");
+    let key = match var {
+        "AUTH_JWT_HS256_SECRET" => JwtKey::Hs256(value.clone().into()),
+        "AUTH_JWT_RS256_PUBLIC_KEY" => JwtKey::Rs256(pem()),
+        "AUTH_JWT_ES256_PUBLIC_KEY" => JwtKey::Es256(pem()),
+        "AUTH_JWT_EDDSA_PUBLIC_KEY" => JwtKey::EdDsa(pem()),
+        _ => JwtKey::Jwks(
+            reqwest::Url::parse(&value)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                .ok_or_else(|| ConfigError {
+                    var,
+                    problem: format!("'{value}' is not an http:// or https:// URL"),
+                })?,
+        ),
+    };
+    key.fixed()
+        .map_err(|problem| ConfigError { var, problem })?;
+    Ok(Some(key))
 }
 
 /// Embeddable-widget authorisation.
@@ -79,23 +202,7 @@ pub(super) fn auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthCo
             env.get("AUTH_MODE").map(|m| m.to_ascii_lowercase()),
         ),
     };
-    if env.get("AUTH_JWT_JWKS_URL").is_some() {
-        return Err(ConfigError {
-            var: "AUTH_JWT_JWKS_URL",
-            problem:
-                "JWKS is not supported yet; give AUTH_JWT_RS256_PUBLIC_KEY or AUTH_JWT_HS256_SECRET"
-                    .into(),
-        });
-    }
-    // PEM keys in environment variables often arrive with escaped newlines.
-    let key = match (
-        env.get("AUTH_JWT_RS256_PUBLIC_KEY"),
-        env.get("AUTH_JWT_HS256_SECRET"),
-    ) {
-        (Some(pem), _) => Some(JwtKey::Rs256(pem.replace("\\n", "\n"))),
-        (None, Some(secret)) => Some(JwtKey::Hs256(secret.into())),
-        (None, None) => None,
-    };
+    let key = jwt_key(env)?;
     let jwt = |key| AuthConfig::Jwt {
         key,
         issuer: env.get("AUTH_JWT_ISSUER"),
@@ -105,7 +212,7 @@ pub(super) fn auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthCo
         None => Ok(key.map_or(AuthConfig::Disabled, jwt)),
         Some("jwt") => key.map(jwt).ok_or_else(|| ConfigError {
             var,
-            problem: "'jwt' needs AUTH_JWT_HS256_SECRET or AUTH_JWT_RS256_PUBLIC_KEY".into(),
+            problem: format!("'jwt' needs one of {}", KEY_VARS.join(", ")),
         }),
         Some("none") => Ok(AuthConfig::Open {
             dev_org: env

@@ -256,12 +256,39 @@ fn auth_modes() {
         config(&[("AUTH_MODE", "magic")]).unwrap_err().var,
         "AUTH_MODE"
     );
-    assert_eq!(
-        config(&[("AUTH_JWT_JWKS_URL", "https://x/jwks")])
-            .unwrap_err()
-            .var,
-        "AUTH_JWT_JWKS_URL"
+    assert!(matches!(
+        config(&[("AUTH_JWT_JWKS_URL", "https://id.acme.test/jwks")])
+            .unwrap()
+            .auth,
+        AuthConfig::Jwt {
+            key: JwtKey::Jwks(_),
+            ..
+        }
+    ));
+    let es256 = include_str!("../../tests/fixtures/test-es256-public.pem").replace('\n', "\\n");
+    assert!(
+        matches!(
+            config(&[("AUTH_JWT_ES256_PUBLIC_KEY", &es256)])
+                .unwrap()
+                .auth,
+            AuthConfig::Jwt {
+                key: JwtKey::Es256(_),
+                ..
+            }
+        ),
+        "escaped newlines are read as newlines"
     );
+    for (var, value) in [
+        ("AUTH_JWT_JWKS_URL", "not a url"),
+        ("AUTH_JWT_RS256_PUBLIC_KEY", "not a pem"),
+        ("AUTH_JWT_EDDSA_PUBLIC_KEY", es256.as_str()),
+        (
+            "AUTH_JWT_ES256_PUBLIC_KEY",
+            include_str!("../../tests/fixtures/test-es256-private.pem"),
+        ),
+    ] {
+        assert_eq!(config(&[(var, value)]).unwrap_err().var, var, "{value}");
+    }
     let debug = format!(
         "{:?}",
         config(&[("AUTH_JWT_HS256_SECRET", "s3cret")]).unwrap()

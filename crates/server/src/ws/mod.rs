@@ -63,7 +63,7 @@ pub async fn upgrade(
                 .into_response();
         }
     };
-    let principal = state.auth().connection(query.token.as_deref());
+    let principal = state.auth().connection(query.token.as_deref()).await;
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())

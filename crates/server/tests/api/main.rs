@@ -11,6 +11,8 @@ mod admin_settings;
 mod agents;
 mod approval;
 mod auth;
+mod auth_jwks;
+mod auth_jwt;
 mod binary;
 mod cli;
 mod conversations;
