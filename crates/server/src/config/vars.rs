@@ -66,7 +66,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "AUTH_JWT_RS256_PUBLIC_KEY",
         "",
-        "PEM public key verifying tokens",
+        "PEM RSA public key verifying RS256 tokens",
     ),
     var(
         "AUTH_JWT_JWKS_URL",

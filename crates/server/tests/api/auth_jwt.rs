@@ -182,7 +182,7 @@ fn run_switchboard(vars: &[(&str, &str)]) -> (Option<i32>, String) {
 #[test]
 fn an_unreachable_key_set_stops_the_binary_naming_the_variable() {
     let (code, stderr) = run_switchboard(&[("AUTH_JWT_JWKS_URL", "http://127.0.0.1:1/jwks")]);
-    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("AUTH_JWT_JWKS_URL"), "{stderr}");
 }
 
