@@ -10,8 +10,10 @@ pub mod auth;
 pub mod config;
 pub mod hub;
 pub mod knowledge;
+pub mod quota;
 mod shutdown;
 pub mod state;
+mod sweeper;
 pub mod widget;
 pub mod ws;
 
