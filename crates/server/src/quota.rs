@@ -18,38 +18,59 @@ pub fn check_metadata(
     metadata: &Map<String, Value>,
     limits: &StorageLimits,
 ) -> Result<(), ActionError> {
-    let depth = depth(metadata);
+    let Shape { depth, text_bytes } = shape(metadata);
     if depth > limits.max_metadata_depth {
         return Err(ActionError::Validation(format!(
             "'metadata' nests {depth} levels deep; this server accepts at most {}",
             limits.max_metadata_depth
         )));
     }
-    let size = json_len(metadata);
+    // The text it holds is a lower bound of its JSON length, known without
+    // reading it: metadata far over the cap is refused at no cost.
+    let size = if text_bytes > limits.max_metadata_bytes {
+        text_bytes
+    } else {
+        json_len(metadata)
+    };
     if size > limits.max_metadata_bytes {
         return Err(ActionError::Validation(format!(
-            "'metadata' is {size} bytes as JSON; this server accepts at most {} bytes",
+            "'metadata' is too large: at least {size} bytes as JSON; this server accepts at most {} bytes",
             limits.max_metadata_bytes
         )));
     }
     Ok(())
 }
 
-/// How deeply `metadata` nests: the object itself is 1, a value inside it 2, ...
-/// Walked without recursion.
-fn depth(metadata: &Map<String, Value>) -> usize {
-    let mut deepest = 1;
+/// How deeply a metadata object nests (the object itself is 1, a value inside it
+/// 2, ...) and the bytes of its keys and strings.
+struct Shape {
+    depth: usize,
+    text_bytes: usize,
+}
+
+/// Walks `metadata` without recursion.
+fn shape(metadata: &Map<String, Value>) -> Shape {
+    let mut shape = Shape {
+        depth: 1,
+        text_bytes: metadata.keys().map(String::len).sum(),
+    };
     let mut stack: Vec<(&Value, usize)> = metadata.values().map(|v| (v, 2)).collect();
     while let Some((value, level)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        deepest = deepest.max(level);
-        stack.extend(children.map(|child| (child, level + 1)));
+        match value {
+            Value::String(text) => shape.text_bytes += text.len(),
+            Value::Array(items) => {
+                shape.depth = shape.depth.max(level);
+                stack.extend(items.iter().map(|child| (child, level + 1)));
+            }
+            Value::Object(map) => {
+                shape.depth = shape.depth.max(level);
+                shape.text_bytes += map.keys().map(String::len).sum::<usize>();
+                stack.extend(map.values().map(|child| (child, level + 1)));
+            }
+            _ => {}
+        }
     }
-    deepest
+    shape
 }
 
 /// The length of `value` as compact JSON, without building the text.
@@ -226,11 +247,13 @@ mod tests {
     #[test]
     fn depth_counts_the_object_as_one_level() {
         let map = |v: Value| v.as_object().unwrap().clone();
-        assert_eq!(depth(&Map::new()), 1);
-        assert_eq!(depth(&map(json!({"a": 1, "b": "x"}))), 1);
-        assert_eq!(depth(&map(json!({"a": [1]}))), 2);
-        assert_eq!(depth(&map(json!({"a": {"b": [{"c": 1}]}}))), 4);
-        assert_eq!(depth(&map(json!({"a": [], "b": {}}))), 2);
+        let depth = |v: Value| shape(&map(v)).depth;
+        assert_eq!(shape(&Map::new()).depth, 1);
+        assert_eq!(depth(json!({"a": 1, "b": "x"})), 1);
+        assert_eq!(depth(json!({"a": [1]})), 2);
+        assert_eq!(depth(json!({"a": {"b": [{"c": 1}]}})), 4);
+        assert_eq!(depth(json!({"a": [], "b": {}})), 2);
+        assert_eq!(shape(&map(json!({"ab": ["cd", {"e": "f"}]}))).text_bytes, 6);
     }
 
     #[test]
@@ -254,6 +277,12 @@ mod tests {
             .into_iter()
             .collect();
         assert!(check_metadata(&fits, &limits()).is_ok());
+        // Escapes count as written: short text can be long JSON.
+        let escaped: Map<String, Value> = [("k".to_owned(), Value::String("\n".repeat(16_000)))]
+            .into_iter()
+            .collect();
+        let e = check_metadata(&escaped, &limits()).unwrap_err().to_string();
+        assert!(e.contains("at least 32008 bytes"), "{e}");
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub(crate) async fn ensure(client: &Client, table: &str) -> StoreResult<()> {
         Err(e) => return Err(failed(table, backend(e))),
     }
     wait_until_active(client, table).await?;
-    enable_ttl(client, table).await
+    // Only a backstop to the sweeper: a role that may not change TTL settings
+    // still runs, with a warning.
+    if let Err(e) = enable_ttl(client, table).await {
+        tracing::warn!(table, error = %e, "could not turn on the table's TTL; expired parks and quota counters are removed only by the servers' sweeper");
+    }
+    Ok(())
 }
 
 /// Turns on DynamoDB's own deletion of expired parks and quota counters (their
