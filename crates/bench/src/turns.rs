@@ -39,6 +39,9 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "1000000"),
         ("SMOOTH_AGENT_RATE_LIMIT_BURST", "1000000"),
         ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "100000"),
+        ("SMOOTH_AGENT_SESSIONS_PER_HOUR_PER_IP", "0"),
+        ("SMOOTH_AGENT_SESSIONS_PER_HOUR_PER_ORG", "0"),
+        ("SMOOTH_AGENT_STORED_BYTES_PER_DAY_PER_ORG", "0"),
     ];
     if let Some(database) = &database {
         env.push(("SMOOTH_AGENT_STORAGE", "postgres"));

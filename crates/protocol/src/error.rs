@@ -53,6 +53,9 @@ pub enum ErrorCode {
     RateLimited,
     /// A turn waited for a human's answer longer than allowed and was stopped.
     TurnExpired,
+    /// A quota of the caller's address or organisation (sessions an hour, bytes
+    /// stored a day) is used up; nothing was stored.
+    QuotaExceeded,
 }
 
 impl ErrorCode {
@@ -81,6 +84,7 @@ impl ErrorCode {
             Self::AuthContextInvalid => "AUTH_CONTEXT_INVALID",
             Self::RateLimited => "RATE_LIMITED",
             Self::TurnExpired => "TURN_EXPIRED",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
         }
     }
 }
@@ -124,6 +128,7 @@ mod tests {
             ErrorCode::NoPendingConfirmation,
             ErrorCode::AuthContextInvalid,
             ErrorCode::LlmUnavailable,
+            ErrorCode::QuotaExceeded,
         ] {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::String(code.as_str().into()));

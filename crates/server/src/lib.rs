@@ -11,8 +11,10 @@ pub mod cli;
 pub mod config;
 pub mod hub;
 pub mod knowledge;
+pub mod quota;
 mod shutdown;
 pub mod state;
+mod sweeper;
 pub mod widget;
 pub mod ws;
 

@@ -292,6 +292,7 @@ impl AppState {
         let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http, home).await?;
         let shutdown = CancellationToken::new();
         crate::knowledge::spawn_refreshes(&retriever, refreshes, shutdown.clone());
+        crate::sweeper::spawn(store.clone(), config.park_timeout, shutdown.clone());
         seed_organizations(&*store, &file).await?;
         let mut file = file;
         // Tools the environment marks as needing a verified visitor.

@@ -9,6 +9,8 @@
 //! | message id → position | `MSG#<id>` | `#` |
 //! | session | `SESS#<id>` | `#` |
 //! | parked turn, OTP challenge | `SESS#<id>` | `PARK`, `OTP` |
+//! | park expiry marker (bounds.rs) | `PARKEXP` | `<expires ns>#<session>#<park>` |
+//! | quota counter (bounds.rs) | `QUOTA#<key>` | `#` |
 //! | settings, connector, name claim, run | `ORG#<org>` | `SETTINGS`, `CONNECTOR#<id>`, `CONNNAME#<name>`, `RUN#<started ns>#<id>` |
 //! | connector id, run id claims | `CONNECTOR#<id>`, `RUN#<id>` | `#` |
 //! | knowledge: generation, embedder, sources, leases | `KNOW` | `GEN`, `SIG`, `SRC#<source>`, `LOCK#<source>` |

@@ -7,6 +7,7 @@
 //! attempt, claiming names) are conditional, so exactly one of them wins.
 
 mod admin;
+mod bounds;
 mod create;
 mod error;
 mod item;

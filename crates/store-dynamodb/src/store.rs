@@ -264,7 +264,7 @@ impl Store for DynamoStore {
     async fn put_parked_turn(&self, turn: &ParkedTurn) -> StoreResult<()> {
         let mut item = with_body(keys::session(turn.session_id), "PARK", turn)?;
         item.insert("park_id".into(), s(turn.id.to_string()));
-        self.put_item(item).await
+        self.put_park(item, turn).await
     }
 
     async fn get_parked_turn(&self, session: SessionId) -> StoreResult<Option<ParkedTurn>> {
@@ -411,6 +411,20 @@ impl Store for DynamoStore {
 
     async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>> {
         crate::admin::list_indexing_runs(self, query).await
+    }
+
+    async fn expire_parked_turns(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.expire_parks(before).await
+    }
+
+    async fn quota_charge(&self, charge: &QuotaCharge) -> StoreResult<QuotaVerdict> {
+        self.charge(charge).await
+    }
+
+    /// DynamoDB deletes expired counters by itself (their TTL attribute); nothing
+    /// reads a counter after its window.
+    async fn quota_expire(&self, _before: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(0)
     }
 }
 

@@ -1,11 +1,13 @@
 //! Creating the table when it is absent, and waiting until it can serve.
 
+use crate::bounds::TTL_ATTRIBUTE;
 use crate::error::backend;
 use crate::keys::*;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
     Projection, ProjectionType, ScalarAttributeType, TableDescription, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use std::time::Duration;
 use switchboard_core::{StoreError, StoreResult};
@@ -28,7 +30,46 @@ pub(crate) async fn ensure(client: &Client, table: &str) -> StoreResult<()> {
         }
         Err(e) => return Err(failed(table, backend(e))),
     }
-    wait_until_active(client, table).await
+    wait_until_active(client, table).await?;
+    // Only a backstop to the sweeper: a role that may not change TTL settings
+    // still runs, with a warning.
+    if let Err(e) = enable_ttl(client, table).await {
+        tracing::warn!(table, error = %e, "could not turn on the table's TTL; expired parks and quota counters are removed only by the servers' sweeper");
+    }
+    Ok(())
+}
+
+/// Turns on DynamoDB's own deletion of expired parks and quota counters (their
+/// [`TTL_ATTRIBUTE`]), for tables created before it was used too.
+async fn enable_ttl(client: &Client, table: &str) -> StoreResult<()> {
+    let described = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| failed(table, backend(e)))?;
+    let status = described
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status());
+    if matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ) {
+        return Ok(());
+    }
+    let specification = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(TTL_ATTRIBUTE)
+        .build()
+        .map_err(backend)?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(specification)
+        .send()
+        .await
+        .map_err(|e| failed(table, backend(e)))?;
+    Ok(())
 }
 
 fn failed(table: &str, error: StoreError) -> StoreError {

@@ -8,6 +8,7 @@
 //! with pgvector, and shares the store's pool.
 
 mod admin;
+mod bounds;
 mod create;
 mod error;
 mod knowledge;

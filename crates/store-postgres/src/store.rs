@@ -337,4 +337,16 @@ impl Store for PostgresStore {
     async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>> {
         crate::admin::list_indexing_runs(&self.pool, query).await
     }
+
+    async fn expire_parked_turns(&self, before: chrono::DateTime<Utc>) -> StoreResult<u64> {
+        crate::bounds::expire_parked_turns(&self.pool, before).await
+    }
+
+    async fn quota_charge(&self, charge: &QuotaCharge) -> StoreResult<QuotaVerdict> {
+        crate::bounds::quota_charge(&self.pool, charge).await
+    }
+
+    async fn quota_expire(&self, before: chrono::DateTime<Utc>) -> StoreResult<u64> {
+        crate::bounds::quota_expire(&self.pool, before).await
+    }
 }

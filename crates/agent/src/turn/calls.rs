@@ -247,6 +247,10 @@ async fn submit_in_conversation(
     }
 }
 
+/// How long a turn whose park was taken by someone else at its deadline waits for
+/// that answer (or word that it resumed elsewhere) before it counts as expired.
+const HANDOFF_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Waits for a human's answer to `waiting`. Resumed turns already carry it. A
 /// fresh wait is stored before the client is asked, so the answer can resume the
 /// turn even if this task is gone by then; the park event precedes the call's
@@ -317,8 +321,13 @@ async fn wait_for_answer(
             // Nobody answered: it expires here.
             Some(_) => return Err(TurnError::Expired),
             // Someone took it at this very moment: the answer is on its way here,
-            // or it resumes elsewhere.
-            None => answer.await.map_err(|_| TurnError::Handed)?,
+            // or it resumes elsewhere. Or the store's sweeper removed it: the wait
+            // is bounded, so a turn never waits forever on an answer nobody sends.
+            None => match tokio::time::timeout(HANDOFF_WAIT, &mut answer).await {
+                Ok(Ok(resolution)) => resolution,
+                Ok(Err(_)) => return Err(TurnError::Handed),
+                Err(_) => return Err(TurnError::Expired),
+            },
         },
     };
     drop(guard);

@@ -25,6 +25,8 @@ struct Inner {
     settings: HashMap<OrgId, OrgSettings>,
     connectors: HashMap<ConnectorId, Connector>,
     runs: HashMap<IndexingRunId, IndexingRun>,
+    /// Quota counters: their count and when they may be forgotten.
+    quotas: HashMap<String, (u64, chrono::DateTime<Utc>)>,
 }
 
 impl Inner {
@@ -432,5 +434,37 @@ impl Store for MemoryStore {
         let skip = runs.len().saturating_sub(query.limit);
         runs.drain(..skip);
         Ok(runs)
+    }
+
+    async fn expire_parked_turns(&self, before: chrono::DateTime<Utc>) -> StoreResult<u64> {
+        let mut inner = self.write();
+        let held = inner.parked.len();
+        inner.parked.retain(|_, turn| turn.expires_at >= before);
+        Ok((held - inner.parked.len()) as u64)
+    }
+
+    async fn quota_charge(&self, charge: &QuotaCharge) -> StoreResult<QuotaVerdict> {
+        let mut inner = self.write();
+        let (count, expires_at) = inner
+            .quotas
+            .entry(charge.key.clone())
+            .or_insert((0, charge.expires_at));
+        match count.checked_add(charge.amount) {
+            Some(total) if total <= charge.limit => {
+                *count = total;
+                *expires_at = charge.expires_at.max(*expires_at);
+                Ok(QuotaVerdict::Admitted(total))
+            }
+            _ => Ok(QuotaVerdict::Refused),
+        }
+    }
+
+    async fn quota_expire(&self, before: chrono::DateTime<Utc>) -> StoreResult<u64> {
+        let mut inner = self.write();
+        let held = inner.quotas.len();
+        inner
+            .quotas
+            .retain(|_, (_, expires_at)| *expires_at >= before);
+        Ok((held - inner.quotas.len()) as u64)
     }
 }

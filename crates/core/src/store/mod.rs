@@ -2,8 +2,11 @@
 //! and passes the same conformance suite.
 
 pub mod memory;
+mod quota;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
+
+pub use quota::{QuotaCharge, QuotaVerdict};
 
 use crate::ids::*;
 use crate::model::*;
@@ -261,4 +264,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// The most recent `limit` runs that match, oldest first.
     async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>>;
+
+    // --- Bounds on what anonymous callers can make the store keep (the server's
+    // sweeper and quotas). ---
+
+    /// Removes every parked turn whose `expires_at` is before `before`, and returns
+    /// how many it removed. Parks whose turn is gone would otherwise stay forever.
+    async fn expire_parked_turns(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64>;
+
+    /// Adds `charge.amount` to the counter `charge.key` (absent counts as 0) unless
+    /// the sum would exceed `charge.limit`; atomic, so concurrent charges from any
+    /// number of replicas never take a counter over its limit.
+    async fn quota_charge(&self, charge: &QuotaCharge) -> StoreResult<QuotaVerdict>;
+
+    /// Forgets the counters whose `expires_at` is before `before`, and returns how
+    /// many (a store that expires items by itself may return 0).
+    async fn quota_expire(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64>;
 }

@@ -12,13 +12,14 @@ pub const MAX_MESSAGE_CHARS: usize = 10_000;
 pub struct SendMessage {
     pub session_id: String,
     pub message: String,
-    /// A per-turn model override (trimmed; blank or non-string values are ignored).
+    /// A per-turn model override (trimmed; a blank one is ignored).
     pub model: Option<String>,
     /// A named skill for this turn only.
     pub skill: Option<String>,
-    /// Image attachments; a malformed list is dropped whole (fail-soft).
+    /// Image attachments; a list with a malformed item is dropped whole (fail-soft).
     pub images: Vec<ImageAttachment>,
-    /// File attachments for tools; a malformed list is dropped whole (fail-soft).
+    /// File attachments for tools; a list with a malformed item is dropped whole
+    /// (fail-soft).
     pub files: Vec<FileAttachment>,
 }
 
@@ -54,6 +55,8 @@ pub(super) struct SendMessageWire {
     skill: Option<String>,
     images: Option<Value>,
     files: Option<Value>,
+    /// Type-checked only: every turn streams.
+    stream: Option<Value>,
 }
 
 impl Wire for SendMessageWire {
@@ -72,27 +75,40 @@ impl Wire for SendMessageWire {
                 "'message' is longer than {MAX_MESSAGE_CHARS} characters"
             ));
         }
+        // A field of the wrong type is named, never silently ignored: a client that
+        // sends `"model": 5` would otherwise run on a model it did not ask for.
         let model = match self.model {
+            None | Some(Value::Null) => None,
             Some(Value::String(m)) => non_blank(Some(m)),
-            _ => None,
+            Some(_) => return Err("'model' must be a string".into()),
         };
+        match self.stream {
+            None | Some(Value::Null | Value::Bool(_)) => {}
+            Some(_) => return Err("'stream' must be a boolean".into()),
+        }
         Ok(SendMessage {
             session_id,
             message,
             model,
             skill: non_blank(self.skill),
-            images: fail_soft_list(self.images),
-            files: fail_soft_list(self.files),
+            images: fail_soft_list("images", self.images)?,
+            files: fail_soft_list("files", self.files)?,
         })
     }
 }
 
-/// An attachment list is all-or-nothing: one malformed item drops the whole list,
-/// so a turn never runs on half of what the client meant to attach.
-fn fail_soft_list<T: serde::de::DeserializeOwned>(value: Option<Value>) -> Vec<T> {
-    value
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default()
+/// An attachment list must be an array (or absent); its items are all-or-nothing:
+/// one malformed item drops the whole list, so a turn never runs on half of what
+/// the client meant to attach.
+fn fail_soft_list<T: serde::de::DeserializeOwned>(
+    name: &str,
+    value: Option<Value>,
+) -> Result<Vec<T>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(list @ Value::Array(_)) => Ok(serde_json::from_value(list).unwrap_or_default()),
+        Some(_) => Err(format!("'{name}' must be an array")),
+    }
 }
 
 /// `confirm_tool_action`: approve or deny the tool call a parked turn waits on.
@@ -249,9 +265,34 @@ mod tests {
     }
 
     #[test]
+    fn send_message_fields_of_the_wrong_type_are_named() {
+        for (field, value) in [
+            ("model", "5"),
+            ("model", "[\"gpt-x\"]"),
+            ("images", "\"https://x/y.png\""),
+            ("images", "{\"url\":\"https://x/y.png\"}"),
+            ("files", "7"),
+            ("stream", "\"false\""),
+            ("stream", "0"),
+        ] {
+            let text = format!(
+                r#"{{"action":"send_message","requestId":"r","sessionId":"s","message":"hi","{field}":{value}}}"#
+            );
+            let e = message(&text).unwrap_err();
+            assert!(e.contains(&format!("'{field}'")), "{text}: {e}");
+        }
+        let m = message(
+            r#"{"action":"send_message","requestId":"r","sessionId":"s","message":"hi",
+               "model":null,"images":null,"files":null,"stream":false}"#,
+        )
+        .unwrap();
+        assert_eq!((m.model, m.images.len(), m.files.len()), (None, 0, 0));
+    }
+
+    #[test]
     fn send_message_model_and_attachments_are_lenient() {
         let m = message(
-            r#"{"action":"send_message","requestId":"r","sessionId":"s","message":"hi","model":5,
+            r#"{"action":"send_message","requestId":"r","sessionId":"s","message":"hi","model":"  ",
                "images":[{"url":"https://x/y.png","detail":"high"},{"nope":1}],
                "files":[{"name":"a.csv","url":"data:text/csv;base64,YQ=="}]}"#,
         )

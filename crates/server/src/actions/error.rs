@@ -31,6 +31,10 @@ pub enum ActionError {
     TurnInProgress,
     #[error("skill '{0}' is not available on this server")]
     SkillNotFound(String),
+    /// A quota of the caller's address or organisation is used up (the message
+    /// says which, and when it refills).
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error(transparent)]
     Widget(#[from] WidgetError),
     #[error(transparent)]
@@ -53,6 +57,7 @@ impl ActionError {
             Self::InteractionMismatch(_) => ErrorCode::InteractionMismatch,
             Self::TurnInProgress => ErrorCode::TurnInProgress,
             Self::SkillNotFound(_) => ErrorCode::SkillNotFound,
+            Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::Widget(WidgetError::AgentNotAuthorized { .. }) => ErrorCode::AgentNotAuthorized,
             Self::Widget(WidgetError::OriginNotAllowed { .. }) => ErrorCode::OriginNotAllowed,
             Self::Widget(WidgetError::AuthContextInvalid { .. }) => ErrorCode::AuthContextInvalid,

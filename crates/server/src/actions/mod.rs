@@ -24,6 +24,8 @@ pub struct Ctx<'a> {
     pub out: &'a Outbound,
     /// The caller's socket in the hub, for joining what it opens.
     pub connection: ConnectionId,
+    /// The client's address (see [`crate::ws::client_ip`]), for per-address quotas.
+    pub client_ip: Option<std::net::IpAddr>,
     pub turn: &'a mut TurnSlot,
     pub request_id: Option<String>,
 }

@@ -219,11 +219,12 @@ async fn resume(
                 .ok_or(ActionError::TurnInProgress)?,
         )
     };
-    if store
-        .take_parked_turn(session.id, Some(stored.id))
-        .await?
-        .is_none()
-    {
+    let Some(taken) = store.take_parked_turn(session.id, Some(stored.id)).await? else {
+        return Ok(false);
+    };
+    // Expired between being read and taken: an expired park is never resumed (its
+    // waiting turn, if any, ends itself as expired).
+    if taken.expires_at < Utc::now() {
         return Ok(false);
     }
     if let Some(values) = identity {

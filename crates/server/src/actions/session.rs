@@ -18,13 +18,16 @@ pub const DEFAULT_AGENT_NAME: &str = "smooth-agent";
 /// `conversationId` names a conversation the caller may read. An unknown or
 /// unreadable id quietly starts a new conversation, so ids cannot be probed.
 ///
-/// The agent's widget policy is enforced first, for resumes too; a refusal stores
-/// nothing. A new conversation belongs to the policy's organisation, else the
+/// Metadata over its caps is refused first; then the agent's widget policy is
+/// enforced, for resumes too; then the quotas (per address, per organisation). A
+/// refusal stores nothing. A new conversation belongs to the policy's organisation, else the
 /// caller's; a resumed one keeps its own.
 ///
 /// The acknowledgement is sent only once everything is stored, so a client that
 /// awaits it can immediately send messages.
 pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, ActionError> {
+    let limits = &ctx.state.config().storage_limits;
+    crate::quota::check_metadata(&req.metadata, limits)?;
     let admission = ctx
         .state
         .widget()
@@ -102,6 +105,14 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         created_at: now,
         updated_at: now,
     };
+    crate::quota::charge_new_session(
+        &**ctx.state.store(),
+        limits,
+        ctx.client_ip,
+        &conversation.org_id,
+        crate::quota::session_bytes(&req),
+    )
+    .await?;
     ctx.state
         .store()
         .create_session(NewSession {

@@ -157,6 +157,13 @@ pub async fn send_message(
         .get_conversation(session.conversation_id)
         .await?
         .ok_or_else(|| ActionError::SessionNotFound(req.session_id.clone()))?;
+    crate::quota::charge_stored_bytes(
+        &**store,
+        &ctx.state.config().storage_limits,
+        &conversation.org_id,
+        req.message.len() as u64,
+    )
+    .await?;
     // A new message moves on from a turn left waiting for an answer.
     if store.take_parked_turn(session.id, None).await?.is_some() {
         tracing::info!(session = %session.id, "a new message abandons a parked turn");

@@ -6,6 +6,7 @@
 
 mod auth;
 mod env;
+mod limits;
 mod llm;
 mod storage;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod tests;
 pub mod vars;
 
 pub use auth::{AuthConfig, JwtKey, OtpConfig, WidgetAuthConfig, WidgetServiceConfig};
+pub use limits::StorageLimits;
 pub use llm::{DEFAULT_GATEWAY_URL, EmbeddingsConfig, GatewayConfig, RerankConfig};
 pub use storage::{BackplaneConfig, StorageConfig};
 
@@ -98,6 +100,9 @@ pub struct Config {
     /// `X-Forwarded-For` entry (the one the operator's proxy appended) rather than
     /// the TCP peer. Only safe when every request comes through that proxy.
     pub trust_forwarded_for: bool,
+    /// Metadata caps and quotas (`SMOOTH_AGENT_MAX_METADATA_*`, `_SESSIONS_PER_HOUR_*`,
+    /// `_STORED_BYTES_PER_DAY_PER_ORG`).
+    pub storage_limits: StorageLimits,
     /// `SMOOTH_AGENT_AUTH_MODE` (or `AUTH_MODE`) and the `AUTH_JWT_*` keys: how
     /// tokens are verified.
     pub auth: AuthConfig,
@@ -241,6 +246,7 @@ impl Config {
                 max => Some(max as usize),
             },
             trust_forwarded_for: env.flag("SMOOTH_AGENT_TRUST_FORWARDED_FOR")?,
+            storage_limits: limits::storage_limits(&env)?,
             auth: auth::auth(&env)?,
             backplane: storage::backplane(&env)?,
             widget: auth::widget(&env)?,

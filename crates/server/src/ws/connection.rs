@@ -28,6 +28,8 @@ pub struct Connection {
     turn: TurnSlot,
     /// This connection's place under the per-address cap, given back when it ends.
     _slot: IpSlot,
+    /// The client's address, for per-address quotas.
+    client_ip: Option<std::net::IpAddr>,
 }
 
 /// Why the reader loop stopped.
@@ -44,12 +46,18 @@ enum Exit {
 }
 
 impl Connection {
-    pub fn new(state: AppState, viewer: Viewer, slot: IpSlot) -> Self {
+    pub fn new(
+        state: AppState,
+        viewer: Viewer,
+        slot: IpSlot,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Self {
         Self {
             state,
             viewer,
             turn: TurnSlot::default(),
             _slot: slot,
+            client_ip,
         }
     }
 
@@ -212,6 +220,7 @@ impl Connection {
                     viewer: &mut self.viewer,
                     out,
                     connection,
+                    client_ip: self.client_ip,
                     turn: &mut self.turn,
                     request_id: None,
                 };

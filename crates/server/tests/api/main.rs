@@ -30,6 +30,7 @@ mod otp;
 mod replicas;
 mod sessions;
 mod shutdown;
+mod storage_limits;
 mod tool_endpoint;
 mod tools;
 mod transport;

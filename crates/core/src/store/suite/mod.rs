@@ -9,11 +9,13 @@
 //! admin API keeps (settings, connectors, indexing runs).
 
 mod admin;
+mod bounds;
 mod messages;
 mod sessions;
 mod waiting;
 
 pub use admin::*;
+pub use bounds::*;
 pub use messages::*;
 pub use sessions::*;
 pub use waiting::*;
@@ -45,6 +47,12 @@ macro_rules! store_conformance_tests {
             org_conversations_page_newest_first_by_creation,
             connectors_are_org_scoped_and_uniquely_named,
             indexing_runs_are_replaced_by_id_and_listed_oldest_first,
+        );
+        $crate::store_conformance_tests!(@tests $make;
+            expired_parked_turns_are_removed_and_live_ones_kept,
+            quota_charges_stop_at_the_limit,
+            concurrent_quota_charges_never_pass_the_limit,
+            quota_expiry_keeps_live_counters,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {

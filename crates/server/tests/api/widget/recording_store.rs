@@ -147,4 +147,16 @@ impl Store for RecordingStore {
     async fn list_indexing_runs(&self, query: IndexingRunQuery) -> StoreResult<Vec<IndexingRun>> {
         self.inner.list_indexing_runs(query).await
     }
+
+    async fn expire_parked_turns(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
+        self.inner.expire_parked_turns(before).await
+    }
+
+    async fn quota_charge(&self, charge: &QuotaCharge) -> StoreResult<QuotaVerdict> {
+        self.inner.quota_charge(charge).await
+    }
+
+    async fn quota_expire(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
+        self.inner.quota_expire(before).await
+    }
 }
