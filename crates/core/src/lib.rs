@@ -16,5 +16,6 @@ pub use model::*;
 pub use store::{
     ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
     ConversationUpdate, IndexingRunQuery, MessagePage, MessageQuery, NewSession, Order,
-    OrgConversationQuery, SessionUpdate, Store, StoreError, StoreResult, memory::MemoryStore,
+    OrgConversationQuery, Owner, SessionUpdate, Store, StoreError, StoreResult,
+    memory::MemoryStore,
 };
