@@ -126,7 +126,7 @@ fn owned_by(item: &Item, owner: &Owner) -> bool {
     item.string("org")
         .is_ok_and(|org| org == owner.org_id.as_str())
         && matches!(item.get("owners"), Some(AttributeValue::Ss(owners))
-            if owners.iter().any(|o| *o == owner.user_id))
+            if owners.contains(&owner.user_id))
 }
 
 fn summary(item: &Item) -> StoreResult<ConversationSummary> {
