@@ -16,6 +16,6 @@ pub use model::*;
 pub use store::{
     ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
     ConversationUpdate, IndexingRunQuery, MessagePage, MessageQuery, NewSession, Order,
-    OrgConversationQuery, QuotaCharge, QuotaVerdict, SessionUpdate, Store, StoreError, StoreResult,
-    memory::MemoryStore,
+    OrgConversationQuery, Owner, QuotaCharge, QuotaVerdict, SessionUpdate, Store, StoreError,
+    StoreResult, memory::MemoryStore,
 };

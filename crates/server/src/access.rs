@@ -7,7 +7,10 @@ use crate::actions::ActionError;
 use crate::auth::Principal;
 use crate::state::AppState;
 use std::collections::HashSet;
-use switchboard_core::{Conversation, ConversationId, OrgId, ParticipantKind, Session, SessionId};
+use switchboard_core::{
+    Conversation, ConversationId, ConversationQuery, OrgId, Owner, Participant, ParticipantKind,
+    Session, SessionId,
+};
 
 /// The caller behind one connection.
 #[derive(Debug)]
@@ -51,9 +54,14 @@ impl Viewer {
         self.principal.as_ref()
     }
 
-    /// The verified user id, if any.
-    pub fn user_id(&self) -> Option<&str> {
-        self.principal.as_ref().map(|p| p.user_id.as_str())
+    /// The verified user as a member of `org`: `None` when the caller is anonymous
+    /// or verified in another organisation (the same `sub` elsewhere is someone
+    /// else).
+    pub fn member_of(&self, org: &OrgId) -> Option<Owner> {
+        self.principal
+            .as_ref()
+            .filter(|p| p.org_id == org.as_str())
+            .map(|p| Owner::new(org.clone(), p.user_id.clone()))
     }
 
     /// The handshake's `Origin` ("" when the client sent none).
@@ -85,36 +93,86 @@ impl Viewer {
         }
     }
 
-    /// Which conversations `list_conversations` may show: a verified user sees those
-    /// they own, from any connection; an anonymous caller only what this connection
-    /// opened, since nothing else proves which conversations are theirs.
-    pub fn list_scope(&self) -> (Option<Vec<ConversationId>>, Option<String>) {
-        match self.user_id() {
-            Some(me) => (None, Some(me.to_owned())),
-            None => (Some(self.known.iter().copied().collect()), None),
+    /// What `list_conversations` may show, in the organisation of the connection's
+    /// last session (else the caller's): a member of that organisation sees the
+    /// conversations they own, from any connection; anyone else (anonymous, or
+    /// verified in another organisation) only what this connection opened, since
+    /// nothing else proves which conversations are theirs.
+    pub fn list_query(&self, limit: usize) -> ConversationQuery {
+        let org_id = self.list_org();
+        let owner = self.member_of(&org_id);
+        let only = owner
+            .is_none()
+            .then(|| self.known.iter().copied().collect());
+        ConversationQuery {
+            org_id,
+            only,
+            owner,
+            limit,
         }
     }
 }
 
-/// Whether `viewer` may read `conversation`: a conversation owned by a verified user
-/// is theirs alone; one with no verified owner is open to whoever holds its id.
+/// The owners of a conversation: its user participants with a verified identity,
+/// each in the participant's (the conversation's) organisation. Only a creator who
+/// was a verified member of the conversation's organisation is recorded so (see
+/// `actions::session`), so there is at most one; none means the conversation is
+/// anonymous.
+pub fn owners(participants: &[Participant]) -> impl Iterator<Item = Owner> + '_ {
+    participants
+        .iter()
+        .filter(|p| p.kind == ParticipantKind::User)
+        .filter_map(|p| {
+            let user = p.external_id.as_deref()?;
+            Some(Owner::new(p.org_id.clone(), user))
+        })
+}
+
+/// The agent a conversation belongs to: that of its first agent participant.
+pub fn agent_of(participants: &[Participant]) -> Option<&str> {
+    participants
+        .iter()
+        .find(|p| p.kind == ParticipantKind::AiAgent)
+        .and_then(|p| p.internal_id.as_deref())
+}
+
+/// Whether `viewer` may read `conversation`:
+///
+/// - a conversation with an owner is theirs alone: the same verified user *in the
+///   conversation's organisation*; one without is open to whoever holds its id;
+/// - from a page (the handshake's `Origin`), the widget policy of every agent of
+///   the conversation must admit that page, as it would for a new session: an
+///   agent embeddable anywhere is no way into an origin-restricted agent's
+///   conversations.
 pub async fn may_read(
     state: &AppState,
     viewer: &Viewer,
     conversation: &Conversation,
+    participants: &[Participant],
 ) -> Result<bool, ActionError> {
-    let participants = state.store().list_participants(conversation.id).await?;
-    let mut owners = participants
-        .iter()
-        .filter(|p| p.kind == ParticipantKind::User)
-        .filter_map(|p| p.external_id.as_deref())
-        .peekable();
-    if owners.peek().is_none() {
-        return Ok(true);
+    let mut owners = owners(participants).peekable();
+    if owners.peek().is_some() {
+        let me = viewer.member_of(&conversation.org_id);
+        if !me.is_some_and(|me| owners.any(|owner| owner == me)) {
+            return Ok(false);
+        }
     }
-    Ok(viewer
-        .user_id()
-        .is_some_and(|me| owners.any(|owner| owner == me)))
+    let agents: HashSet<&str> = participants
+        .iter()
+        .filter(|p| p.kind == ParticipantKind::AiAgent)
+        .filter_map(|p| p.internal_id.as_deref())
+        .collect();
+    for agent in agents {
+        if state
+            .widget()
+            .admit(agent, viewer.origin(), None)
+            .await
+            .is_err()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Loads a session the caller may use; anything else is `SESSION_NOT_FOUND`.
@@ -126,14 +184,9 @@ pub async fn load_session(
     let not_found = || ActionError::SessionNotFound(raw_id.to_owned());
     let id = SessionId::parse(raw_id).ok_or_else(not_found)?;
     let session = state.store().get_session(id).await?.ok_or_else(not_found)?;
-    let conversation = state
-        .store()
-        .get_conversation(session.conversation_id)
+    read_conversation(state, viewer, session.conversation_id)
         .await?
         .ok_or_else(not_found)?;
-    if !may_read(state, viewer, &conversation).await? {
-        return Err(not_found());
-    }
     Ok(session)
 }
 
@@ -143,13 +196,33 @@ pub async fn load_conversation(
     viewer: &Viewer,
     raw_id: &str,
 ) -> Result<Option<Conversation>, ActionError> {
-    let Some(id) = ConversationId::parse(raw_id) else {
-        return Ok(None);
-    };
+    Ok(open_conversation(state, viewer, raw_id)
+        .await?
+        .map(|(conversation, _)| conversation))
+}
+
+/// Loads a conversation the caller may read with its participants, or `None`.
+pub async fn open_conversation(
+    state: &AppState,
+    viewer: &Viewer,
+    raw_id: &str,
+) -> Result<Option<(Conversation, Vec<Participant>)>, ActionError> {
+    match ConversationId::parse(raw_id) {
+        Some(id) => read_conversation(state, viewer, id).await,
+        None => Ok(None),
+    }
+}
+
+async fn read_conversation(
+    state: &AppState,
+    viewer: &Viewer,
+    id: ConversationId,
+) -> Result<Option<(Conversation, Vec<Participant>)>, ActionError> {
     let Some(conversation) = state.store().get_conversation(id).await? else {
         return Ok(None);
     };
-    Ok(may_read(state, viewer, &conversation)
+    let participants = state.store().list_participants(id).await?;
+    Ok(may_read(state, viewer, &conversation, &participants)
         .await?
-        .then_some(conversation))
+        .then_some((conversation, participants)))
 }

@@ -119,9 +119,14 @@ pub(crate) async fn list_messages(
     Ok(MessagePage::from_overfetch(messages, query.limit))
 }
 
-/// Whether a conversation item has a user participant with this verified identity.
-fn owned_by(item: &Item, owner: &str) -> bool {
-    matches!(item.get("owners"), Some(AttributeValue::Ss(owners)) if owners.iter().any(|o| o == owner))
+/// Whether a conversation item is owned by `owner`: it is of the owner's
+/// organisation (as its participants are) and has a user participant with the
+/// owner's verified identity.
+fn owned_by(item: &Item, owner: &Owner) -> bool {
+    item.string("org")
+        .is_ok_and(|org| org == owner.org_id.as_str())
+        && matches!(item.get("owners"), Some(AttributeValue::Ss(owners))
+            if owners.contains(&owner.user_id))
 }
 
 fn summary(item: &Item) -> StoreResult<ConversationSummary> {
@@ -136,7 +141,7 @@ pub(crate) async fn list_conversations(
     store: &DynamoStore,
     query: ConversationQuery,
 ) -> StoreResult<Vec<ConversationSummary>> {
-    let owner = query.owner.as_deref();
+    let owner = query.owner.as_ref();
     let keep = |item: &Item| {
         owner.is_none_or(|o| owned_by(item, o)) && item.number("msgs").is_ok_and(|n| n > 0)
     };
@@ -227,7 +232,7 @@ pub(crate) async fn list_org_conversations(
         None => request.key_condition_expression("gsi2pk = :org"),
     };
     let want = query.limit.saturating_add(1);
-    let owner = query.owner.as_deref();
+    let owner = query.owner.as_ref();
     let found = collect(request.limit(page_size(want)), want, |item| {
         owner.is_none_or(|o| owned_by(item, o))
     })

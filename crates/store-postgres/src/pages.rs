@@ -77,7 +77,7 @@ pub(crate) async fn list_conversations(
     let sql = summaries!(
         " AND ($3::uuid[] IS NULL OR id = ANY($3)) AND ($4::text IS NULL OR id IN ( \
          SELECT p.conversation_id FROM participants p \
-         WHERE p.org_id = $1 AND p.kind = 'user' AND p.external_id = $4))"
+         WHERE p.org_id = $5 AND p.kind = 'user' AND p.external_id = $4))"
     );
     let only = query
         .only
@@ -87,7 +87,8 @@ pub(crate) async fn list_conversations(
         .bind(query.org_id.as_str())
         .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
         .bind(only)
-        .bind(query.owner.as_deref());
+        .bind(query.owner.as_ref().map(|o| o.user_id.as_str()))
+        .bind(query.owner.as_ref().map(|o| o.org_id.as_str()));
     let found = statement.fetch_all(pool).await.map_err(backend)?;
     found
         .iter()
@@ -113,7 +114,7 @@ pub(crate) async fn list_org_conversations(
         " FROM conversations WHERE org_id = $1 ",
         "AND ($2::bigint IS NULL OR (created_at_ns, id) < ($2, $3::uuid)) ",
         "AND ($4::text IS NULL OR id IN (SELECT p.conversation_id FROM participants p ",
-        "WHERE p.org_id = $1 AND p.kind = 'user' AND p.external_id = $4)) ",
+        "WHERE p.org_id = $6 AND p.kind = 'user' AND p.external_id = $4)) ",
         "ORDER BY created_at_ns DESC, id DESC LIMIT $5"
     );
     let after_ns = query.after.map(|a| nanos(a.created_at)).transpose()?;
@@ -121,8 +122,9 @@ pub(crate) async fn list_org_conversations(
         .bind(query.org_id.as_str())
         .bind(after_ns)
         .bind(query.after.map(|a| *a.id.as_uuid()))
-        .bind(query.owner.as_deref())
+        .bind(query.owner.as_ref().map(|o| o.user_id.as_str()))
         .bind(fetch_limit(query.limit))
+        .bind(query.owner.as_ref().map(|o| o.org_id.as_str()))
         .fetch_all(pool)
         .await
         .map_err(backend)?;

@@ -37,11 +37,10 @@ impl Inner {
         })
     }
 
-    fn is_owned_by(&self, id: ConversationId, owner: &str) -> bool {
-        self.participants.get(&id).is_some_and(|ps| {
-            ps.iter()
-                .any(|p| p.kind == ParticipantKind::User && p.external_id.as_deref() == Some(owner))
-        })
+    fn is_owned_by(&self, id: ConversationId, owner: &Owner) -> bool {
+        self.participants
+            .get(&id)
+            .is_some_and(|ps| ps.iter().any(|p| owner.is(p)))
     }
 }
 
@@ -202,7 +201,7 @@ impl Store for MemoryStore {
             .filter(|c| {
                 query
                     .owner
-                    .as_deref()
+                    .as_ref()
                     .is_none_or(|owner| inner.is_owned_by(c.id, owner))
             })
             .filter_map(|c| {
@@ -316,7 +315,7 @@ impl Store for MemoryStore {
             .filter(|c| {
                 query
                     .owner
-                    .as_deref()
+                    .as_ref()
                     .is_none_or(|owner| inner.is_owned_by(c.id, owner))
             })
             .filter(|c| {

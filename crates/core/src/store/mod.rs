@@ -96,15 +96,42 @@ impl MessagePage {
     }
 }
 
+/// Who owns a conversation: a verified user *of an organisation*. The same `sub` in
+/// another organisation is another person, so ownership is never a bare user id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Owner {
+    pub org_id: OrgId,
+    /// The verified identity (`sub`), as in `Participant::external_id`.
+    pub user_id: String,
+}
+
+impl Owner {
+    pub fn new(org_id: OrgId, user_id: impl Into<String>) -> Self {
+        Self {
+            org_id,
+            user_id: user_id.into(),
+        }
+    }
+
+    /// Whether `participant` is this owner: a user of the owner's organisation with
+    /// the owner's verified identity.
+    pub fn is(&self, participant: &Participant) -> bool {
+        participant.kind == ParticipantKind::User
+            && participant.org_id == self.org_id
+            && participant.external_id.as_deref() == Some(self.user_id.as_str())
+    }
+}
+
 /// Which conversations of an organisation to list.
 #[derive(Debug, Clone)]
 pub struct ConversationQuery {
     pub org_id: OrgId,
     /// Restrict to these conversations (`None`: all of the organisation).
     pub only: Option<Vec<ConversationId>>,
-    /// Restrict to conversations whose user participant has this verified
-    /// identity (`Participant::external_id`).
-    pub owner: Option<String>,
+    /// Restrict to conversations this user owns (a user participant of the owner's
+    /// organisation with the owner's verified identity); an owner of another
+    /// organisation than `org_id` owns nothing here.
+    pub owner: Option<Owner>,
     pub limit: usize,
 }
 
@@ -121,9 +148,10 @@ pub struct ConversationSummary {
 #[derive(Debug, Clone)]
 pub struct OrgConversationQuery {
     pub org_id: OrgId,
-    /// Restrict to conversations whose user participant has this verified
-    /// identity (`Participant::external_id`).
-    pub owner: Option<String>,
+    /// Restrict to conversations this user owns (a user participant of the owner's
+    /// organisation with the owner's verified identity); an owner of another
+    /// organisation than `org_id` owns nothing here.
+    pub owner: Option<Owner>,
     pub limit: usize,
     /// Continue after this conversation (exclusive).
     pub after: Option<ConversationCursor>,

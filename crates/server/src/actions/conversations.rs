@@ -3,8 +3,8 @@
 use super::{ActionError, Ctx};
 use crate::access;
 use chrono::SecondsFormat;
+use switchboard_core::ConversationUpdate;
 use switchboard_core::title::{sanitize_title, sidebar_title};
-use switchboard_core::{ConversationQuery, ConversationUpdate};
 use switchboard_protocol::{
     Ack, ConversationList, ConversationRenamed, ConversationRow, Event, ListConversations,
     RenameConversation,
@@ -12,17 +12,8 @@ use switchboard_protocol::{
 
 /// The caller's conversations that have messages, most recently active first.
 pub async fn list(ctx: &mut Ctx<'_>, req: ListConversations) -> Result<Event, ActionError> {
-    let (only, owner) = ctx.viewer.list_scope();
-    let rows = ctx
-        .state
-        .store()
-        .list_conversations(ConversationQuery {
-            org_id: ctx.viewer.list_org(),
-            only,
-            owner,
-            limit: req.limit as usize,
-        })
-        .await?;
+    let query = ctx.viewer.list_query(req.limit as usize);
+    let rows = ctx.state.store().list_conversations(query).await?;
     let conversations = rows
         .into_iter()
         .map(|row| ConversationRow {

@@ -6,8 +6,8 @@ use chrono::Utc;
 use serde_json::Value;
 use switchboard_core::{
     AgentId, CLIENT_SUPPORTS_KEY, Conversation, ConversationId, ConversationUpdate, Metadata,
-    NewSession, OrgId, Participant, ParticipantId, ParticipantKind, Platform, Session, SessionId,
-    SessionStatus, Target,
+    NewSession, OrgId, Owner, Participant, ParticipantId, ParticipantKind, Platform, Session,
+    SessionId, SessionStatus, Target,
 };
 use switchboard_protocol::{Ack, CreateSession, Event, GetSession, SessionCreated, SessionInfo};
 
@@ -15,13 +15,18 @@ use switchboard_protocol::{Ack, CreateSession, Event, GetSession, SessionCreated
 pub const DEFAULT_AGENT_NAME: &str = "smooth-agent";
 
 /// Opens a session on a new conversation, or on an existing one when
-/// `conversationId` names a conversation the caller may read. An unknown or
-/// unreadable id quietly starts a new conversation, so ids cannot be probed.
+/// `conversationId` names a conversation of this agent that the caller may read
+/// (see [`access::may_read`]). An unknown, unreadable or other agent's id quietly
+/// starts a new conversation, so ids cannot be probed.
 ///
 /// Metadata over its caps is refused first; then the agent's widget policy is
 /// enforced, for resumes too; then the quotas (per address, per organisation). A
 /// refusal stores nothing. A new conversation belongs to the policy's organisation, else the
 /// caller's; a resumed one keeps its own.
+///
+/// Ownership is fixed at creation: a creator verified in the conversation's
+/// organisation owns it, anyone else creates an anonymous one. Whoever resumes an
+/// anonymous conversation joins it as anonymous too, so its creator keeps access.
 ///
 /// The acknowledgement is sent only once everything is stored, so a client that
 /// awaits it can immediately send messages.
@@ -37,9 +42,18 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
             req.auth_context.as_ref(),
         )
         .await?;
-    let resumed = match &req.conversation_id {
-        Some(id) => access::load_conversation(ctx.state, ctx.viewer, id).await?,
+    // A conversation belongs to its agent: under another agent's id it is unknown.
+    let opened = match &req.conversation_id {
+        Some(id) => access::open_conversation(ctx.state, ctx.viewer, id)
+            .await?
+            .filter(|(_, participants)| {
+                access::agent_of(participants) == Some(req.agent_id.as_str())
+            }),
         None => None,
+    };
+    let (resumed, existing) = match opened {
+        Some((conversation, participants)) => (Some(conversation), participants),
+        None => (None, Vec::new()),
     };
     let now = Utc::now();
     let session_id = SessionId::random();
@@ -56,15 +70,19 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
             new_conversation(org, &req, &supports, session_id)
         }
     };
-    let existing = match &resumed {
-        Some(c) => ctx.state.store().list_participants(c.id).await?,
-        None => Vec::new(),
-    };
+    // Who the caller is here: the owner of a conversation they create as a member
+    // of its organisation, or resume as its owner; anonymous otherwise. Joining a
+    // conversation never makes anyone its owner.
+    let me = ctx
+        .viewer
+        .member_of(&conversation.org_id)
+        .filter(|me| resumed.is_none() || access::owners(&existing).any(|o| o == *me));
+    let email = contact_email(ctx, &req);
     let mut new_participants = Vec::new();
     let mut participant = |kind, reuse: Option<&Participant>| match reuse {
         Some(p) => p.id,
         None => {
-            let p = new_participant(ctx, &req, &conversation, kind);
+            let p = new_participant(ctx, &req, &conversation, kind, me.as_ref());
             let id = p.id;
             new_participants.push(p);
             id
@@ -74,7 +92,7 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         ParticipantKind::User,
         existing
             .iter()
-            .find(|p| same_user(p, &req, ctx.viewer.user_id())),
+            .find(|p| same_user(p, email.as_ref(), me.as_ref())),
     );
     let agent_participant_id = participant(
         ParticipantKind::AiAgent,
@@ -84,7 +102,7 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         }),
     );
     let mut metadata = Metadata::new();
-    if let Some(email) = contact_email(ctx, &req) {
+    if let Some(email) = &email {
         metadata.insert("contactEmail".into(), Value::String(email.clone()));
     }
     let session = Session {
@@ -200,6 +218,7 @@ fn new_participant(
     req: &CreateSession,
     conversation: &Conversation,
     kind: ParticipantKind,
+    me: Option<&Owner>,
 ) -> Participant {
     let user = kind == ParticipantKind::User;
     Participant {
@@ -216,11 +235,7 @@ fn new_participant(
             DEFAULT_AGENT_NAME.into()
         },
         email: if user { contact_email(ctx, req) } else { None },
-        external_id: if user {
-            ctx.viewer.user_id().map(str::to_owned)
-        } else {
-            None
-        },
+        external_id: me.filter(|_| user).map(|me| me.user_id.clone()),
         internal_id: (!user).then(|| req.agent_id.clone()),
         browser_fingerprint: if user {
             req.browser_fingerprint.clone()
@@ -232,16 +247,17 @@ fn new_participant(
 }
 
 /// A resumed conversation keeps its user participant when it is the same person:
-/// the same verified identity, or the same email (or none) when unverified.
-fn same_user(p: &Participant, req: &CreateSession, user_id: Option<&str>) -> bool {
+/// its owner, or the same contact email (or none) when the caller is anonymous
+/// there.
+fn same_user(p: &Participant, email: Option<&String>, me: Option<&Owner>) -> bool {
     if p.kind != ParticipantKind::User {
         return false;
     }
-    match (user_id, p.external_id.as_deref()) {
-        (Some(me), Some(them)) => me == them,
+    match (me, p.external_id.as_deref()) {
+        (Some(me), Some(_)) => me.is(p),
         (None, None) => {
             let norm = |e: Option<&String>| e.map(|e| e.trim().to_lowercase());
-            norm(p.email.as_ref()) == norm(req.user_email.as_ref())
+            norm(p.email.as_ref()) == norm(email)
         }
         _ => false,
     }

@@ -17,7 +17,7 @@ use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
     Conversation, ConversationCursor, ConversationId, MessageId, MessageQuery, Order,
-    OrgConversationQuery, ParticipantKind, Platform,
+    OrgConversationQuery, Owner, Platform,
 };
 use switchboard_protocol::WireMessage;
 
@@ -64,7 +64,7 @@ pub async fn list(
         .store()
         .list_org_conversations(OrgConversationQuery {
             org_id: caller.org(),
-            owner: sees_only_own(&caller).then(|| caller.user_id().to_owned()),
+            owner: sees_only_own(&caller).then(|| Owner::new(caller.org(), caller.user_id())),
             limit: clamp_limit(params.limit, 50, 200),
             after,
         })
@@ -129,9 +129,8 @@ async fn readable(
         .ok_or_else(not_found)?;
     if sees_only_own(caller) {
         let participants = state.store().list_participants(id).await?;
-        let owns = participants.iter().any(|p| {
-            p.kind == ParticipantKind::User && p.external_id.as_deref() == Some(caller.user_id())
-        });
+        let me = Owner::new(caller.org(), caller.user_id());
+        let owns = participants.iter().any(|p| me.is(p));
         if !owns {
             return Err(not_found());
         }

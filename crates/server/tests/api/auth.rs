@@ -10,13 +10,13 @@ use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
 use switchboard_testkit::{TestApp, TestClient, config_for, spawn_app_with, spawn_app_with_agent};
 
 const SECRET: &str = "s3cret-for-tests";
-const AGENT: &str = "11111111-1111-1111-1111-111111111111";
+pub(super) const AGENT: &str = "11111111-1111-1111-1111-111111111111";
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn jwt_config(mut config: Config) -> Config {
+pub(super) fn jwt_config(mut config: Config) -> Config {
     config.auth = AuthConfig::Jwt {
         key: JwtKey::Hs256(SECRET.to_owned().into()),
         issuer: None,
@@ -26,7 +26,7 @@ fn jwt_config(mut config: Config) -> Config {
 }
 
 /// A signed token for `sub` in `org`, valid for ten minutes (or expired).
-fn token(sub: &str, org: &str, groups: &[&str], expired: bool) -> String {
+pub(super) fn token(sub: &str, org: &str, groups: &[&str], expired: bool) -> String {
     let exp = if expired { now() - 3600 } else { now() + 600 };
     let claims = json!({"sub": sub, "org": org, "role": "basic", "exp": exp,
                         "groups": groups, "email": format!("{sub}@example.test")});
@@ -38,15 +38,88 @@ fn token(sub: &str, org: &str, groups: &[&str], expired: bool) -> String {
     .unwrap()
 }
 
-async fn connect(app: &TestApp, token: Option<&str>) -> TestClient {
+pub(super) async fn connect(app: &TestApp, token: Option<&str>) -> TestClient {
     match token {
         Some(token) => TestClient::connect(&format!("{}?token={token}", app.ws_url())).await,
         None => app.client().await,
     }
 }
 
-fn code(event: &Value) -> &str {
+pub(super) fn code(event: &Value) -> &str {
     event["error"]["code"].as_str().unwrap_or("<not an error>")
+}
+
+/// Every action on `session` and `conversation` behaves for `other` exactly as on
+/// an unknown id: the same error, the same message; a resume by id starts a new
+/// conversation, and the sidebar does not list it.
+pub(super) async fn assert_stranger(
+    other: &mut TestClient,
+    session: &str,
+    conversation: &str,
+    who: &str,
+) {
+    let unknown_session = "00000000-0000-4000-8000-000000000000";
+    for (action, extra) in [
+        ("get_session", json!({})),
+        ("get_conversation_messages", json!({})),
+        ("send_message", json!({"message": "hi"})),
+        ("confirm_tool_action", json!({"approved": true})),
+        (
+            "submit_interaction",
+            json!({"interactionId": "i1", "kind": "choices", "values": {"selected": ["a"]}}),
+        ),
+        ("verify_otp", json!({"code": "123456"})),
+    ] {
+        let mut frame = json!({"action": action, "sessionId": session});
+        frame
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let theirs = other.request("r", frame.clone()).await;
+        frame["sessionId"] = json!(unknown_session);
+        let unknown = other.request("r", frame).await;
+        assert_eq!(theirs["type"], "error", "{action} by {who}: {theirs}");
+        assert_eq!(code(&theirs), code(&unknown), "{action} by {who}");
+        assert_eq!(
+            theirs["error"]["message"]
+                .as_str()
+                .map(|m| m.replace(session, "")),
+            unknown["error"]["message"]
+                .as_str()
+                .map(|m| m.replace(unknown_session, "")),
+            "{action}: a denial reads like an unknown id"
+        );
+    }
+    let renamed = other
+        .request(
+            "n",
+            json!({"action": "rename_conversation", "conversationId": conversation,
+                   "title": "mine now"}),
+        )
+        .await;
+    assert_eq!(code(&renamed), "CONVERSATION_NOT_FOUND", "{who}");
+
+    // Resuming by conversation id starts a new conversation instead.
+    let resumed = other
+        .request(
+            "c",
+            json!({"action": "create_conversation_session", "agentId": AGENT,
+                   "conversationId": conversation}),
+        )
+        .await;
+    assert_eq!(resumed["status"], 200, "{who}: {resumed}");
+    assert_ne!(
+        resumed["data"]["conversationId"],
+        json!(conversation),
+        "{who}"
+    );
+    let list = other
+        .request("l", json!({"action": "list_conversations"}))
+        .await;
+    assert!(
+        !list.to_string().contains(conversation),
+        "listed to {who}: {list}"
+    );
 }
 
 #[tokio::test]
@@ -72,65 +145,9 @@ async fn another_users_session_behaves_as_if_it_did_not_exist() {
         t.push(if alice.ends_with('A') { 'B' } else { 'A' });
         t
     };
-    let unknown_session = "00000000-0000-4000-8000-000000000000";
     for who in [Some(bob.as_str()), None, Some(&expired), Some(&forged)] {
         let mut other = connect(&app, who).await;
-        for (action, extra) in [
-            ("get_session", json!({})),
-            ("get_conversation_messages", json!({})),
-            ("send_message", json!({"message": "hi"})),
-            ("confirm_tool_action", json!({"approved": true})),
-            (
-                "submit_interaction",
-                json!({"interactionId": "i1", "kind": "choices", "values": {"selected": ["a"]}}),
-            ),
-            ("verify_otp", json!({"code": "123456"})),
-        ] {
-            let mut frame = json!({"action": action, "sessionId": session});
-            frame
-                .as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            let theirs = other.request("r", frame.clone()).await;
-            frame["sessionId"] = json!(unknown_session);
-            let unknown = other.request("r", frame).await;
-            assert_eq!(theirs["type"], "error", "{action} by {who:?}: {theirs}");
-            assert_eq!(code(&theirs), code(&unknown), "{action} by {who:?}");
-            assert_eq!(
-                theirs["error"]["message"]
-                    .as_str()
-                    .map(|m| m.replace(&session, "")),
-                unknown["error"]["message"]
-                    .as_str()
-                    .map(|m| m.replace(unknown_session, "")),
-                "{action}: a denial reads like an unknown id"
-            );
-        }
-        let renamed = other
-            .request(
-                "n",
-                json!({"action": "rename_conversation", "conversationId": conversation,
-                       "title": "mine now"}),
-            )
-            .await;
-        assert_eq!(code(&renamed), "CONVERSATION_NOT_FOUND", "{who:?}");
-
-        // Resuming by conversation id starts a new conversation instead.
-        let resumed = other
-            .request(
-                "c",
-                json!({"action": "create_conversation_session", "agentId": AGENT,
-                       "conversationId": conversation}),
-            )
-            .await;
-        assert_ne!(resumed["data"]["conversationId"], json!(conversation));
-        let list = other
-            .request("l", json!({"action": "list_conversations"}))
-            .await;
-        assert!(
-            !list.to_string().contains(&conversation),
-            "listed to {who:?}: {list}"
-        );
+        assert_stranger(&mut other, &session, &conversation, &format!("{who:?}")).await;
     }
 
     // Alice herself, on another connection (another device), still has it all.

@@ -31,6 +31,7 @@ mod replicas;
 mod sessions;
 mod shutdown;
 mod storage_limits;
+mod tenancy;
 mod tool_endpoint;
 mod tools;
 mod transport;

@@ -45,7 +45,7 @@ pub async fn org_conversations_page_newest_first_by_creation(store: Arc<dyn Stor
     let page = |owner: Option<&str>, after, limit| {
         store.list_org_conversations(OrgConversationQuery {
             org_id: OrgId::new(&org),
-            owner: owner.map(str::to_owned),
+            owner: owner.map(|o| Owner::new(OrgId::new(&org), o)),
             limit,
             after,
         })

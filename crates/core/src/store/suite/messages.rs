@@ -152,7 +152,7 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
         store.list_conversations(ConversationQuery {
             org_id: OrgId::new(&org),
             only: None,
-            owner: Some(owner.to_owned()),
+            owner: Some(Owner::new(OrgId::new(&org), owner)),
             limit: 10,
         })
     };
@@ -235,4 +235,53 @@ pub async fn a_duplicate_message_is_a_conflict_and_stores_nothing(store: Arc<dyn
         .await
         .unwrap();
     assert_eq!(page.messages.len(), 1);
+}
+
+/// Ownership is the pair (organisation, user): the same `sub` in another
+/// organisation owns nothing, in the sidebar's list and in the admin list alike.
+pub async fn owner_filters_match_the_organisation_and_the_user(store: Arc<dyn Store>) {
+    let (acme, globex) = (
+        format!("acme-{}", uuid::Uuid::new_v4()),
+        format!("globex-{}", uuid::Uuid::new_v4()),
+    );
+    let (mut a, mut g) = (new_session(&acme), new_session(&globex));
+    a.participants[0].external_id = Some("alice".into());
+    g.participants[0].external_id = Some("alice".into());
+    let (ca, cg) = (conversation_of(&a), conversation_of(&g));
+    for new in [a, g] {
+        store.create_session(new).await.unwrap();
+    }
+    append_messages(&*store, &ca, 1).await;
+    append_messages(&*store, &cg, 1).await;
+    let owner = |org: &str, user: &str| Some(Owner::new(OrgId::new(org), user));
+    for (org, who, expected) in [
+        (&acme, owner(&acme, "alice"), vec![ca.id]),
+        (&acme, owner(&globex, "alice"), vec![]),
+        (&acme, owner(&acme, "bob"), vec![]),
+        (&globex, owner(&globex, "alice"), vec![cg.id]),
+        (&globex, owner(&acme, "alice"), vec![]),
+    ] {
+        let listed = store
+            .list_conversations(ConversationQuery {
+                org_id: OrgId::new(org),
+                only: None,
+                owner: who.clone(),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        let ids: Vec<_> = listed.iter().map(|r| r.conversation.id).collect();
+        assert_eq!(ids, expected, "sidebar of {org} for {who:?}");
+        let admin = store
+            .list_org_conversations(OrgConversationQuery {
+                org_id: OrgId::new(org),
+                owner: who.clone(),
+                limit: 10,
+                after: None,
+            })
+            .await
+            .unwrap();
+        let ids: Vec<_> = admin.conversations.iter().map(|c| c.id).collect();
+        assert_eq!(ids, expected, "admin list of {org} for {who:?}");
+    }
 }

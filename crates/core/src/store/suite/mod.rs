@@ -40,6 +40,7 @@ macro_rules! store_conformance_tests {
             append_to_unknown_conversation_fails,
             update_conversation_renames_and_bumps,
             list_conversations_is_org_scoped_and_skips_empty,
+            owner_filters_match_the_organisation_and_the_user,
             update_session_replaces_metadata,
             a_parked_turn_is_taken_exactly_once,
             otp_attempts_are_spent_atomically,

@@ -2,6 +2,7 @@
 //! allowlists, strict mode, signed `authContext`, the organisation a policy
 //! chooses, and (in `policy_service`) policies fetched from the operator's service.
 
+mod cross_agent;
 mod policy_service;
 mod recording_store;
 
@@ -228,7 +229,7 @@ async fn an_auth_context_for_an_agent_without_a_key_is_refused() {
 }
 
 #[tokio::test]
-async fn the_policys_organisation_owns_new_conversations_and_resumes_keep_theirs() {
+async fn the_policys_organisation_owns_new_conversations() {
     let (app, _) = spawn(
         Config::for_tests(),
         json!({"allowedOrigins": ["https://shop.example"], "organizationId": "acme"}),
@@ -252,18 +253,16 @@ async fn the_policys_organisation_owns_new_conversations_and_resumes_keep_theirs
     let other = stored_session(&app, &ack).await;
     assert_eq!(other.org_id.as_str(), "reference-org");
 
-    // Resumed through the widget, that conversation keeps its organisation.
+    // Another agent's conversation is not resumed through the widget: a new one
+    // starts, in the policy's organisation.
     let mut frame = create(SHOP);
     frame["conversationId"] = json!(other.conversation_id.to_string());
     let ack = shop.request("c3", frame).await;
-    assert_eq!(
+    assert_ne!(
         ack["data"]["conversationId"],
         other.conversation_id.to_string()
     );
-    assert_eq!(
-        stored_session(&app, &ack).await.org_id.as_str(),
-        "reference-org"
-    );
+    assert_eq!(stored_session(&app, &ack).await.org_id.as_str(), "acme");
 }
 
 #[tokio::test]
