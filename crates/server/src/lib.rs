@@ -12,6 +12,7 @@ pub mod hub;
 pub mod knowledge;
 mod shutdown;
 pub mod state;
+pub mod web;
 pub mod widget;
 pub mod ws;
 
@@ -32,6 +33,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(ws::upgrade))
         .route("/health", get(health))
         .nest("/admin", admin::router(state.clone()))
+        .merge(web::router())
         .with_state(state)
 }
 

@@ -12,6 +12,7 @@ mod agents;
 mod approval;
 mod auth;
 mod binary;
+mod browser;
 mod conversations;
 mod crash;
 #[cfg(feature = "dynamodb")]
