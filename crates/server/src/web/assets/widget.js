@@ -97,6 +97,21 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
     return el;
   }
 
+  /** The launcher's speech-bubble icon, drawn as SVG (no emoji font needed). */
+  function icon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', '26');
+    svg.setAttribute('height', '26');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
+    svg.append(path);
+    return svg;
+  }
+
   /** Links only to http(s) addresses; anything else stays text. */
   function safeUrl(raw) {
     try {
@@ -107,24 +122,28 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
     }
   }
 
-  const INLINE = /(`+)([^`]+?)\1|\*\*(.+?)\*\*|__(.+?)__|\*([^*\s](?:.*?[^*\s])?)\*|\b_([^_\s](?:.*?[^_\s])?)_\b|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g;
+  /** A link that opens apart from the chat; `href` is empty unless it is http(s). */
+  function link(raw, text) {
+    const href = safeUrl(raw);
+    return h('a', { href, target: '_blank', rel: 'noopener noreferrer', text: text || null });
+  }
+
+  const INLINE = /(`+)([^`]+?)\1|\*\*(.+?)\*\*|(?<![\w.])__(\S(?:.*?\S)?)__(?!\w)|\*([^*\s](?:.*?[^*\s])?)\*|(?<![\w.])_([^_\s](?:.*?[^_\s])?)_(?!\w)|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g;
 
   /** Inline Markdown (code, bold, italic, links) as DOM nodes built from text. */
   function inline(text, into) {
+    // A fresh matcher per call: the recursion for bold, italic and links must not
+    // move this loop's position.
+    const re = new RegExp(INLINE.source, 'g');
     let last = 0;
-    INLINE.lastIndex = 0;
-    for (let m; (m = INLINE.exec(text)); ) {
+    for (let m; (m = re.exec(text)); ) {
       if (m.index > last) into.append(text.slice(last, m.index));
-      last = INLINE.lastIndex;
+      last = re.lastIndex;
       if (m[2] != null) into.append(h('code', { text: m[2] }));
       else if (m[3] != null || m[4] != null) inline(m[3] ?? m[4], into.appendChild(h('strong')));
       else if (m[5] != null || m[6] != null) inline(m[5] ?? m[6], into.appendChild(h('em')));
-      else {
-        const label = m[7] ?? m[9];
-        const href = safeUrl(m[8] ?? m[9]);
-        if (href) inline(label, into.appendChild(h('a', { href, target: '_blank', rel: 'noopener noreferrer' })));
-        else into.append(m[0]);
-      }
+      else if (m[9] != null) into.append(link(m[9], m[9]));
+      else into.append(safeUrl(m[8]) ? inline(m[7], link(m[8])) : m[0]);
     }
     if (last < text.length) into.append(text.slice(last));
     return into;
@@ -268,7 +287,7 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
       e.root = h('div', { class: `root ${this.mode}` });
       if (this.mode === 'widget') {
         e.launcher = h('button', { class: 'launcher', type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false',
-          'aria-controls': panelId, text: '💬', onclick: () => this.setOpen(e.panel.hidden) });
+          'aria-controls': panelId, onclick: () => this.setOpen(e.panel.hidden) }, icon());
         e.panel.hidden = true;
         e.root.append(e.launcher);
         e.panel.addEventListener('keydown', (ev) => ev.key === 'Escape' && this.setOpen(false));
@@ -395,7 +414,7 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
         if (this.ws !== ws) return;
         this.ws = null;
         this.session = null;
-        this.dataset.state = 'offline';
+        if (!this.refused) this.dataset.state = 'offline';
         for (const resolve of this.pending.values()) resolve({ type: 'error', error: { code: 'DISCONNECTED', message: 'The connection was lost.' } });
         this.pending.clear();
         if (this.turn) this.endTurn('The connection was lost before the answer finished.');
@@ -465,6 +484,7 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
       this.refused = true;
       this.els.alert.textContent = '';
       this.els.alert.append(h('strong', { text: friendly(e) }), h('br'), e.message || '');
+      this.els.log.replaceChildren();
       this.els.input.disabled = true;
       this.els.sendBtn.disabled = true;
       this.setStatus('Refused');
@@ -563,9 +583,15 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
       this.els.log.append(body);
       return body;
     }
+    /** A line of status or error; during a turn it goes above the answer being written. */
     note(text, cls) {
       this.clearEmpty();
-      this.els.log.append(h('div', { class: `msg ${cls || 'note'}`, text }));
+      this.place(h('div', { class: `msg ${cls || 'note'}`, text }));
+    }
+    place(el) {
+      const t = this.turn;
+      if (t && t.bubble.isConnected) this.els.log.insertBefore(el, t.bubble);
+      else this.els.log.append(el);
       this.scroll();
     }
 
@@ -703,11 +729,9 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
       this.clearEmpty();
       const heading = h('h3', { text: title });
       const card = h('div', { class: 'card', role: 'group', 'aria-label': title }, heading, ...kids);
-      // Cards go above the streaming answer so the answer stays last.
+      this.place(card);
       const t = this.turn;
-      if (t && t.bubble.isConnected) this.els.log.insertBefore(card, t.bubble);
-      else this.els.log.append(card);
-      this.scroll();
+      if (t && !t.text) t.bubble.replaceChildren(h('span', { class: 'status', text: 'Waiting for your answer…' }));
       const first = card.querySelector('input,button');
       if (first) first.focus();
       return card;
@@ -783,7 +807,8 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
       form.append(h('div', { class: 'row' },
         h('button', { class: 'primary', type: 'submit', text: 'Send' }),
         h('button', { type: 'button', text: d.kind === 'choices' ? 'Skip' : 'No thanks', onclick: () => submit(true) })));
-      const card = this.card(d.reason || (d.kind === 'choices' ? 'Please choose' : 'Your details'), form);
+      const why = d.reason ? h('p', { class: 'status', text: `Asked ${d.reason.replace(/[.\s]+$/, '')}.` }) : null;
+      const card = this.card(d.kind === 'choices' ? 'Please choose' : 'Your details', why, form);
       card.dataset.interaction = d.interactionId;
     }
 

@@ -78,9 +78,15 @@ impl Browser {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.display()),
         ];
+        // Desktop windows are at least 500 px wide: narrower ones are emulated.
+        let mut options = json!({"binary": "/usr/bin/chromium", "args": args});
+        if width < 500 {
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+            "goog:chromeOptions": options
         }}});
         let reply = browser.call("POST", "/session", caps).await;
         let id = reply["sessionId"]
@@ -205,6 +211,13 @@ impl Browser {
             json!([label]),
         )
         .await;
+    }
+
+    /// Clicks the chat's element matching the CSS `selector`.
+    pub async fn click_on(&self, selector: &str) {
+        let expr = format!("{SHADOW}.querySelector({selector:?})");
+        self.wait(&format!("{selector}"), &expr).await;
+        self.js(&format!("{expr}.click()"), json!([])).await;
     }
 
     /// The text of the chat's message log.

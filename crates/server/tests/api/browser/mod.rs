@@ -59,6 +59,63 @@ async fn the_page_answers_the_demo_question_with_its_citation_and_keeps_it_after
         .await;
     assert!(sidebar.as_str().unwrap().contains("return window"), "{sidebar}");
     browser.screenshot("page-2-after-reload").await;
+
+    // A dropped connection reconnects by itself and reopens the same conversation.
+    let chat = "document.querySelector('switchboard-chat')";
+    let before = browser
+        .js(
+            &format!("const c = {chat}; window.__old = c.ws; c.ws.close(); return c.conversation"),
+            json!([]),
+        )
+        .await;
+    browser
+        .wait(
+            "a new connection",
+            &format!("{chat}.dataset.state === 'ready' && {chat}.ws !== window.__old"),
+        )
+        .await;
+    let after = browser.js(&format!("return {chat}.conversation"), json!([])).await;
+    assert_eq!(after, before, "the same conversation after reconnecting");
+    assert!(browser.log_text().await.contains("17 days"));
+}
+
+#[tokio::test]
+async fn the_page_streams_stops_on_request_and_explains_a_failing_model() {
+    let long: Vec<String> = (1..=80).map(|i| format!("word{i}")).collect();
+    let gateway = MockGateway::builder()
+        .script(vec![
+            ScriptedReply::Text(long.join(" ")),
+            ScriptedReply::Fail {
+                status: 503,
+                body: "{}".into(),
+            },
+        ])
+        .repeat_last(true)
+        .chunk_delay(std::time::Duration::from_millis(150))
+        .start()
+        .await;
+    let app = spawn_app_with(config_for(&gateway)).await;
+    let browser = Browser::start(1100, 800).await;
+    browser.goto(&page_url(&app)).await;
+
+    browser.ask("Tell me a long story").await;
+    browser
+        .wait(
+            "part of the answer while it streams",
+            &format!(
+                "(() => {{ const m = [...{SHADOW}.querySelectorAll('.msg.agent')].pop();
+                    return m && m.hasAttribute('aria-busy') && m.textContent.includes('word3'); }})()"
+            ),
+        )
+        .await;
+    browser.screenshot("page-9-streaming").await;
+    browser.click("Stop").await;
+    wait_text(&browser, "Stopped.").await;
+    assert!(!browser.log_text().await.contains("word80"), "the answer stopped");
+
+    browser.ask("Try again").await;
+    wait_text(&browser, "model is unavailable right now").await;
+    browser.screenshot("page-10-model-unavailable").await;
 }
 
 #[tokio::test]
@@ -245,7 +302,7 @@ async fn the_widget_chats_from_an_allowed_origin_and_a_disallowed_one_is_refused
         .wait("the launcher", &format!("{SHADOW}.querySelector('.launcher')"))
         .await;
     browser.screenshot("widget-1-launcher").await;
-    browser.click("💬").await;
+    browser.click_on(".launcher").await;
     browser.ask("How long is the return window?").await;
     let answer = browser
         .wait(
@@ -267,7 +324,7 @@ async fn the_widget_chats_from_an_allowed_origin_and_a_disallowed_one_is_refused
     browser
         .wait("the launcher", &format!("{SHADOW}.querySelector('.launcher')"))
         .await;
-    browser.click("💬").await;
+    browser.click_on(".launcher").await;
     let refusal = browser
         .wait(
             "the refusal",
