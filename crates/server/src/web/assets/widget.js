@@ -695,7 +695,8 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
         }
         case 'stream_chunk': {
           const raw = (f.data && f.data.state && f.data.state.rawResponse) || {};
-          if (raw.toolCall && raw.toolCall.name !== 'knowledge_search') this.note(`Using ${raw.toolCall.name}…`);
+          const name = raw.toolCall && raw.toolCall.name;
+          if (name && !/^(knowledge_search|request_\w+|submit_interaction)$/.test(name)) this.note(`Using ${name}…`);
           break;
         }
         case 'write_confirmation_required':

@@ -139,7 +139,11 @@ impl Browser {
     /// Runs `body` (a function body; `arguments` are `args`) in the page.
     pub async fn js(&self, body: &str, args: Value) -> Value {
         let value = self
-            .call("POST", "/execute/sync", json!({"script": body, "args": args}))
+            .call(
+                "POST",
+                "/execute/sync",
+                json!({"script": body, "args": args}),
+            )
             .await;
         if let Some(error) = value.get("error") {
             panic!("script failed: {error}: {}", value["message"]);
@@ -157,7 +161,9 @@ impl Browser {
                 return value;
             }
             if Instant::now() > deadline {
-                let text = self.js(&format!("return {SHADOW}.textContent"), json!([])).await;
+                let text = self
+                    .js(&format!("return {SHADOW}.textContent"), json!([]))
+                    .await;
                 panic!("timed out waiting for {what}; the chat shows: {text}");
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -216,17 +222,20 @@ impl Browser {
     /// Clicks the chat's element matching the CSS `selector`.
     pub async fn click_on(&self, selector: &str) {
         let expr = format!("{SHADOW}.querySelector({selector:?})");
-        self.wait(&format!("{selector}"), &expr).await;
+        self.wait(selector, &expr).await;
         self.js(&format!("{expr}.click()"), json!([])).await;
     }
 
     /// The text of the chat's message log.
     pub async fn log_text(&self) -> String {
-        self.js(&format!("return {SHADOW}.querySelector('.log').textContent"), json!([]))
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.js(
+            &format!("return {SHADOW}.querySelector('.log').textContent"),
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 }
 

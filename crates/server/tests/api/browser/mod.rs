@@ -39,7 +39,10 @@ async fn the_page_answers_the_demo_question_with_its_citation_and_keeps_it_after
         .await;
     let answer = answer.as_str().unwrap();
     assert!(answer.contains("17 days"), "{answer}");
-    assert!(answer.contains("policies/returns.md"), "the citation: {answer}");
+    assert!(
+        answer.contains("policies/returns.md"),
+        "the citation: {answer}"
+    );
     browser.screenshot("page-1-demo-answer").await;
 
     browser.refresh().await;
@@ -57,7 +60,10 @@ async fn the_page_answers_the_demo_question_with_its_citation_and_keeps_it_after
             &format!("{SHADOW}.querySelector('.side li .open[aria-current=true]')?.textContent"),
         )
         .await;
-    assert!(sidebar.as_str().unwrap().contains("return window"), "{sidebar}");
+    assert!(
+        sidebar.as_str().unwrap().contains("return window"),
+        "{sidebar}"
+    );
     browser.screenshot("page-2-after-reload").await;
 
     // A dropped connection reconnects by itself and reopens the same conversation.
@@ -74,7 +80,9 @@ async fn the_page_answers_the_demo_question_with_its_citation_and_keeps_it_after
             &format!("{chat}.dataset.state === 'ready' && {chat}.ws !== window.__old"),
         )
         .await;
-    let after = browser.js(&format!("return {chat}.conversation"), json!([])).await;
+    let after = browser
+        .js(&format!("return {chat}.conversation"), json!([]))
+        .await;
     assert_eq!(after, before, "the same conversation after reconnecting");
     assert!(browser.log_text().await.contains("17 days"));
 }
@@ -111,7 +119,10 @@ async fn the_page_streams_stops_on_request_and_explains_a_failing_model() {
     browser.screenshot("page-9-streaming").await;
     browser.click("Stop").await;
     wait_text(&browser, "Stopped.").await;
-    assert!(!browser.log_text().await.contains("word80"), "the answer stopped");
+    assert!(
+        !browser.log_text().await.contains("word80"),
+        "the answer stopped"
+    );
 
     browser.ask("Try again").await;
     wait_text(&browser, "model is unavailable right now").await;
@@ -129,7 +140,10 @@ async fn the_page_fits_a_phone_and_says_how_to_add_documents() {
             &format!("{SHADOW}.querySelector('.notice').textContent"),
         )
         .await;
-    assert!(notice.as_str().unwrap().contains("SMOOTH_AGENT_SEED_KB=1"), "{notice}");
+    assert!(
+        notice.as_str().unwrap().contains("SMOOTH_AGENT_SEED_KB=1"),
+        "{notice}"
+    );
     let overflow = browser
         .js(
             "return document.documentElement.scrollWidth > window.innerWidth",
@@ -175,9 +189,15 @@ async fn approvals_and_choices_are_answered_in_the_page() {
     browser.ask("Delete record 42").await;
     browser.click("Approve").await;
     let card = browser
-        .js(&format!("return {SHADOW}.querySelector('.card pre').textContent"), json!([]))
+        .js(
+            &format!("return {SHADOW}.querySelector('.card pre').textContent"),
+            json!([]),
+        )
         .await;
-    assert!(card.as_str().unwrap().contains("42"), "the card shows what will be done: {card}");
+    assert!(
+        card.as_str().unwrap().contains("42"),
+        "the card shows what will be done: {card}"
+    );
     wait_text(&browser, "Done: record 42 is deleted.").await;
     browser.screenshot("page-4-approved").await;
 
@@ -195,13 +215,19 @@ async fn approvals_and_choices_are_answered_in_the_page() {
         .await;
     browser.screenshot("page-6-choices").await;
     browser
-        .js(&format!("{SHADOW}.querySelector('input[value=Pro]').click()"), json!([]))
+        .js(
+            &format!("{SHADOW}.querySelector('input[value=Pro]').click()"),
+            json!([]),
+        )
         .await;
     browser.click("Send").await;
     wait_text(&browser, "Pro it is.").await;
     browser.screenshot("page-7-chosen").await;
     let submitted = gateway.requests()[5]["messages"].to_string();
-    assert!(submitted.contains("Pro"), "the choice reached the model: {submitted}");
+    assert!(
+        submitted.contains("Pro"),
+        "the choice reached the model: {submitted}"
+    );
 }
 
 async fn wait_text(browser: &Browser, text: &str) {
@@ -239,7 +265,10 @@ async fn html_in_a_document_or_a_message_shows_as_text_and_runs_nothing() {
         )
         .await;
     let log = browser.log_text().await;
-    assert!(log.contains("<img src=x onerror="), "the markup shows as text: {log}");
+    assert!(
+        log.contains("<img src=x onerror="),
+        "the markup shows as text: {log}"
+    );
     let found = browser
         .js(
             &format!(
@@ -274,7 +303,10 @@ async fn host_page(listener: TcpListener, app_addr: std::net::SocketAddr) {
     };
     let router = axum::Router::new()
         .route("/allowed.html", get(move || async move { page(AGENT) }))
-        .route("/refused.html", get(move || async move { page(REFUSED_AGENT) }));
+        .route(
+            "/refused.html",
+            get(move || async move { page(REFUSED_AGENT) }),
+        );
     tokio::spawn(async move { axum::serve(listener, router).await });
 }
 
@@ -299,7 +331,10 @@ async fn the_widget_chats_from_an_allowed_origin_and_a_disallowed_one_is_refused
 
     browser.goto(&format!("{page_origin}/allowed.html")).await;
     browser
-        .wait("the launcher", &format!("{SHADOW}.querySelector('.launcher')"))
+        .wait(
+            "the launcher",
+            &format!("{SHADOW}.querySelector('.launcher')"),
+        )
         .await;
     browser.screenshot("widget-1-launcher").await;
     browser.click_on(".launcher").await;
@@ -315,14 +350,20 @@ async fn the_widget_chats_from_an_allowed_origin_and_a_disallowed_one_is_refused
         .await;
     assert!(answer.as_str().unwrap().contains("17 days"), "{answer}");
     let title = browser
-        .js(&format!("return {SHADOW}.querySelector('h1').textContent"), json!([]))
+        .js(
+            &format!("return {SHADOW}.querySelector('h1').textContent"),
+            json!([]),
+        )
         .await;
     assert_eq!(title, "Shop help");
     browser.screenshot("widget-2-answer").await;
 
     browser.goto(&format!("{page_origin}/refused.html")).await;
     browser
-        .wait("the launcher", &format!("{SHADOW}.querySelector('.launcher')"))
+        .wait(
+            "the launcher",
+            &format!("{SHADOW}.querySelector('.launcher')"),
+        )
         .await;
     browser.click_on(".launcher").await;
     let refusal = browser
@@ -334,8 +375,14 @@ async fn the_widget_chats_from_an_allowed_origin_and_a_disallowed_one_is_refused
         )
         .await;
     let refusal = refusal.as_str().unwrap();
-    assert!(refusal.contains("not allowed to use this chat"), "{refusal}");
-    assert!(refusal.contains(&page_origin), "names the origin: {refusal}");
+    assert!(
+        refusal.contains("not allowed to use this chat"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains(&page_origin),
+        "names the origin: {refusal}"
+    );
     browser.screenshot("widget-3-refused").await;
 }
 
@@ -349,7 +396,10 @@ async fn the_page_and_the_widget_script_are_served_with_safe_headers() {
     assert_eq!(h["cache-control"], "no-cache");
     assert_eq!(h["x-content-type-options"], "nosniff");
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 
     let url = format!("http://{}/widget.js", app.addr);
