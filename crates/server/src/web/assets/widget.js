@@ -760,7 +760,8 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
 
     interaction(requestId, d) {
       const spec = d.spec || {};
-      const form = h('form');
+      // The server validates (and says what is wrong with each field).
+      const form = h('form', { novalidate: true });
       let values;
       if (d.kind === 'choices') {
         (spec.questions || []).forEach((q, i) => {

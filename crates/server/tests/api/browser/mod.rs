@@ -446,3 +446,41 @@ fn gzip_len(bytes: &[u8]) -> usize {
     gzip.stdin.take().unwrap().write_all(bytes).unwrap();
     gzip.wait_with_output().expect("gzip output").stdout.len()
 }
+
+#[tokio::test]
+async fn the_identity_card_shows_the_servers_field_errors_and_then_resumes() {
+    let gateway = MockGateway::start(vec![
+        ScriptedReply::ToolCall {
+            name: "request_identity_intake".into(),
+            arguments: r#"{"fields": [{"key": "name", "required": false}, {"key": "email", "required": true}], "reason": "to send you the quote"}"#.into(),
+        },
+        ScriptedReply::Text("Thanks, the quote is on its way.".into()),
+    ])
+    .await;
+    let app = spawn_app_with(config_for(&gateway)).await;
+    let browser = Browser::start(1100, 800).await;
+    browser.goto(&page_url(&app)).await;
+    browser.ask("Send me a quote").await;
+    let email = format!("{SHADOW}.querySelector('.card input[name=email]')");
+    browser.wait("the identity card", &email).await;
+    browser
+        .js(&format!("{email}.value = 'not-an-email'"), json!([]))
+        .await;
+    browser.click("Send").await;
+    let error = browser
+        .wait(
+            "the email field's error",
+            &format!(
+                "{email}.getAttribute('aria-invalid') === 'true' && {SHADOW}.getElementById({email}.getAttribute('aria-describedby')).textContent"
+            ),
+        )
+        .await;
+    assert!(!error.as_str().unwrap().is_empty());
+    browser.screenshot("page-11-identity-invalid").await;
+    browser
+        .js(&format!("{email}.value = 'dana@example.com'"), json!([]))
+        .await;
+    browser.click("Send").await;
+    wait_text(&browser, "Thanks, the quote is on its way.").await;
+    browser.screenshot("page-12-identity-sent").await;
+}
