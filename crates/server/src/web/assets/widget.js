@@ -256,8 +256,14 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
       const panelId = 'sb-panel';
       this.els = {};
       const e = this.els;
-      e.side = h('nav', { class: 'side', 'aria-label': 'Your conversations' },
+      e.side = h('nav', { class: 'side', 'aria-label': 'Your conversations',
+        onkeydown: (ev) => {
+          if (ev.key !== 'Escape' || !this.els.root.classList.contains('show-side')) return;
+          ev.stopPropagation();
+          this.toggleSide(false);
+        } },
         h('button', { class: 'primary', type: 'button', text: 'New conversation', onclick: () => this.newConversation() }),
+        h('button', { class: 'menu', type: 'button', text: 'Close list', onclick: () => this.toggleSide(false) }),
         h('h2', { text: 'Conversations' }),
         (e.list = h('ul')));
       e.title = h('h1', { text: 'Chat' });
@@ -318,6 +324,7 @@ form.compose textarea{flex:1;resize:none;min-height:42px;max-height:160px;paddin
       const on = this.els.root.classList.toggle('show-side', show);
       this.els.menu.setAttribute('aria-expanded', String(on));
       if (on) this.els.side.querySelector('button').focus();
+      else if (show === false && this.els.side.contains(this.shadowRoot.activeElement)) this.els.menu.focus();
     }
 
     // ---- storage: the conversation survives a reload ----

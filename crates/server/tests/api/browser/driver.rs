@@ -47,6 +47,11 @@ impl Drop for TempDir {
 impl Browser {
     /// Starts a browser whose window is `width` × `height` CSS pixels.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Self::start_with(width, height, &[]).await
+    }
+
+    /// [`Browser::start`] with more Chromium switches (`--force-dark-mode`).
+    pub async fn start_with(width: u32, height: u32, extra: &[&str]) -> Browser {
         ensure_chromium();
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -66,7 +71,7 @@ impl Browser {
             _profile: TempDir(profile.clone()),
         };
         browser.wait_ready().await;
-        let args = [
+        let mut args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
@@ -78,6 +83,7 @@ impl Browser {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.display()),
         ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         // Desktop windows are at least 500 px wide: narrower ones are emulated.
         let mut options = json!({"binary": "/usr/bin/chromium", "args": args});
         if width < 500 {

@@ -130,9 +130,17 @@ async fn the_page_streams_stops_on_request_and_explains_a_failing_model() {
 }
 
 #[tokio::test]
-async fn the_page_fits_a_phone_and_says_how_to_add_documents() {
-    let app = spawn_app_with(switchboard_server::Config::for_tests()).await;
-    let browser = Browser::start(360, 740).await;
+async fn the_page_fits_a_phone_offers_its_agents_and_says_how_to_add_documents() {
+    let app = spawn_app_with_agent(
+        switchboard_server::Config::for_tests(),
+        json!({"agents": [
+            {"id": AGENT, "name": "Support"},
+            {"id": REFUSED_AGENT, "name": "Sales"},
+            {"id": "33333333-3333-3333-3333-333333333333", "name": "Staff only", "visibility": "internal"}
+        ]}),
+    )
+    .await;
+    let browser = Browser::start_with(360, 740, &["--force-dark-mode"]).await;
     browser.goto(&page_url(&app)).await;
     let notice = browser
         .wait(
@@ -151,7 +159,42 @@ async fn the_page_fits_a_phone_and_says_how_to_add_documents() {
         )
         .await;
     assert_eq!(overflow, json!(false), "nothing is wider than 360 px");
-    browser.screenshot("page-3-phone-no-documents").await;
+    let background = browser
+        .js(
+            &format!("return getComputedStyle({SHADOW}.querySelector('.panel')).backgroundColor"),
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        background, "rgb(21, 24, 28)",
+        "the dark theme follows the system"
+    );
+    browser.screenshot("page-3-phone-dark-no-documents").await;
+
+    let picker = browser
+        .js(
+            &format!(
+                "return [...{SHADOW}.querySelectorAll('select option')].map(o => o.textContent)"
+            ),
+            json!([]),
+        )
+        .await;
+    assert_eq!(picker, json!(["Support", "Sales"]), "public agents only");
+    browser.click("☰").await;
+    browser
+        .wait(
+            "the conversations drawer",
+            &format!("getComputedStyle({SHADOW}.querySelector('.side')).display === 'flex'"),
+        )
+        .await;
+    browser.screenshot("page-3b-phone-drawer").await;
+    browser.click("Close list").await;
+    browser
+        .wait(
+            "the drawer closed",
+            &format!("getComputedStyle({SHADOW}.querySelector('.side')).display === 'none'"),
+        )
+        .await;
 }
 
 #[tokio::test]
