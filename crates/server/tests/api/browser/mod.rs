@@ -527,3 +527,37 @@ async fn the_identity_card_shows_the_servers_field_errors_and_then_resumes() {
     wait_text(&browser, "Thanks, the quote is on its way.").await;
     browser.screenshot("page-12-identity-sent").await;
 }
+
+#[tokio::test]
+async fn an_approval_waiting_when_the_page_reloads_is_asked_again_and_answered() {
+    let gateway = MockGateway::start(vec![
+        ScriptedReply::ToolCall {
+            name: "delete_record".into(),
+            arguments: r#"{"id": "7"}"#.into(),
+        },
+        ScriptedReply::Text("Deleted record 7.".into()),
+    ])
+    .await;
+    let app = spawn_app_with_agent(
+        config_for(&gateway),
+        json!({
+            "tools": [{"name": "delete_record", "description": "Delete a record", "result": "Record deleted.",
+                       "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}],
+            "confirmTools": ["delete_*"]
+        }),
+    )
+    .await;
+    let browser = Browser::start(1100, 800).await;
+    browser.goto(&page_url(&app)).await;
+    browser.ask("Delete record 7").await;
+    let approve = format!(
+        "[...{SHADOW}.querySelectorAll('button')].some(b => b.textContent === 'Approve' && !b.disabled)"
+    );
+    browser.wait("the approval card", &approve).await;
+
+    browser.refresh().await;
+    browser.wait("the approval card again", &approve).await;
+    browser.screenshot("page-13-approval-after-reload").await;
+    browser.click("Approve").await;
+    wait_text(&browser, "Deleted record 7.").await;
+}
