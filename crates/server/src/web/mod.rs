@@ -19,7 +19,17 @@ use std::sync::OnceLock;
 
 const CHAT_HTML: &str = include_str!("assets/chat.html");
 const CHAT_CSS: &str = include_str!("assets/chat.css");
-const WIDGET_JS: &str = include_str!("assets/widget.js");
+/// `widget.js`: one self-contained script, kept in the source as parts by topic.
+const WIDGET_JS: &str = concat!(
+    include_str!("assets/prelude.js"),
+    "  const CSS = `\n",
+    include_str!("assets/widget.css"),
+    "`;\n",
+    include_str!("assets/dom.js"),
+    include_str!("assets/cards.js"),
+    include_str!("assets/element.js"),
+    "})();\n"
+);
 
 /// The page may load only its own script and styles and talk only to its own host;
 /// nothing inline runs, so text that slipped into the DOM as HTML still could not.

@@ -8,8 +8,14 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Installs Chromium and its driver from Debian when missing (as `scripts/ensure-chromium`).
+/// Installs Chromium and its driver from Debian when missing (`scripts/ensure-chromium`),
+/// once per test process so parallel tests do not race for the package manager.
 fn ensure_chromium() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(install_chromium);
+}
+
+fn install_chromium() {
     let present = |bin: &str| {
         Command::new("sh")
             .args(["-c", &format!("command -v {bin}")])
