@@ -156,6 +156,11 @@ impl AgentRuntime {
         self.file.agent(agent_id).and_then(|a| a.name.clone())
     }
 
+    /// The agents the configuration file defines, in file order.
+    pub fn agents(&self) -> &[AgentProfile] {
+        &self.file.agents
+    }
+
     /// Reserves the session for one turn; `None` while another turn runs on it.
     pub fn reserve(&self, session: SessionId) -> Option<BusyGuard> {
         let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());

@@ -15,6 +15,7 @@ pub mod quota;
 mod shutdown;
 pub mod state;
 mod sweeper;
+pub mod web;
 pub mod widget;
 pub mod ws;
 
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(ws::upgrade))
         .route("/health", get(health))
         .nest("/admin", admin::router(state.clone()))
+        .merge(web::router())
         .with_state(state)
 }
 

@@ -14,6 +14,7 @@ mod auth;
 mod auth_jwks;
 mod auth_jwt;
 mod binary;
+mod browser;
 mod cli;
 mod conversations;
 mod crash;
