@@ -125,10 +125,13 @@ fn embedded_v4(ip: Ipv6Addr) -> Embedded {
         Embedded::V4(Ipv4Addr::from_bits(
             (u32::from(s[1]) << 16) | u32::from(s[2]),
         )) // 6to4
-    } else if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
-        Embedded::Refused // IPv4-compatible ::a.b.c.d (deprecated)
-    } else if (s[0], s[1], s[2]) == (0x64, 0xff9b, 1) || (s[0], s[1]) == (0x2001, 0) {
-        Embedded::Refused // local-use NAT64 64:ff9b:1::/48, Teredo 2001::/32
+    } else if (s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified())
+        || (s[0], s[1], s[2]) == (0x64, 0xff9b, 1)
+        || (s[0], s[1]) == (0x2001, 0)
+    {
+        // IPv4-compatible ::a.b.c.d (deprecated), local-use NAT64 64:ff9b:1::/48,
+        // Teredo 2001::/32
+        Embedded::Refused
     } else {
         Embedded::None
     }
