@@ -37,7 +37,7 @@ pub struct IngestReport {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub document: Document,
-    pub fingerprint: u64,
+    pub fingerprint: String,
     /// (text, vector)
     pub chunks: Vec<(String, Vec<f32>)>,
 }
@@ -51,10 +51,7 @@ pub async fn prepare(
     let mut texts = Vec::new();
     let mut plan = Vec::new();
     for document in documents {
-        let chunks: Vec<String> = chunk_text(&document.content, chunking)
-            .into_iter()
-            .map(|c| c.text)
-            .collect();
+        let chunks = chunk_texts(&document, chunking);
         plan.push((document, chunks.len()));
         texts.extend(chunks);
     }
@@ -77,21 +74,73 @@ pub async fn prepare(
         .collect())
 }
 
-/// A digest of everything that decides how a document is indexed and seen.
-pub fn fingerprint(document: &Document) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (
-        &document.content,
-        &document.title,
-        &document.url,
-        &document.source,
-        &document.org,
-        &document.sets,
-    )
-        .hash(&mut h);
-    serde_json::to_string(&document.acl)
-        .unwrap_or_default()
-        .hash(&mut h);
-    h.finish()
+/// The prefix of a fingerprint as [`fingerprint`] writes it; a stored fingerprint
+/// without it was written by an older version (with std's `DefaultHasher`, whose
+/// values may change between Rust releases) and is upgraded at the next ingestion
+/// without re-embedding when the document's text is the same.
+pub const FINGERPRINT_PREFIX: &str = "sha256:";
+
+/// A digest of everything that decides how a document is indexed and seen:
+/// `sha256:` and the SHA-256 of those fields as JSON, stable across releases.
+pub fn fingerprint(document: &Document) -> String {
+    use sha2::{Digest, Sha256};
+    let fields = serde_json::json!([
+        document.content,
+        document.title,
+        document.url,
+        document.source,
+        document.org,
+        document.sets,
+        document.acl,
+    ]);
+    let digest = Sha256::digest(fields.to_string().as_bytes());
+    let mut out = String::with_capacity(FINGERPRINT_PREFIX.len() + 64);
+    out.push_str(FINGERPRINT_PREFIX);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// Whether a stored fingerprint was written by [`fingerprint`] (else it is from
+/// an older version and says nothing comparable).
+pub fn is_current_fingerprint(stored: &str) -> bool {
+    stored.starts_with(FINGERPRINT_PREFIX)
+}
+
+/// The texts `document` is cut into, as [`prepare`] cuts them.
+pub fn chunk_texts(document: &Document, chunking: ChunkOptions) -> Vec<String> {
+    chunk_text(&document.content, chunking)
+        .into_iter()
+        .map(|c| c.text)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_is_a_stable_sha256() {
+        let document = Document {
+            id: "a".into(),
+            source: "a.md".into(),
+            title: Some("A".into()),
+            url: None,
+            content: "Alpha.".into(),
+            org: Some("acme".into()),
+            acl: Default::default(),
+            sets: vec!["hr".into()],
+        };
+        // Pinned: a change here re-embeds every stored document.
+        assert_eq!(
+            fingerprint(&document),
+            "sha256:fe435d5c410778cef60bb51a4354696f341beffa46c4e5889f6cc18bde7f342b"
+        );
+        let mut edited = document.clone();
+        edited.sets.push("it".into());
+        assert_ne!(fingerprint(&document), fingerprint(&edited));
+        assert!(is_current_fingerprint(&fingerprint(&document)));
+        assert!(!is_current_fingerprint("-4242"));
+    }
 }

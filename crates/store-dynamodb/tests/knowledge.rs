@@ -275,3 +275,77 @@ async fn nul_characters_are_dropped_as_on_the_other_stores() {
     assert_eq!(base.sources().await.unwrap(), [("nulsource".to_owned(), 1)]);
     assert_eq!(base.remove_source("nul\0source").await.unwrap(), 1);
 }
+
+/// Fingerprints stored by an older version (std's `DefaultHasher`, a decimal
+/// number) are upgraded at the next ingestion without embedding anything again.
+#[tokio::test]
+async fn old_fingerprints_are_upgraded_without_embedding_again() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let table = unique_table("know");
+    let embedder = Arc::new(Counting::default());
+    let kb = replica(&table, embedder.clone()).await;
+    kb.ingest_source("docs", documents()).await.unwrap();
+    let first = embedder.texts.load(Ordering::SeqCst);
+    let store = open(&table).await;
+    let key = |id: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("KSRC#docs".into())),
+            ("sk".to_owned(), AttributeValue::S(format!("DOC#{id}"))),
+        ])
+    };
+    for document in documents() {
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .set_key(Some(key(&document.id)))
+            .update_expression("SET fp = :old")
+            .expression_attribute_values(":old", AttributeValue::S("-5003213375487411190".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let report = kb.ingest_source("docs", documents()).await.unwrap();
+
+    assert_eq!(
+        (report.indexed, report.unchanged, report.removed),
+        (0, 4, 0)
+    );
+    assert_eq!(
+        embedder.texts.load(Ordering::SeqCst),
+        first,
+        "nothing embedded again"
+    );
+    for document in documents() {
+        let item = store
+            .client()
+            .get_item()
+            .table_name(store.table())
+            .set_key(Some(key(&document.id)))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        let fp = item["fp"].as_s().unwrap();
+        assert!(fp.starts_with("sha256:"), "{fp}");
+    }
+    let hits = kb
+        .search_with(
+            "returns days",
+            &Access::anonymous("acme"),
+            10,
+            SearchMode::Hybrid,
+        )
+        .await
+        .unwrap();
+    assert!(ids(&hits).contains(&"acme/returns.md"), "{hits:?}");
+    assert_eq!(
+        kb.ingest_source("docs", documents())
+            .await
+            .unwrap()
+            .unchanged,
+        4
+    );
+}

@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "admin", include_str!("../migrations/0003_admin.sql")),
     (4, "bounds", include_str!("../migrations/0004_bounds.sql")),
+    (
+        5,
+        "fingerprint_text",
+        include_str!("../migrations/0005_fingerprint_text.sql"),
+    ),
 ];
 
 /// The migrator for this crate's schema. sqlx holds a PostgreSQL advisory lock while

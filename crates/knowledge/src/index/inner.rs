@@ -30,7 +30,7 @@ pub(super) struct Inner {
 
 pub(super) struct DocEntry {
     pub(super) document: Document,
-    pub(super) fingerprint: u64,
+    pub(super) fingerprint: String,
     pub(super) chunk_slots: Vec<u32>,
 }
 
@@ -46,9 +46,11 @@ impl Inner {
         self.signature.as_ref().map_or(0, |s| s.dimension)
     }
 
-    pub(super) fn fingerprint_of(&self, id: &str) -> Option<u64> {
+    pub(super) fn fingerprint_of(&self, id: &str) -> Option<&str> {
         let slot = *self.doc_slots.get(id)?;
-        self.docs[slot as usize].as_ref().map(|d| d.fingerprint)
+        self.docs[slot as usize]
+            .as_ref()
+            .map(|d| d.fingerprint.as_str())
     }
 
     /// Records the embedder on first use; refuses vectors of any other.

@@ -161,7 +161,7 @@ impl KnowledgeIndex {
             documents
                 .into_iter()
                 .filter(|d| {
-                    let same = inner.fingerprint_of(&d.id) == Some(fingerprint(d));
+                    let same = inner.fingerprint_of(&d.id) == Some(fingerprint(d).as_str());
                     report.unchanged += usize::from(same);
                     !same
                 })
@@ -202,7 +202,7 @@ impl KnowledgeIndex {
         inner.accept(self.embedder.name(), &documents)?;
         let incoming: HashSet<String> = documents.iter().map(|p| p.document.id.clone()).collect();
         for p in documents {
-            if inner.fingerprint_of(&p.document.id) != Some(p.fingerprint) {
+            if inner.fingerprint_of(&p.document.id) != Some(p.fingerprint.as_str()) {
                 inner.insert(p);
             }
         }

@@ -195,7 +195,7 @@ async fn vectors_of_another_embedder_are_refused() {
     let mut inner = index.write();
     let other = Prepared {
         document: Document::public("x", "y"),
-        fingerprint: 0,
+        fingerprint: String::new(),
         chunks: vec![("y".into(), vec![0.5; 12])],
     };
     let err = inner.accept("hashing-v1".into(), &[other]).unwrap_err();

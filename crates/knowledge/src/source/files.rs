@@ -3,7 +3,7 @@
 use super::{Source, SourceConfig, SourceError, html_to_text, stamp};
 use crate::Document;
 use async_trait::async_trait;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are skipped: they are rarely prose.
@@ -16,10 +16,16 @@ const EXTENSIONS: [&str; 7] = ["md", "markdown", "mdx", "txt", "text", "html", "
 const SKIPPED_DIRS: [&str; 2] = ["node_modules", "target"];
 
 /// Documents read from a folder or a single file.
+///
+/// Nothing outside the folder is read: every file found is resolved (links
+/// followed) and skipped when it lands outside the folder or is not a regular
+/// file (a FIFO, a device, a socket), so a link placed in the folder cannot
+/// expose other files or the server's environment.
 #[derive(Debug)]
 pub struct FileSource {
     config: SourceConfig,
     key: String,
+    /// The configured path with every link resolved.
     root: PathBuf,
 }
 
@@ -31,12 +37,9 @@ impl FileSource {
             .path
             .clone()
             .ok_or_else(|| SourceError::Config("a file source needs a 'path'".into()))?;
-        let root = PathBuf::from(&path);
-        if let Err(err) = std::fs::metadata(&root) {
-            return Err(SourceError::Config(format!(
-                "source path {path} cannot be read: {err}"
-            )));
-        }
+        let root = std::fs::canonicalize(&path).map_err(|err| {
+            SourceError::Config(format!("source path {path} cannot be read: {err}"))
+        })?;
         let key = config.name.clone().unwrap_or(path);
         Ok(Self { config, key, root })
     }
@@ -92,14 +95,18 @@ struct TextFile {
 }
 
 /// Reads a single file, or every matching file under a folder in path order.
+/// `root` is canonical (no links left in it).
 fn read_files(root: &Path) -> Result<Vec<TextFile>, SourceError> {
     let metadata = std::fs::metadata(root).map_err(|err| io_error(root, err))?;
     if !metadata.is_dir() {
+        if !metadata.is_file() {
+            return Err(io_error(root, "not a regular file"));
+        }
         let name = root.file_name().map_or_else(
             || root.display().to_string(),
             |name| name.to_string_lossy().into_owned(),
         );
-        return Ok(read_text(root, metadata.len())?
+        return Ok(read_text(root)?
             .map(|text| TextFile {
                 relative: String::new(),
                 relative_or_name: name,
@@ -112,9 +119,8 @@ fn read_files(root: &Path) -> Result<Vec<TextFile>, SourceError> {
     walk(root, Path::new(""), &mut paths)?;
     paths.sort();
     let mut files = Vec::with_capacity(paths.len());
-    for (relative, size) in paths {
-        let path = root.join(&relative);
-        if let Some(text) = read_text(&path, size)? {
+    for (relative, resolved) in paths {
+        if let Some(text) = read_text(&resolved)? {
             let relative = slash_path(&relative);
             files.push(TextFile {
                 relative_or_name: relative.clone(),
@@ -126,8 +132,13 @@ fn read_files(root: &Path) -> Result<Vec<TextFile>, SourceError> {
     Ok(files)
 }
 
-/// Collects `(relative path, size)` of the indexable files under `root/relative`.
-fn walk(root: &Path, relative: &Path, found: &mut Vec<(PathBuf, u64)>) -> Result<(), SourceError> {
+/// Collects `(relative path, resolved path)` of the indexable files under
+/// `root/relative`. Links to folders are not walked (they could form cycles).
+fn walk(
+    root: &Path,
+    relative: &Path,
+    found: &mut Vec<(PathBuf, PathBuf)>,
+) -> Result<(), SourceError> {
     let dir = root.join(relative);
     let entries = std::fs::read_dir(&dir).map_err(|err| io_error(&dir, err))?;
     for entry in entries {
@@ -143,18 +154,10 @@ fn walk(root: &Path, relative: &Path, found: &mut Vec<(PathBuf, u64)>) -> Result
             .map_err(|err| io_error(&entry.path(), err))?;
         if file_type.is_dir() {
             walk(root, &path, found)?;
-            continue;
-        }
-        if !has_indexed_extension(&path) {
-            continue;
-        }
-        // Follows symbolic links to files; links to folders are not walked
-        // (they could form cycles).
-        match std::fs::metadata(entry.path()) {
-            Ok(metadata) if metadata.is_file() => found.push((path, metadata.len())),
-            Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(io_error(&entry.path(), err)),
+        } else if has_indexed_extension(&path)
+            && let Some(resolved) = resolve_inside(root, &entry.path())
+        {
+            found.push((path, resolved));
         }
     }
     Ok(())
@@ -166,18 +169,59 @@ fn has_indexed_extension(path: &Path) -> bool {
         .is_some_and(|ext| EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
-/// A file's text, or `None` (with a warning) when it is too large or not UTF-8.
-/// A file deleted since the folder was listed is simply absent.
-fn read_text(path: &Path, size: u64) -> Result<Option<String>, SourceError> {
-    if size > MAX_FILE_BYTES {
-        tracing::warn!(path = %path.display(), size, "skipping a file over 2 MiB");
-        return Ok(None);
+/// `path` with its links resolved, when that is a regular file inside `root`;
+/// otherwise `None`, logged (a dangling link or a file deleted meanwhile quietly).
+fn resolve_inside(root: &Path, path: &Path) -> Option<PathBuf> {
+    let resolved = match std::fs::canonicalize(path) {
+        Ok(resolved) => resolved,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
+        Err(err) => {
+            tracing::warn!(path = %path.display(), %err, "skipping a file that cannot be resolved");
+            return None;
+        }
+    };
+    if !resolved.starts_with(root) {
+        tracing::warn!(
+            path = %path.display(),
+            root = %root.display(),
+            "skipping a link to a file outside the source's folder"
+        );
+        return None;
     }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    match std::fs::metadata(&resolved) {
+        Ok(metadata) if metadata.is_file() => Some(resolved),
+        Ok(_) => {
+            tracing::warn!(path = %path.display(), "skipping what is not a regular file");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// A regular file's text, or `None` (with a warning) when it is too large, not
+/// UTF-8, or no longer a regular file. A file deleted since the folder was listed
+/// is simply absent. The file is opened without following a link in its last
+/// part and without waiting on a FIFO, so a file swapped for either after it was
+/// resolved is not read; at most `MAX_FILE_BYTES + 1` bytes are read.
+fn read_text(path: &Path) -> Result<Option<String>, SourceError> {
+    let file = match open_no_follow(path) {
+        Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(io_error(path, err)),
     };
+    let metadata = file.metadata().map_err(|err| io_error(path, err))?;
+    if !metadata.is_file() {
+        tracing::warn!(path = %path.display(), "skipping what is not a regular file");
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| io_error(path, err))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        tracing::warn!(path = %path.display(), "skipping a file over 2 MiB");
+        return Ok(None);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
         Err(_) => {
@@ -185,6 +229,20 @@ fn read_text(path: &Path, size: u64) -> Result<Option<String>, SourceError> {
             Ok(None)
         }
     }
+}
+
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::File::open(path)
 }
 
 /// The title and text of a file, by the extension of its `/`-separated path.

@@ -175,3 +175,67 @@ async fn build_picks_the_source_kind_from_the_configuration() {
     let both = config(json!({"path": dir.path_str(), "url": "https://example.com"}));
     assert!(matches!(both.build(http), Err(SourceError::Config(_))));
 }
+
+/// Makes a FIFO at `path` (nothing ever writes to it: reading it would wait forever).
+fn fifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+#[tokio::test]
+async fn links_out_of_the_folder_and_special_files_are_never_read() {
+    super::helpers::init();
+    let outside = TempDir::new("outside");
+    let secret = outside.write("secret.md", "OUTSIDE-SECRET payroll figures");
+    let dir = TempDir::new("links");
+    dir.write("kept.md", "Kept inside.");
+    dir.write("sub/inner.md", "Inner text.");
+    std::os::unix::fs::symlink(&secret, dir.join("link.md")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", dir.join("environ.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside.path, dir.join("outdir")).unwrap();
+    std::os::unix::fs::symlink(dir.join("sub/inner.md"), dir.join("alias.md")).unwrap();
+    fifo(&dir.join("pipe.md"));
+    let source = FileSource::new(config(json!({"name": "kb", "path": dir.path_str()}))).unwrap();
+
+    let documents = tokio::time::timeout(std::time::Duration::from_secs(60), source.fetch())
+        .await
+        .expect("a FIFO is never waited on")
+        .unwrap();
+
+    let ids: Vec<&str> = documents.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["kb/alias.md", "kb/kept.md", "kb/sub/inner.md"],
+        "a link inside the folder is followed"
+    );
+    for document in &documents {
+        assert!(
+            !document.content.contains("OUTSIDE-SECRET"),
+            "{}",
+            document.id
+        );
+        assert!(!document.content.contains("PATH="), "{}", document.id);
+    }
+}
+
+#[tokio::test]
+async fn a_named_file_that_is_not_a_regular_file_is_an_error_naming_it() {
+    super::helpers::init();
+    let dir = TempDir::new("named-fifo");
+    let pipe = dir.join("pipe.md");
+    fifo(&pipe);
+    let source = FileSource::new(config(json!({"path": pipe.to_str().unwrap()}))).unwrap();
+
+    let err = tokio::time::timeout(std::time::Duration::from_secs(60), source.fetch())
+        .await
+        .expect("a FIFO is never waited on")
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, SourceError::Io { path, reason } if path.ends_with("pipe.md") && reason == "not a regular file"),
+        "{err:?}"
+    );
+}

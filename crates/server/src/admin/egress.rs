@@ -74,19 +74,23 @@ impl Resolve for PublicOnly {
     }
 }
 
-/// Whether `ip` is an ordinary address of the public internet.
+/// Whether `ip` is an ordinary address of the public internet. An IPv6 address
+/// carrying an IPv4 address (mapped, translated, NAT64, 6to4) is judged by the
+/// IPv4 address it carries; deprecated or local-only embeddings (IPv4-compatible,
+/// local-use NAT64, Teredo) are refused whole.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Embedded::V4(v4) => is_public_v4(v4),
+            Embedded::Refused => false,
+            Embedded::None => is_public_v6(v6),
         },
     }
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     !(ip.is_private()
         || ip.is_loopback()
         || ip.is_link_local()
@@ -97,44 +101,160 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a == 0
         || a >= 240
         || (a == 100 && (64..128).contains(&b)) // shared address space (carrier NAT)
-        || (a == 192 && b == 0 && ip.octets()[2] == 0) // protocol assignments
+        || (a == 192 && b == 0 && c == 0) // protocol assignments
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
         || (a == 198 && (18..20).contains(&b))) // benchmarking
 }
 
+/// What an IPv6 address says of an IPv4 address inside it.
+enum Embedded {
+    V4(Ipv4Addr),
+    Refused,
+    None,
+}
+
+fn embedded_v4(ip: Ipv6Addr) -> Embedded {
+    let s = ip.segments();
+    let last = Ipv4Addr::from_bits((u32::from(s[6]) << 16) | u32::from(s[7]));
+    let prefix_96 = |p: [u16; 6]| s[..6] == p;
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        Embedded::V4(v4) // ::ffff:0:0/96
+    } else if prefix_96([0, 0, 0, 0, 0xffff, 0]) || prefix_96([0x64, 0xff9b, 0, 0, 0, 0]) {
+        Embedded::V4(last) // IPv4-translated ::ffff:0:0:0/96, NAT64 64:ff9b::/96
+    } else if s[0] == 0x2002 {
+        Embedded::V4(Ipv4Addr::from_bits(
+            (u32::from(s[1]) << 16) | u32::from(s[2]),
+        )) // 6to4
+    } else if (s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified())
+        || (s[0], s[1], s[2]) == (0x64, 0xff9b, 1)
+        || (s[0], s[1]) == (0x2001, 0)
+    {
+        // IPv4-compatible ::a.b.c.d (deprecated), local-use NAT64 64:ff9b:1::/48,
+        // Teredo 2001::/32
+        Embedded::Refused
+    } else {
+        Embedded::None
+    }
+}
+
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link local
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)) // documentation
+        || (s[0] & 0xfe00) == 0xfc00 // unique local
+        || (s[0] & 0xffc0) == 0xfe80 // link local
+        || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated)
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] & 0xfff0) == 0x3ff0 // documentation 3fff::/20
+        || (s[0], s[1], s[2], s[3]) == (0x100, 0, 0, 0) // discard-only
+        || (s[0], s[1], s[2]) == (0x2001, 2, 0)) // benchmarking
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn refused(addresses: &[&str]) {
+        for address in addresses {
+            let ip: IpAddr = address.parse().unwrap();
+            assert!(!is_public(ip), "{address} passed");
+        }
+    }
+
     #[test]
-    fn only_public_addresses_pass() {
-        for private in [
-            "127.0.0.1",
+    fn private_and_special_ipv4_ranges_are_refused() {
+        refused(&[
             "10.1.2.3",
             "172.16.0.1",
+            "172.31.255.255",
             "192.168.1.1",
+            "127.0.0.1",
+            "127.255.255.254",
             "169.254.169.254",
             "100.64.0.1",
+            "100.127.255.255",
+            "224.0.0.1",
+            "239.255.255.250",
+            "255.255.255.255",
+            "240.0.0.1",
             "0.0.0.0",
+            "0.1.2.3",
+            "192.0.2.10",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "198.19.255.255",
+            "192.0.0.8",
+            "192.88.99.1",
+        ]);
+    }
+
+    #[test]
+    fn private_and_special_ipv6_ranges_are_refused() {
+        refused(&[
             "::1",
+            "::",
             "fd00::1",
+            "fc00::1",
             "fe80::1",
+            "febf::1",
+            "fec0::1",
+            "ff02::1",
+            "ff0e::1",
+            "2001:db8::1",
+            "3fff::1",
+            "100::1",
+            "2001:2::1",
+        ]);
+    }
+
+    #[test]
+    fn ipv6_forms_carrying_a_private_ipv4_address_are_refused() {
+        refused(&[
+            // IPv4-mapped and IPv4-translated
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "::ffff:10.0.0.1",
+            "::ffff:0:192.168.0.1",
+            // IPv4-compatible (deprecated): refused whatever it carries
+            "::127.0.0.1",
+            "::169.254.169.254",
+            "::10.0.0.1",
+            "::8.8.8.8",
+            // NAT64, well-known prefix, and the local-use prefix (whole)
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::10.1.2.3",
+            "64:ff9b::192.168.0.1",
+            "64:ff9b:1::8.8.8.8",
+            "64:ff9b:1:ffff::1",
+            // 6to4: the IPv4 address is in the second and third groups
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:0a00:0001::",
+            "2002:c0a8:0101::1",
+            // Teredo (whole)
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ]);
+    }
+
+    #[test]
+    fn public_addresses_pass_in_every_form() {
+        for public in [
+            "93.184.215.14",
+            "140.82.112.5",
+            "8.8.8.8",
+            "100.128.0.1",
+            "198.20.0.1",
+            "2606:4700::6810:85e5",
+            "2a00:1450:4001:80b::200e",
+            "::ffff:8.8.8.8",
+            "64:ff9b::8.8.8.8",
+            "2002:0808:0808::1",
         ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["93.184.215.14", "140.82.112.5", "2606:4700::6810:85e5"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
+            assert!(is_public(public.parse().unwrap()), "{public} refused");
         }
     }
 

@@ -64,7 +64,7 @@ impl DynamoKnowledge {
 
     /// A source's documents with their chunks and vectors, as stored. Chunks of
     /// versions no document points at (an ingestion that died midway) are skipped.
-    async fn read_source(&self, source: &str) -> Result<Vec<Prepared>, KnowledgeError> {
+    pub(super) async fn read_source(&self, source: &str) -> Result<Vec<Prepared>, KnowledgeError> {
         let items = crate::pages::query_prefix(&self.store, source_partition(source), "")
             .await
             .map_err(failed)?;
@@ -87,11 +87,7 @@ impl DynamoKnowledge {
             .into_iter()
             .map(|item| {
                 let document: Document = item.body().map_err(failed)?;
-                let fingerprint = item
-                    .string("fp")
-                    .map_err(failed)?
-                    .parse()
-                    .map_err(|_| KnowledgeError::Backend("unreadable fingerprint".into()))?;
+                let fingerprint = item.string("fp").map_err(failed)?.to_owned();
                 let mut own = chunks
                     .remove(item.string("ver").map_err(failed)?)
                     .unwrap_or_default();

@@ -8,7 +8,9 @@ use crate::error::{backend, condition_failed};
 use crate::item::{Item, Read, json, key, n, s, with_body};
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use std::collections::HashSet;
-use switchboard_knowledge::ingest::{Prepared, fingerprint, prepare};
+use switchboard_knowledge::ingest::{
+    Prepared, chunk_texts, fingerprint, is_current_fingerprint, prepare,
+};
 
 /// How long a lease holds if its holder dies without releasing it.
 const LEASE: Duration = Duration::from_secs(600);
@@ -17,7 +19,7 @@ const LEASE_WAIT: Duration = Duration::from_secs(60);
 
 /// A stored document's version: where its chunks are.
 struct Stored {
-    fingerprint: u64,
+    fingerprint: String,
     version: String,
     chunks: usize,
 }
@@ -69,11 +71,14 @@ impl DynamoKnowledge {
             })
             .cloned()
             .collect();
+        let (upgraded, changed) = self.reuse_vectors(source, &stored, changed).await?;
+        report.unchanged += upgraded.len();
         let prepared = prepare(&*self.embedder, self.chunking, changed).await?;
         self.check_signature(&prepared).await?;
-        for p in prepared {
-            report.indexed += 1;
-            report.chunks += p.chunks.len();
+        report.indexed += prepared.len();
+        report.chunks += prepared.iter().map(|p| p.chunks.len()).sum::<usize>();
+        let rewritten = prepared.len() + upgraded.len();
+        for p in prepared.into_iter().chain(upgraded) {
             let previous = stored.get(&p.document.id);
             self.write_document(source, p).await?;
             if let Some(previous) = previous {
@@ -87,7 +92,7 @@ impl DynamoKnowledge {
             self.delete_chunks(source, previous).await?;
             report.removed += 1;
         }
-        if report.indexed + report.removed > 0 {
+        if rewritten + report.removed > 0 {
             self.publish(source, incoming.len()).await?;
         }
         Ok(report)
@@ -124,13 +129,60 @@ impl DynamoKnowledge {
             .map(|item| {
                 let id = item.string("id").map_err(failed)?.to_owned();
                 let stored = Stored {
-                    fingerprint: item.string("fp").map_err(failed)?.parse().unwrap_or(0),
+                    fingerprint: item.string("fp").map_err(failed)?.to_owned(),
                     version: item.string("ver").map_err(failed)?.to_owned(),
                     chunks: usize::try_from(item.number("chunks").map_err(failed)?).unwrap_or(0),
                 };
                 Ok((id, stored))
             })
             .collect()
+    }
+
+    /// Of the `changed` documents, those stored with a fingerprint of an older
+    /// version whose chunks' texts are the stored ones come back ready to write
+    /// with the stored vectors and a current fingerprint (nothing to embed); the
+    /// rest, to be embedded.
+    async fn reuse_vectors(
+        &self,
+        source: &str,
+        stored: &HashMap<String, Stored>,
+        mut changed: Vec<Document>,
+    ) -> Result<(Vec<Prepared>, Vec<Document>), KnowledgeError> {
+        let legacy: HashSet<String> = changed
+            .iter()
+            .filter(|d| {
+                stored
+                    .get(&d.id)
+                    .is_some_and(|s| !is_current_fingerprint(&s.fingerprint))
+            })
+            .map(|d| d.id.clone())
+            .collect();
+        if legacy.is_empty() {
+            return Ok((Vec::new(), changed));
+        }
+        let mut kept: HashMap<String, Prepared> = self
+            .read_source(source)
+            .await?
+            .into_iter()
+            .filter(|p| legacy.contains(&p.document.id))
+            .map(|p| (p.document.id.clone(), p))
+            .collect();
+        let mut upgraded = Vec::new();
+        changed.retain(|d| {
+            let texts = chunk_texts(d, self.chunking);
+            let same = kept
+                .get(&d.id)
+                .is_some_and(|p| p.chunks.iter().map(|(text, _)| text).eq(texts.iter()));
+            if let Some(p) = kept.remove(&d.id).filter(|_| same) {
+                upgraded.push(Prepared {
+                    document: d.clone(),
+                    fingerprint: fingerprint(d),
+                    chunks: p.chunks,
+                });
+            }
+            !same
+        });
+        Ok((upgraded, changed))
     }
 
     /// The chunks under a new version, then the document item that points at them.
@@ -162,7 +214,7 @@ impl DynamoKnowledge {
         let mut item =
             with_body(partition, self::document(&document.id), &document).map_err(failed)?;
         item.insert("id".into(), s(&document.id));
-        item.insert("fp".into(), s(p.fingerprint.to_string()));
+        item.insert("fp".into(), s(&p.fingerprint));
         item.insert("ver".into(), s(&version));
         item.insert("chunks".into(), n(p.chunks.len()));
         item.insert("acl".into(), acl);

@@ -13,7 +13,9 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use std::collections::{HashMap, HashSet};
 use switchboard_knowledge::embed::EmbedderSignature;
-use switchboard_knowledge::ingest::{Prepared, fingerprint, prepare};
+use switchboard_knowledge::ingest::{
+    Prepared, chunk_texts, fingerprint, is_current_fingerprint, prepare,
+};
 use switchboard_knowledge::{Acl, Document, IngestReport, KnowledgeError};
 
 /// How many times an ingestion starts over when other writers keep changing its
@@ -32,16 +34,20 @@ pub(super) async fn ingest_source(
     let ids: Vec<String> = documents.iter().map(|d| d.id.clone()).collect();
     for _ in 0..ATTEMPTS {
         let stored = fingerprints(&knowledge.pool, &ids).await?;
-        let (unchanged, changed): (Vec<&Document>, Vec<&Document>) = documents
-            .iter()
-            .partition(|d| stored.get(&d.id) == Some(&stored_fingerprint(d)));
-        let unchanged: Vec<(String, i64)> = unchanged
-            .into_iter()
-            .map(|d| (d.id.clone(), stored_fingerprint(d)))
-            .collect();
-        let changed = changed.into_iter().cloned().collect();
+        let (mut unchanged, mut changed, mut legacy) = (Vec::new(), Vec::new(), Vec::new());
+        for d in &documents {
+            let current = fingerprint(d);
+            match stored.get(&d.id) {
+                Some(s) if *s == current => unchanged.push((d.id.clone(), current)),
+                Some(s) if !is_current_fingerprint(s) => legacy.push(d),
+                _ => changed.push(d.clone()),
+            }
+        }
+        let (upgraded, differ) = reuse_vectors(knowledge, legacy).await?;
+        changed.extend(differ);
         let prepared = prepare(&*knowledge.embedder, knowledge.options.chunking, changed).await?;
-        let offered = offered(knowledge, &prepared, !unchanged.is_empty()).await?;
+        let keeps = !unchanged.is_empty() || !upgraded.is_empty();
+        let offered = offered(knowledge, &prepared, keeps).await?;
 
         let mut tx = knowledge.pool.begin().await.map_err(backend)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -53,7 +59,7 @@ pub(super) async fn ingest_source(
         if !still_unchanged(&mut tx, &unchanged).await? {
             continue; // dropping `tx` rolls it back
         }
-        let report = write(&mut tx, source, &ids, prepared, &unchanged).await?;
+        let report = write(&mut tx, source, &ids, prepared, upgraded, &unchanged).await?;
         tx.commit().await.map_err(backend)?;
         analyze_if_much_changed(&knowledge.pool, report.chunks).await;
         return Ok(report);
@@ -136,16 +142,11 @@ fn last_of_each_id(documents: Vec<Document>) -> Vec<Document> {
     kept
 }
 
-/// The fingerprint as stored (BIGINT holds the u64's bits).
-fn stored_fingerprint(document: &Document) -> i64 {
-    fingerprint(document) as i64
-}
-
 async fn fingerprints(
     connection: impl PgExecutor<'_>,
     ids: &[String],
-) -> Result<HashMap<String, i64>, KnowledgeError> {
-    let rows: Vec<(String, i64)> =
+) -> Result<HashMap<String, String>, KnowledgeError> {
+    let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT id, fingerprint FROM knowledge_documents WHERE id = ANY($1)")
             .bind(ids)
             .fetch_all(connection)
@@ -154,41 +155,84 @@ async fn fingerprints(
     Ok(rows.into_iter().collect())
 }
 
+/// Documents stored with a fingerprint of an older version: those whose chunks'
+/// texts are the stored ones come back ready to write with the stored vectors and
+/// a current fingerprint (nothing to embed); the others, to be embedded.
+async fn reuse_vectors(
+    knowledge: &PostgresKnowledge,
+    legacy: Vec<&Document>,
+) -> Result<(Vec<Prepared>, Vec<Document>), KnowledgeError> {
+    if legacy.is_empty() || knowledge.recorded().await?.is_none() {
+        return Ok((Vec::new(), legacy.into_iter().cloned().collect()));
+    }
+    let ids: Vec<&str> = legacy.iter().map(|d| d.id.as_str()).collect();
+    let rows: Vec<(String, String, Vector)> = sqlx::query_as(
+        "SELECT document_id, text, embedding FROM knowledge_chunks \
+         WHERE document_id = ANY($1) ORDER BY document_id, ordinal",
+    )
+    .bind(&ids)
+    .fetch_all(&knowledge.pool)
+    .await
+    .map_err(backend)?;
+    let mut chunks: HashMap<String, Vec<(String, Vec<f32>)>> = HashMap::new();
+    for (id, text, vector) in rows {
+        chunks.entry(id).or_default().push((text, vector.to_vec()));
+    }
+    let (mut upgraded, mut differ) = (Vec::new(), Vec::new());
+    for document in legacy {
+        let stored = chunks.remove(&document.id).unwrap_or_default();
+        let texts = chunk_texts(document, knowledge.options.chunking);
+        if stored.iter().map(|(text, _)| text).eq(texts.iter()) {
+            upgraded.push(Prepared {
+                document: document.clone(),
+                fingerprint: fingerprint(document),
+                chunks: stored,
+            });
+        } else {
+            differ.push(document.clone());
+        }
+    }
+    Ok((upgraded, differ))
+}
+
 /// Whether the documents judged unchanged still are, locking them until commit.
 async fn still_unchanged(
     tx: &mut PgConnection,
-    unchanged: &[(String, i64)],
+    unchanged: &[(String, String)],
 ) -> Result<bool, KnowledgeError> {
     if unchanged.is_empty() {
         return Ok(true);
     }
     let ids: Vec<&str> = unchanged.iter().map(|(id, _)| id.as_str()).collect();
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, fingerprint FROM knowledge_documents WHERE id = ANY($1) FOR UPDATE",
     )
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await
     .map_err(backend)?;
-    let now: HashMap<String, i64> = rows.into_iter().collect();
+    let now: HashMap<String, String> = rows.into_iter().collect();
     Ok(unchanged.iter().all(|(id, f)| now.get(id) == Some(f)))
 }
 
-/// The source's new state: changed documents replaced, unchanged ones moved to it
-/// if they were elsewhere, the ones it no longer has removed.
+/// The source's new state: changed documents replaced, upgraded ones rewritten
+/// with their own vectors, unchanged ones moved to it if they were elsewhere, the
+/// ones it no longer has removed.
 async fn write(
     tx: &mut PgConnection,
     source: &str,
     ids: &[String],
-    prepared: Vec<Prepared>,
-    unchanged: &[(String, i64)],
+    mut prepared: Vec<Prepared>,
+    upgraded: Vec<Prepared>,
+    unchanged: &[(String, String)],
 ) -> Result<IngestReport, KnowledgeError> {
     let mut report = IngestReport {
         indexed: prepared.len(),
-        unchanged: unchanged.len(),
+        unchanged: unchanged.len() + upgraded.len(),
         chunks: prepared.iter().map(|p| p.chunks.len()).sum(),
         ..IngestReport::default()
     };
+    prepared.extend(upgraded);
     let replaced: Vec<&str> = prepared.iter().map(|p| p.document.id.as_str()).collect();
     sqlx::query("DELETE FROM knowledge_documents WHERE id = ANY($1)")
         .bind(&replaced)
@@ -237,7 +281,7 @@ async fn insert_documents(
             serde_json::json!({
                 "id": d.id, "source": d.source, "title": d.title, "url": d.url,
                 "org_id": d.org, "acl": d.acl, "restricted": restricted,
-                "readers": readers, "sets": d.sets, "fingerprint": p.fingerprint as i64,
+                "readers": readers, "sets": d.sets, "fingerprint": p.fingerprint,
             })
         })
         .collect();
@@ -248,7 +292,7 @@ async fn insert_documents(
              d.readers, d.sets, d.fingerprint \
          FROM jsonb_to_recordset($2) AS d(id TEXT, source TEXT, title TEXT, url TEXT, \
              org_id TEXT, acl JSONB, restricted BOOLEAN, readers TEXT[], sets TEXT[], \
-             fingerprint BIGINT)",
+             fingerprint TEXT)",
     )
     .bind(source)
     .bind(Json(rows))

@@ -314,3 +314,61 @@ async fn common_terms_give_way_to_rarer_ones_on_a_large_corpus() {
     // Terms in most chunks are stop words: alone, they match nothing by terms.
     assert_eq!(lexical("widget report").await, Vec::<String>::new());
 }
+
+/// Fingerprints stored by an older version (std's `DefaultHasher` as a BIGINT,
+/// kept as text by migration 0004) are upgraded at the next ingestion without
+/// embedding anything again; a document whose text changed meanwhile is embedded.
+#[tokio::test]
+async fn old_fingerprints_are_upgraded_without_embedding_again() {
+    let pool = fresh_pool("").await;
+    let embedder = Counting::new(384);
+    let knowledge = postgres(pool.clone(), embedder.clone(), Fusion::Score).await;
+    let documents = demo_documents();
+    knowledge
+        .ingest_source("demo", documents.clone())
+        .await
+        .unwrap();
+    let before = search(&*knowledge, "return window", &anyone(), SearchMode::Hybrid).await;
+    let embedded = embedder.texts();
+    sqlx::query("UPDATE knowledge_documents SET fingerprint = '-5003213375487411190'")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let report = knowledge
+        .ingest_source("demo", documents.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(embedder.texts(), embedded, "nothing embedded again");
+    assert_eq!((report.indexed, report.unchanged), (0, documents.len()));
+    let stored: Vec<String> = sqlx::query_scalar("SELECT fingerprint FROM knowledge_documents")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), documents.len());
+    assert!(
+        stored.iter().all(|f| f.starts_with("sha256:")),
+        "{stored:?}"
+    );
+    assert_eq!(
+        search(&*knowledge, "return window", &anyone(), SearchMode::Hybrid).await,
+        before
+    );
+    let again = knowledge
+        .ingest_source("demo", documents.clone())
+        .await
+        .unwrap();
+    assert_eq!((again.indexed, again.unchanged), (0, documents.len()));
+
+    // An old fingerprint on a document whose text changed: embedded as usual.
+    sqlx::query("UPDATE knowledge_documents SET fingerprint = '42'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut edited = documents.clone();
+    edited[0].content.push_str(" Gift wrapping is free.");
+    let report = knowledge.ingest_source("demo", edited).await.unwrap();
+    assert_eq!((report.indexed, report.unchanged), (1, documents.len() - 1));
+    assert!(embedder.texts() > embedded);
+}
