@@ -27,6 +27,7 @@ mod otp;
 mod replicas;
 mod sessions;
 mod shutdown;
+mod slow_requests;
 mod tool_endpoint;
 mod tools;
 mod transport;
