@@ -50,6 +50,7 @@ async fn measure_broker(args: &BackplaneArgs, broker: &str) -> Result<(), String
         ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "1000000"),
         ("SMOOTH_AGENT_RATE_LIMIT_BURST", "1000000"),
         ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "100000"),
+        ("SMOOTH_AGENT_MAX_PENDING_PER_IP", "0"),
         ("SMOOTH_AGENT_OUTBOUND_QUEUE", "4096"),
     ];
     let a = ServerProcess::start(&args.server, &env).await?;

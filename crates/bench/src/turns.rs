@@ -39,6 +39,7 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         ("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "1000000"),
         ("SMOOTH_AGENT_RATE_LIMIT_BURST", "1000000"),
         ("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "100000"),
+        ("SMOOTH_AGENT_MAX_PENDING_PER_IP", "0"),
     ];
     if let Some(database) = &database {
         env.push(("SMOOTH_AGENT_STORAGE", "postgres"));
