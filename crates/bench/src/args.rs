@@ -8,6 +8,7 @@ pub const USAGE: &str = "usage:
   switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL]
   switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL]
   switchboard-bench backplane --server PATH_TO_switchboard [--brokers redis,nats] [--receivers N] [--events N] [--burst N] [--in-flight N]
+  switchboard-bench soak --server PATH_TO_switchboard [--half-open N] [--attack-addresses N] [--clients N] [--secs N] [--drain N]
   switchboard-bench WS_URL ...    (same as `foundation WS_URL ...`)";
 
 /// Which benchmark to run.
@@ -17,6 +18,7 @@ pub enum Command {
     RetrievalEval(EvalArgs),
     Knowledge(KnowledgeArgs),
     Backplane(BackplaneArgs),
+    Soak(SoakArgs),
 }
 
 /// Figures for a server that is already running.
@@ -82,6 +84,23 @@ pub struct BackplaneArgs {
     pub in_flight: usize,
 }
 
+/// Normal clients next to half-open connections, against a server this benchmark
+/// starts on loopback; bounded in count and time.
+pub struct SoakArgs {
+    /// The `switchboard` binary to start.
+    pub server: PathBuf,
+    /// Half-open connections held for the whole run (at most 10,000).
+    pub half_open: usize,
+    /// Loopback source addresses they are spread over (127.0.1.x; at most 1,000).
+    pub attack_addresses: usize,
+    /// Normal clients (at most 500).
+    pub clients: usize,
+    /// Seconds of measured traffic (at most 600).
+    pub secs: u64,
+    /// The server's `SMOOTH_AGENT_DRAIN_SECS` (at most 120).
+    pub drain: u64,
+}
+
 impl Command {
     /// Reads the arguments after the program name. Without a subcommand the
     /// arguments are those of `foundation`, which `scripts/bench-foundation` relies on.
@@ -107,6 +126,10 @@ impl Command {
             Some("backplane") => {
                 argv.next();
                 BackplaneArgs::parse(argv).map(Command::Backplane)
+            }
+            Some("soak") => {
+                argv.next();
+                SoakArgs::parse(argv).map(Command::Soak)
             }
             _ => FoundationArgs::parse(argv).map(Command::Foundation),
         }
@@ -282,6 +305,46 @@ impl BackplaneArgs {
                 "--brokers: unknown broker '{bad}' (expected redis, nats)"
             ));
         }
+        Ok(args)
+    }
+}
+
+impl SoakArgs {
+    fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut server = None;
+        let mut args = Self {
+            server: PathBuf::new(),
+            half_open: 1000,
+            attack_addresses: 50,
+            clients: 20,
+            secs: 60,
+            drain: 5,
+        };
+        while let Some(arg) = argv.next() {
+            let mut value = |name: &str, max: usize| -> Result<usize, String> {
+                let raw = argv.next().ok_or(format!("{name} needs a value"))?;
+                let v = positive(name, &raw)?;
+                if v > max {
+                    return Err(format!("{name}: at most {max}"));
+                }
+                Ok(v)
+            };
+            match arg.as_str() {
+                "--server" => {
+                    server = Some(PathBuf::from(argv.next().ok_or("--server needs a value")?));
+                }
+                "--half-open" => args.half_open = value("--half-open", 10_000)?,
+                "--attack-addresses" => {
+                    args.attack_addresses = value("--attack-addresses", 1_000)?;
+                }
+                "--clients" => args.clients = value("--clients", 500)?,
+                "--secs" => args.secs = value("--secs", 600)? as u64,
+                "--drain" => args.drain = value("--drain", 120)? as u64,
+                "-h" | "--help" => return Err(help()),
+                other => return Err(format!("unexpected argument '{other}'")),
+            }
+        }
+        args.server = server.ok_or("--server (the switchboard binary to start) is required")?;
         Ok(args)
     }
 }

@@ -53,6 +53,7 @@ async fn measure_broker(args: &BackplaneArgs, broker: &str) -> Result<(), String
         ("SMOOTH_AGENT_SESSIONS_PER_HOUR_PER_IP", "0"),
         ("SMOOTH_AGENT_SESSIONS_PER_HOUR_PER_ORG", "0"),
         ("SMOOTH_AGENT_STORED_BYTES_PER_DAY_PER_ORG", "0"),
+        ("SMOOTH_AGENT_MAX_PENDING_PER_IP", "0"),
         ("SMOOTH_AGENT_OUTBOUND_QUEUE", "4096"),
     ];
     let a = ServerProcess::start(&args.server, &env).await?;

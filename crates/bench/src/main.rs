@@ -11,6 +11,8 @@
 //!     [--postgres postgres://postgres@127.0.0.1:5432]
 //! switchboard-bench backplane --server target/release/switchboard [--brokers redis,nats]
 //!     [--receivers 10] [--events 1000] [--burst 20000] [--in-flight 32]
+//! switchboard-bench soak --server target/release/switchboard [--half-open 1000]
+//!     [--attack-addresses 50] [--clients 20] [--secs 60] [--drain 5]
 //! ```
 //!
 //! `foundation` measures a running server (see `foundation.rs`); `turns` starts one
@@ -18,7 +20,9 @@
 //! `retrieval-eval` scores retrieval methods on a labelled question set (see
 //! `eval/`); `knowledge` times the knowledge index, in memory or on PostgreSQL, on
 //! synthetic corpora (see `knowledge.rs`); `backplane` times events crossing
-//! from one replica to another through Redis or NATS (see `backplane.rs`). Without a subcommand the arguments are
+//! from one replica to another through Redis or NATS (see `backplane.rs`); `soak`
+//! times normal clients next to many half-open connections, then the exit after
+//! SIGTERM (see `soak.rs`). Without a subcommand the arguments are
 //! those of `foundation`.
 
 mod args;
@@ -28,6 +32,7 @@ mod eval;
 mod foundation;
 mod knowledge;
 mod postgres;
+mod soak;
 mod stats;
 mod synthetic;
 mod turns;
@@ -49,6 +54,7 @@ async fn main() {
         Command::RetrievalEval(args) => eval::run(&args).await,
         Command::Knowledge(args) => knowledge::run(&args).await,
         Command::Backplane(args) => backplane::run(&args).await,
+        Command::Soak(args) => soak::run(&args).await,
     };
     if let Err(e) = outcome {
         eprintln!("switchboard-bench: {e}");

@@ -42,6 +42,7 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         ("SMOOTH_AGENT_SESSIONS_PER_HOUR_PER_IP", "0"),
         ("SMOOTH_AGENT_SESSIONS_PER_HOUR_PER_ORG", "0"),
         ("SMOOTH_AGENT_STORED_BYTES_PER_DAY_PER_ORG", "0"),
+        ("SMOOTH_AGENT_MAX_PENDING_PER_IP", "0"),
     ];
     if let Some(database) = &database {
         env.push(("SMOOTH_AGENT_STORAGE", "postgres"));

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod hub;
 pub mod knowledge;
+mod listener;
 pub mod quota;
 mod shutdown;
 pub mod state;
@@ -20,14 +21,13 @@ pub mod widget;
 pub mod ws;
 
 pub use config::Config;
+pub use listener::AcceptedSlot;
 pub use shutdown::shutdown_signal;
 pub use state::{AppState, StartupError};
 
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use std::future::Future;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// The HTTP routes: the WebSocket endpoint, the health probe and the admin API.
@@ -45,8 +45,9 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// Serves until `shutdown` resolves, then stops accepting, lets running turns finish
-/// within the configured drain time, closes every socket, and returns.
+/// Serves until `shutdown` resolves, then stops accepting, lets running turns and
+/// requests finish within the configured drain time, closes every socket, and
+/// returns: half-sent requests and slow clients cannot hold it up for longer.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -60,17 +61,12 @@ pub async fn serve(
             token.cancel();
         }
     });
-    // Small frames must not wait for Nagle's algorithm (~40 ms per event otherwise).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    // The peer address feeds the per-address connection cap.
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await?;
-    state.drain_connections().await;
+    // HTTP connections and WebSockets drain at the same time, each within the bound.
+    let http = listener::run(listener, state.clone());
+    let websockets = async {
+        token.cancelled().await;
+        state.drain_connections().await;
+    };
+    tokio::join!(http, websockets);
     Ok(())
 }

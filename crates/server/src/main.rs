@@ -52,6 +52,7 @@ async fn serve_from_env() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
+    raise_descriptor_limit();
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Startup(e)) => {
@@ -62,6 +63,19 @@ async fn serve_from_env() -> ExitCode {
             eprintln!("switchboard: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Every connection holds a descriptor, and the usual soft limit (1024) is far below
+/// what the per-address caps allow from many addresses: the soft limit is raised to
+/// the hard one, and the value logged.
+fn raise_descriptor_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open file descriptor limit (RLIMIT_NOFILE)"),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "cannot raise the open file descriptor limit; connections may be refused early"
+        ),
     }
 }
 

@@ -41,8 +41,11 @@ struct Inner {
     shutdown: CancellationToken,
     /// Every live WebSocket connection, so shutdown can wait for them.
     connections: TaskTracker,
-    /// Open WebSockets per client address, under `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`.
+    /// Open connections per client address, under `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`.
     ip_slots: crate::ws::PerIpSlots,
+    /// Connections per client address not yet upgraded to a WebSocket, under
+    /// `SMOOTH_AGENT_MAX_PENDING_PER_IP`.
+    pending_slots: crate::ws::PerIpSlots,
 }
 
 /// Why the server could not start.
@@ -332,6 +335,7 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 ip_slots: crate::ws::PerIpSlots::new(config.max_connections_per_ip),
+                pending_slots: crate::ws::PerIpSlots::new(config.max_pending_per_ip),
                 config,
                 auth,
                 hub,
@@ -391,9 +395,14 @@ impl AppState {
         self.inner.shutdown.clone()
     }
 
-    /// Open WebSockets per client address.
+    /// Open connections per client address (counted from accept).
     pub fn ip_slots(&self) -> &crate::ws::PerIpSlots {
         &self.inner.ip_slots
+    }
+
+    /// Connections per client address that are not (yet) WebSockets.
+    pub fn pending_slots(&self) -> &crate::ws::PerIpSlots {
+        &self.inner.pending_slots
     }
 
     pub(crate) fn connections(&self) -> &TaskTracker {

@@ -96,6 +96,15 @@ pub struct Config {
     /// `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`: open WebSockets allowed per client
     /// address; `None` (0) allows any number.
     pub max_connections_per_ip: Option<usize>,
+    /// `SMOOTH_AGENT_MAX_PENDING_PER_IP`: connections per client address that are
+    /// open but not (yet) a WebSocket: a request being read, or an idle keep-alive.
+    /// `None` (0) allows any number. Not applied with `trust_forwarded_for`, where
+    /// every connection comes from the proxy.
+    pub max_pending_per_ip: Option<usize>,
+    /// `SMOOTH_AGENT_HEADER_TIMEOUT_SECS`: how long a connection may take to send a
+    /// request's line and headers (and how long a keep-alive connection may idle
+    /// between requests) before it is closed.
+    pub header_timeout: Duration,
     /// `SMOOTH_AGENT_TRUST_FORWARDED_FOR`: take the client address from the last
     /// `X-Forwarded-For` entry (the one the operator's proxy appended) rather than
     /// the TCP peer. Only safe when every request comes through that proxy.
@@ -245,6 +254,17 @@ impl Config {
                 0 => None,
                 max => Some(max as usize),
             },
+            max_pending_per_ip: match env.parse::<u32>(
+                "SMOOTH_AGENT_MAX_PENDING_PER_IP",
+                "a number of connections (0 turns the cap off)",
+                32,
+            )? {
+                0 => None,
+                max => Some(max as usize),
+            },
+            header_timeout: Duration::from_secs(u64::from(
+                env.positive("SMOOTH_AGENT_HEADER_TIMEOUT_SECS", 10)?,
+            )),
             trust_forwarded_for: env.flag("SMOOTH_AGENT_TRUST_FORWARDED_FOR")?,
             storage_limits: limits::storage_limits(&env)?,
             auth: auth::auth(&env)?,

@@ -79,6 +79,8 @@ pub const VARIABLES: &[Variable] = &[
     var("SMOOTH_AGENT_RATE_LIMIT_BURST", "40", "frames allowed at once"),
     var("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "300", "close silent connections after this (0: off)"),
     var("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "64", "open WebSockets per client address"),
+    var("SMOOTH_AGENT_MAX_PENDING_PER_IP", "32", "not-yet-WebSocket connections per address (0: off)"),
+    var("SMOOTH_AGENT_HEADER_TIMEOUT_SECS", "10", "time to send a request's line and headers"),
     var("SMOOTH_AGENT_TRUST_FORWARDED_FOR", "off", "count the proxy's X-Forwarded-For address"),
     var("SMOOTH_AGENT_MAX_METADATA_BYTES", "16384", "largest session metadata, as JSON"),
     var("SMOOTH_AGENT_MAX_METADATA_DEPTH", "8", "deepest session metadata nesting"),

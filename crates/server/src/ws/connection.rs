@@ -180,33 +180,34 @@ impl Connection {
     }
 
     /// A read error: a message over the size limit gets a clear error and a 1009
-    /// close; anything else means the client is gone.
+    /// close, a text message that is not UTF-8 one and a 1007 close (RFC 6455
+    /// §8.1); anything else means the client is gone.
     async fn read_failed(&self, e: &axum::Error, out: &Outbound) -> Exit {
-        let Some((size, limit)) = too_long(e) else {
-            return Exit::ClientGone;
+        use tungstenite::error::{CapacityError, Error};
+        let cause = std::error::Error::source(e).and_then(|s| s.downcast_ref::<Error>());
+        let (message, frame) = match cause {
+            Some(Error::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                too_long(*size, *max_size)
+            }
+            Some(Error::Utf8(_)) => {
+                tracing::info!("closing a connection that sent a text frame that is not UTF-8");
+                (
+                    "invalid text frame: text frames must be valid UTF-8 (RFC 6455); the connection will be closed".to_owned(),
+                    CloseFrame {
+                        code: close_code::INVALID,
+                        reason: "text frame is not valid UTF-8".into(),
+                    },
+                )
+            }
+            _ => return Exit::ClientGone,
         };
-        tracing::warn!(
-            limit = "SMOOTH_AGENT_MAX_FRAME_BYTES",
-            max = limit,
-            size,
-            "closing a connection that sent a message over the size limit"
-        );
-        // The rest of the message is still on its way and the WebSocket layer cannot
-        // skip it, so the connection cannot go on reading: it is closed.
         let _ = out
-            .send(Event::error(
-                None,
-                ErrorCode::ValidationError,
-                format!(
-                    "message too large: {size} bytes is over this server's limit of {limit} bytes; the connection will be closed"
-                ),
-            ))
+            .send(Event::error(None, ErrorCode::ValidationError, message))
             .await;
+        // The WebSocket layer reads nothing more after an error: the connection is
+        // closed, lingering briefly so the client reads why.
         Exit::Refused {
-            frame: CloseFrame {
-                code: close_code::SIZE,
-                reason: format!("message too large: limit is {limit} bytes").into(),
-            },
+            frame,
             readable: false,
         }
     }
@@ -320,16 +321,25 @@ fn idle_close(idle: Duration) -> Exit {
     }
 }
 
-/// The size and limit of a message the WebSocket layer refused as too long.
-fn too_long(e: &axum::Error) -> Option<(usize, usize)> {
-    use tungstenite::error::{CapacityError, Error};
-    let source = std::error::Error::source(e)?;
-    match source.downcast_ref::<Error>()? {
-        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-            Some((*size, *max_size))
-        }
-        _ => None,
-    }
+/// The error and the 1009 close for a message of `size` bytes over `limit`. The rest
+/// of it is still on its way and the WebSocket layer cannot skip it, so the
+/// connection cannot go on reading.
+fn too_long(size: usize, limit: usize) -> (String, CloseFrame) {
+    tracing::warn!(
+        limit = "SMOOTH_AGENT_MAX_FRAME_BYTES",
+        max = limit,
+        size,
+        "closing a connection that sent a message over the size limit"
+    );
+    (
+        format!(
+            "message too large: {size} bytes is over this server's limit of {limit} bytes; the connection will be closed"
+        ),
+        CloseFrame {
+            code: close_code::SIZE,
+            reason: format!("message too large: limit is {limit} bytes").into(),
+        },
+    )
 }
 
 /// After the server's close frame: waits (briefly) for the client's, so the client

@@ -9,6 +9,7 @@ pub use connection::Connection;
 pub use outbound::{Closed, Outbound};
 pub use per_ip::{AtCapacity, IpSlot, PerIpSlots, client_ip};
 
+use crate::AcceptedSlot;
 use crate::access::Viewer;
 use crate::state::AppState;
 use axum::Extension;
@@ -28,11 +29,13 @@ pub struct UpgradeQuery {
 
 /// `GET /ws`: upgrades to a WebSocket speaking the smooth-operator protocol.
 ///
-/// The peer address comes from `ConnectInfo` (see [`crate::serve`]); a router
-/// served without it cannot apply the per-address cap.
+/// The peer address comes from `ConnectInfo` and the connection's place under the
+/// per-address cap from [`AcceptedSlot`] (see [`crate::serve`]); a router served
+/// without them counts the address here, or cannot when it is unknown.
 pub async fn upgrade(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    accepted: Option<Extension<AcceptedSlot>>,
     Query(query): Query<UpgradeQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -45,9 +48,11 @@ pub async fn upgrade(
         &headers,
         state.config().trust_forwarded_for,
     );
-    // Taken before the upgrade and moved into the connection: an upgrade that never
-    // completes drops it, and so does a connection however it ends.
-    let slot = match state.ip_slots().acquire(ip) {
+    // Counted at accept (see `crate::listener`) unless the address came from
+    // `X-Forwarded-For`; moved into the connection: an upgrade that never completes
+    // drops it, and so does a connection however it ends.
+    let accepted = accepted.and_then(|Extension(slot)| slot.take());
+    let slot = match accepted.map_or_else(|| state.ip_slots().acquire(ip), Ok) {
         Ok(slot) => slot,
         Err(AtCapacity { max }) => {
             tracing::warn!(

@@ -153,4 +153,38 @@ fn an_unusable_address_or_database_exits_two_naming_the_variable() {
         assert!(stderr.contains("SMOOTH_AGENT_DATABASE_URL"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+#[tokio::test(flavor = "multi_thread")]
+async fn a_half_sent_request_does_not_hold_up_exit_on_sigterm() {
+    use std::path::Path;
+    use switchboard_testkit::process::ServerProcess;
+    use tokio::io::AsyncWriteExt;
+    // The header timeout is far away: only the drain bound can end the connection.
+    let server = ServerProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_switchboard")),
+        &[
+            ("SMOOTH_AGENT_DRAIN_SECS", "2"),
+            ("SMOOTH_AGENT_HEADER_TIMEOUT_SECS", "600"),
+        ],
+    )
+    .await
+    .unwrap();
+    let addr = server
+        .url()
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(b"GET /health").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = std::time::Instant::now();
+    // `stop` kills the server and fails if it has not exited within 30 s.
+    let status = server.stop().expect("exits after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?} with a drain time of 2 s",
+        started.elapsed()
+    );
+    drop(stream);
 }

@@ -33,6 +33,7 @@ mod sessions;
 mod shutdown;
 mod storage_limits;
 mod tenancy;
+mod slow_requests;
 mod tool_endpoint;
 mod tools;
 mod transport;

@@ -123,3 +123,45 @@ async fn responses_come_back_in_request_order() {
         assert_eq!(pong["requestId"], format!("p{i}"));
     }
 }
+
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_gets_an_error_and_a_1007_close() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let app = spawn_app().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url())
+        .await
+        .unwrap();
+    let invalid = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    ws.send(Message::Frame(invalid)).await.unwrap();
+
+    let mut error = None;
+    let close = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(Message::Text(text)) => {
+                    error = Some(serde_json::from_str::<serde_json::Value>(&text).unwrap());
+                }
+                Ok(Message::Close(frame)) => return frame,
+                Ok(_) => {}
+                Err(e) => panic!("the connection broke without a close frame: {e}"),
+            }
+        }
+        None
+    })
+    .await
+    .expect("the server closes the connection");
+    let close = close.expect("a close frame with a code");
+    assert_eq!(u16::from(close.code), 1007, "{close:?}");
+    let error = error.expect("an error event before the close");
+    assert_eq!(error["error"]["code"], "VALIDATION_ERROR");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8"),
+        "{error}"
+    );
+}
