@@ -153,6 +153,8 @@ fn an_unusable_address_or_database_exits_two_naming_the_variable() {
         assert!(stderr.contains("SMOOTH_AGENT_DATABASE_URL"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_half_sent_request_does_not_hold_up_exit_on_sigterm() {
     use std::path::Path;
