@@ -10,6 +10,7 @@
 //! | session | `SESS#<id>` | `#` |
 //! | parked turn, OTP challenge | `SESS#<id>` | `PARK`, `OTP` |
 //! | settings, connector, name claim, run | `ORG#<org>` | `SETTINGS`, `CONNECTOR#<id>`, `CONNNAME#<name>`, `RUN#<started ns>#<id>` |
+//! | one-time-code throttle counter | `OTPTHROTTLE#<key>` | `#` |
 //! | connector id, run id claims | `CONNECTOR#<id>`, `RUN#<id>` | `#` |
 //! | knowledge: generation, embedder, sources, leases | `KNOW` | `GEN`, `SIG`, `SRC#<source>`, `LOCK#<source>` |
 //! | knowledge: documents and chunks | `KSRC#<source>` | `DOC#<id>`, `CHUNK#<version>#<n>` |
@@ -89,4 +90,8 @@ pub(crate) fn run(run: &IndexingRun) -> String {
 
 pub(crate) fn run_id(id: IndexingRunId) -> String {
     format!("RUN#{id}")
+}
+
+pub(crate) fn otp_throttle(key: &str) -> String {
+    format!("OTPTHROTTLE#{key}")
 }

@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_knowledge.sql"),
     ),
     (3, "admin", include_str!("../migrations/0003_admin.sql")),
+    (
+        4,
+        "otp_throttle",
+        include_str!("../migrations/0004_otp_throttle.sql"),
+    ),
 ];
 
 /// The migrator for this crate's schema. sqlx holds a PostgreSQL advisory lock while
