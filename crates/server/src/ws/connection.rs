@@ -44,11 +44,18 @@ enum Exit {
 }
 
 impl Connection {
-    pub fn new(state: AppState, viewer: Viewer, slot: IpSlot) -> Self {
+    /// `ip` is the client's address (see [`super::client_ip`]), for per-address
+    /// limits inside turns (one-time codes).
+    pub fn new(
+        state: AppState,
+        viewer: Viewer,
+        slot: IpSlot,
+        ip: Option<std::net::IpAddr>,
+    ) -> Self {
         Self {
             state,
             viewer,
-            turn: TurnSlot::default(),
+            turn: TurnSlot::for_client(ip),
             _slot: slot,
         }
     }

@@ -80,6 +80,6 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let connections = state.connections().clone();
-            connections.track_future(Connection::new(state, viewer, slot).run(socket))
+            connections.track_future(Connection::new(state, viewer, slot, ip).run(socket))
         })
 }
