@@ -179,12 +179,19 @@ impl Delivery for SmtpDelivery {
             .from(mailbox(&self.from, "sender")?)
             .to(mailbox(destination.trim(), "recipient")?)
             .subject("Your verification code")
+            .date_now()
+            .message_id(None)
             .header(ContentType::TEXT_PLAIN)
             .body(body(code, ttl))
             .map_err(|_| DeliveryError::InvalidAddress("recipient"))?;
-        self.transport()?
-            .send(message)
+        // lettre bounds each command, not a server that never greets: bound the
+        // whole exchange too.
+        let whole = self.timeout.saturating_mul(6);
+        tokio::time::timeout(whole, self.transport()?.send(message))
             .await
+            .map_err(|_| DeliveryError::Timeout {
+                stage: "the exchange",
+            })?
             .map_err(|e| DeliveryError::Smtp {
                 stage: "sending",
                 // lettre's errors quote the server's reply, never the message.
