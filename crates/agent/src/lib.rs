@@ -8,6 +8,7 @@ pub mod interactions;
 pub mod llm;
 pub mod offline;
 pub mod otp;
+pub mod phone;
 pub mod runtime;
 pub mod skills;
 pub mod tools;

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_agent::otp::{
-    BuiltinOtp, Channel, Contact, Delivery, DeliveryError, OtpError, OtpFailure, OtpService,
-    OtpSettings, Sent, Verdict, WebhookDelivery, mask_email, mask_phone,
+    BuiltinOtp, Channel, CodeKey, Contact, Delivery, DeliveryError, OtpError, OtpFailure,
+    OtpService, OtpSettings, SendLimit, Sent, Verdict, WebhookDelivery, mask_email, mask_phone,
 };
 use switchboard_core::store::suite::new_session;
 use switchboard_core::{MemoryStore, Metadata, SessionId, Store};
@@ -117,7 +117,7 @@ fn invalid(error: OtpFailure, attempts_remaining: u32) -> impl Fn(&Verdict) -> b
 }
 
 #[tokio::test]
-async fn codes_are_stored_only_as_a_salted_hash() {
+async fn codes_are_stored_only_as_an_hmac_under_the_server_key() {
     let delivery = Recorder::new(&[Channel::Email]);
     let f = fixture(delivery.clone(), OtpSettings::default(), json!({})).await;
     f.otp
@@ -131,10 +131,13 @@ async fn codes_are_stored_only_as_a_salted_hash() {
     let stored = f.store.get_otp_challenge(f.session).await.unwrap().unwrap();
     assert_eq!(stored.salt.len(), 32, "16 random bytes as hex");
     assert!(stored.salt.bytes().all(|b| b.is_ascii_hexdigit()));
-    let expected = Sha256::digest(format!("{}{code}", stored.salt));
-    let expected: String = expected.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(stored.code_hash, expected);
-    assert_ne!(stored.code_hash, code);
+    // Not the old per-row salted SHA-256, which anyone with the row could
+    // reverse by trying the 10^6 codes.
+    let unkeyed = Sha256::digest(format!("{}{code}", stored.salt));
+    let unkeyed: String = unkeyed.iter().map(|b| format!("{b:02x}")).collect();
+    assert_ne!(stored.code_hash, unkeyed);
+    assert_eq!(stored.code_hash.len(), 64);
+    assert!(!stored.code_hash.contains(&code));
     assert_eq!(
         (stored.channel.as_str(), stored.destination.as_str()),
         ("email", "ada@example.com")
@@ -383,7 +386,7 @@ async fn a_failed_delivery_leaves_no_challenge() {
 async fn the_channel_is_email_first_then_what_the_delivery_supports() {
     let both = Contact {
         email: Some("ada@example.com".into()),
-        phone: Some("+1 (555) 123-4567".into()),
+        phone: Some("+1 (201) 555-0123".into()),
     };
     let delivery = Recorder::new(&[Channel::Sms, Channel::Email]);
     let f = fixture(delivery.clone(), OtpSettings::default(), json!({})).await;
@@ -399,10 +402,14 @@ async fn the_channel_is_email_first_then_what_the_delivery_supports() {
         sent,
         Sent {
             channel: Channel::Sms,
-            masked_destination: "***-***-4567".into()
+            masked_destination: "***-***-0123".into()
         }
     );
-    assert_eq!(sms_only.sent()[0].1, "+1 (555) 123-4567");
+    assert_eq!(
+        sms_only.sent()[0].1,
+        "+12015550123",
+        "numbers are sent in E.164"
+    );
 
     let email_only = Recorder::new(&[Channel::Email]);
     let f = fixture(email_only.clone(), OtpSettings::default(), json!({})).await;
@@ -446,7 +453,10 @@ fn contacts_come_from_session_metadata() {
     let contact = Contact::from_metadata(&metadata);
     assert_eq!(contact.email.as_deref(), Some("ada@example.com"));
     assert_eq!(contact.phone, None, "only strings count");
-    assert_eq!(contact.destination(Channel::Email), Some("ada@example.com"));
+    assert_eq!(
+        contact.destination(Channel::Email).as_deref(),
+        Some("ada@example.com")
+    );
     let junk = Contact {
         email: Some("@example.com".into()),
         phone: Some("12-34".into()),
@@ -506,7 +516,7 @@ async fn the_webhook_gets_the_code_as_json_and_it_verifies() {
     let f = fixture(delivery, OtpSettings::default(), json!({})).await;
     let contact = Contact {
         email: None,
-        phone: Some("+15551234567".into()),
+        phone: Some("+12015550123".into()),
     };
     let sent = f.otp.send(f.session, &contact).await.unwrap();
     assert_eq!(sent.channel, Channel::Sms);
@@ -520,7 +530,7 @@ async fn the_webhook_gets_the_code_as_json_and_it_verifies() {
         body,
         &json!({
             "channel": "sms",
-            "destination": "+15551234567",
+            "destination": "+12015550123",
             "code": code,
             "expiresInSeconds": 600,
         })
@@ -561,4 +571,115 @@ async fn a_webhook_error_status_is_a_failed_delivery() {
             .unwrap()
             .is_none()
     );
+}
+
+/// The row alone does not verify a code: a service on the same store with
+/// another key refuses the right code; one with the same key accepts it.
+#[tokio::test]
+async fn a_stored_hash_cannot_be_checked_without_the_key() {
+    let delivery = Recorder::new(&[Channel::Email]);
+    let f = fixture(delivery.clone(), OtpSettings::default(), json!({})).await;
+    let key = || CodeKey::derive(b"the-operator-secret-of-32-bytes!", "test");
+    let otp =
+        BuiltinOtp::new(f.store.clone(), delivery.clone(), OtpSettings::default()).with_key(key());
+    otp.send(f.session, &email("ada@example.com"))
+        .await
+        .unwrap();
+    let code = delivery.last_code();
+    let stranger = BuiltinOtp::new(f.store.clone(), delivery.clone(), OtpSettings::default())
+        .with_key(CodeKey::derive(b"another-secret-of-thirty-two-b!!", "test"));
+    assert!(invalid(OtpFailure::InvalidCode, 4)(
+        &stranger.verify(f.session, &code).await.unwrap()
+    ));
+    let replica =
+        BuiltinOtp::new(f.store.clone(), delivery, OtpSettings::default()).with_key(key());
+    assert_eq!(
+        replica.verify(f.session, &code).await.unwrap(),
+        Verdict::Verified,
+        "a replica with the shared key verifies"
+    );
+}
+
+/// Fresh sessions in `store`, so the per-session resend wait never applies.
+async fn sessions(store: &Arc<dyn Store>, n: usize) -> Vec<SessionId> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let new = new_session("org-otp");
+        ids.push(new.session.id);
+        store.create_session(new).await.unwrap();
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_destination_gets_at_most_five_codes_per_window_whatever_the_session() {
+    let delivery = Recorder::new(&[Channel::Email]);
+    let f = fixture(delivery.clone(), OtpSettings::default(), json!({})).await;
+    let mut refused = Vec::new();
+    for (i, session) in sessions(&f.store, 8).await.into_iter().enumerate() {
+        // Case does not make it another address.
+        let to = if i % 2 == 0 {
+            "dana@example.com"
+        } else {
+            "Dana@Example.COM"
+        };
+        if let Err(error) = f.otp.send(session, &email(to)).await {
+            refused.push(error);
+        }
+    }
+    assert_eq!(
+        delivery.sent().len(),
+        5,
+        "at most 5 codes reach one address"
+    );
+    assert_eq!(refused.len(), 3);
+    for error in &refused {
+        assert!(matches!(error, OtpError::Throttled { .. }), "{error:?}");
+        let told = error.client_message();
+        assert!(!told.to_lowercase().contains("dana"), "{told}");
+        assert!(told.contains("Too many"), "{told}");
+    }
+    // Another address is not held back by this one.
+    let [other] = sessions(&f.store, 1).await[..] else {
+        unreachable!()
+    };
+    f.otp.send(other, &email("erin@example.com")).await.unwrap();
+}
+
+#[tokio::test]
+async fn one_client_address_is_limited_across_destinations() {
+    let delivery = Recorder::new(&[Channel::Email]);
+    let settings = OtpSettings {
+        per_client: SendLimit::new(3, Duration::from_secs(900)),
+        ..OtpSettings::default()
+    };
+    let f = fixture(delivery.clone(), settings, json!({})).await;
+    let client = Some(std::net::IpAddr::from([127, 0, 0, 9]));
+    let ids = sessions(&f.store, 5).await;
+    for (i, session) in ids[..3].iter().enumerate() {
+        let to = email(&format!("visitor{i}@example.com"));
+        f.otp.send_from(*session, &to, client).await.unwrap();
+    }
+    let error = f
+        .otp
+        .send_from(ids[3], &email("visitor3@example.com"), client)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            OtpError::Throttled {
+                which: "client",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(delivery.sent().len(), 3);
+    // Another address is counted on its own.
+    let elsewhere = Some(std::net::IpAddr::from([127, 0, 0, 10]));
+    f.otp
+        .send_from(ids[4], &email("visitor4@example.com"), elsewhere)
+        .await
+        .unwrap();
 }

@@ -106,6 +106,7 @@ async fn run_turn(outcome: Result<Vec<StreamEvent>, LlmError>) -> Vec<(String, b
         .run(
             request,
             TurnIo {
+                client: None,
                 sink: sink.clone(),
                 terminal,
             },

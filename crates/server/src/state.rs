@@ -9,9 +9,7 @@ use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
 use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
 use switchboard_agent::offline::OfflineResponder;
-use switchboard_agent::otp::{
-    BuiltinOtp, Delivery, OtpService, OtpSettings, SmtpDelivery, WebhookDelivery,
-};
+use switchboard_agent::otp::{BuiltinOtp, Delivery, OtpService, SmtpDelivery, WebhookDelivery};
 use switchboard_agent::skills::SkillLibrary;
 use switchboard_agent::tools::AuthLevel;
 use switchboard_agent::{AgentFile, AgentRuntime, RuntimeParts, RuntimeSettings};
@@ -215,7 +213,13 @@ fn load_agent_file(config: &Config) -> Result<AgentFile, StartupError> {
 }
 
 /// The built-in one-time-code service, when a delivery is configured.
+///
+/// Also fixes the process's phone region (identity intake reads numbers in it
+/// too); the first server of a process sets it.
 fn otp_service(config: &Config, store: &Arc<dyn Store>) -> Option<Arc<dyn OtpService>> {
+    if let Some(region) = switchboard_agent::phone::region(&config.otp_options.phone_region) {
+        switchboard_agent::phone::set_default_region(region);
+    }
     let delivery: Arc<dyn Delivery> = match config.otp.as_ref()? {
         OtpConfig::Webhook { url, bearer } => {
             let mut webhook = WebhookDelivery::new(url.clone());
@@ -228,21 +232,24 @@ fn otp_service(config: &Config, store: &Arc<dyn Store>) -> Option<Arc<dyn OtpSer
             host,
             port,
             from,
+            security,
             username,
             password,
+            allow_insecure_auth,
         } => {
-            let mut smtp = SmtpDelivery::new(format!("{host}:{port}"), from.clone());
+            let mut smtp = SmtpDelivery::new(host.clone(), *port, from.clone(), *security)
+                .allow_insecure_auth(*allow_insecure_auth);
             if let (Some(user), Some(password)) = (username, password) {
                 smtp = smtp.with_credentials(user.clone(), password.clone());
             }
             Arc::new(smtp)
         }
     };
-    Some(Arc::new(BuiltinOtp::new(
-        store.clone(),
-        delivery,
-        OtpSettings::default(),
-    )))
+    let options = &config.otp_options;
+    Some(Arc::new(
+        BuiltinOtp::new(store.clone(), delivery, options.settings.clone())
+            .with_key(options.key.key()),
+    ))
 }
 
 impl AppState {

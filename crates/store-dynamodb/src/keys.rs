@@ -12,6 +12,7 @@
 //! | park expiry marker (bounds.rs) | `PARKEXP` | `<expires ns>#<session>#<park>` |
 //! | quota counter (bounds.rs) | `QUOTA#<key>` | `#` |
 //! | settings, connector, name claim, run | `ORG#<org>` | `SETTINGS`, `CONNECTOR#<id>`, `CONNNAME#<name>`, `RUN#<started ns>#<id>` |
+//! | one-time-code throttle counter | `OTPTHROTTLE#<key>` | `#` |
 //! | connector id, run id claims | `CONNECTOR#<id>`, `RUN#<id>` | `#` |
 //! | knowledge: generation, embedder, sources, leases | `KNOW` | `GEN`, `SIG`, `SRC#<source>`, `LOCK#<source>` |
 //! | knowledge: documents and chunks | `KSRC#<source>` | `DOC#<id>`, `CHUNK#<version>#<n>` |
@@ -91,4 +92,8 @@ pub(crate) fn run(run: &IndexingRun) -> String {
 
 pub(crate) fn run_id(id: IndexingRunId) -> String {
     format!("RUN#{id}")
+}
+
+pub(crate) fn otp_throttle(key: &str) -> String {
+    format!("OTPTHROTTLE#{key}")
 }

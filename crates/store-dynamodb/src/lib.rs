@@ -16,6 +16,7 @@ mod knowledge;
 mod pages;
 mod store;
 mod table;
+mod throttle;
 
 pub use knowledge::DynamoKnowledge;
 

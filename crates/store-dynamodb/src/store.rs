@@ -350,6 +350,10 @@ impl Store for DynamoStore {
         Ok(())
     }
 
+    async fn otp_throttle_hit(&self, key: &str, expires_at: DateTime<Utc>) -> StoreResult<u64> {
+        crate::throttle::hit(self, key, expires_at).await
+    }
+
     async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>> {
         self.get(keys::org(org), "SETTINGS")
             .await?

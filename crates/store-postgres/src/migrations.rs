@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fingerprint_text",
         include_str!("../migrations/0005_fingerprint_text.sql"),
     ),
+    (
+        6,
+        "otp_throttle",
+        include_str!("../migrations/0006_otp_throttle.sql"),
+    ),
 ];
 
 /// The migrator for this crate's schema. sqlx holds a PostgreSQL advisory lock while

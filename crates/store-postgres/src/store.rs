@@ -267,6 +267,40 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn otp_throttle_hit(
+        &self,
+        key: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64> {
+        let now = nanos(chrono::Utc::now())?;
+        // A bounded sweep of ended windows keeps the table to the open ones.
+        sqlx::query(
+            "DELETE FROM otp_throttle WHERE key IN ( \
+               SELECT key FROM otp_throttle WHERE expires_at_ns <= $1 LIMIT 100)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        // The upsert takes the row lock, so concurrent hits see distinct counts.
+        let count: i64 = sqlx::query_scalar(
+            "INSERT INTO otp_throttle (key, count, expires_at_ns) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+               count = CASE WHEN otp_throttle.expires_at_ns <= $3 THEN 1 \
+                            ELSE otp_throttle.count + 1 END, \
+               expires_at_ns = CASE WHEN otp_throttle.expires_at_ns <= $3 \
+                            THEN EXCLUDED.expires_at_ns ELSE otp_throttle.expires_at_ns END \
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(nanos(expires_at)?)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>> {
         sqlx::query(concat!(
             "SELECT ",

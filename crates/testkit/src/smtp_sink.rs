@@ -2,14 +2,16 @@
 //! memory, so email delivery is tested over a real socket with a real protocol.
 //!
 //! It speaks what a sending client needs: greeting, `EHLO`/`HELO`, optional
-//! `AUTH PLAIN`, `MAIL`, `RCPT`, `DATA` (with dot-unstuffing), `RSET`, `NOOP`,
-//! `QUIT`. It stops when dropped.
+//! `STARTTLS` (a self-signed certificate for 127.0.0.1 made at start, see
+//! [`SmtpSink::certificate_pem`]), optional `AUTH PLAIN`/`AUTH LOGIN`, `MAIL`,
+//! `RCPT`, `DATA` (with dot-unstuffing), `RSET`, `NOOP`, `QUIT`. It stops when
+//! dropped.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -23,8 +25,10 @@ pub struct SmtpMessage {
     pub to: Vec<String>,
     /// Headers and body, dot-unstuffed, lines ending in CRLF.
     pub data: String,
-    /// The user who logged in with `AUTH PLAIN`, if anyone did.
+    /// The user who logged in with `AUTH`, if anyone did.
     pub auth_user: Option<String>,
+    /// Whether the message came over TLS (after `STARTTLS`).
+    pub tls: bool,
 }
 
 impl SmtpMessage {
@@ -61,6 +65,10 @@ struct Shared {
     fail_rcpt: AtomicBool,
     /// `(user, password)` a client must log in with; `None`: no `AUTH` offered.
     credentials: Option<(String, String)>,
+    /// The TLS side of `STARTTLS`, when offered.
+    tls: Option<(tokio_rustls::TlsAcceptor, String)>,
+    /// Every `AUTH` attempt, and whether it came over TLS.
+    auth_attempts: Mutex<Vec<bool>>,
 }
 
 impl SmtpSink {
@@ -77,6 +85,46 @@ impl SmtpSink {
             ..Shared::default()
         })
         .await
+    }
+
+    /// Starts a sink that offers `STARTTLS` (with a self-signed certificate for
+    /// 127.0.0.1 and `localhost`) and, when `credentials` are given, `AUTH`.
+    pub async fn with_starttls(credentials: Option<(&str, &str)>) -> Self {
+        let certified = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .expect("a self-signed certificate");
+        let pem = certified.cert.pem();
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .expect("a server certificate");
+        Self::spawn(Shared {
+            credentials: credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            tls: Some((tokio_rustls::TlsAcceptor::from(Arc::new(config)), pem)),
+            ..Shared::default()
+        })
+        .await
+    }
+
+    /// The PEM certificate a client must trust to talk TLS to this sink.
+    pub fn certificate_pem(&self) -> Option<String> {
+        self.shared.tls.as_ref().map(|(_, pem)| pem.clone())
+    }
+
+    /// Every `AUTH` command received, in order: `true` for one sent over TLS.
+    pub fn auth_attempts(&self) -> Vec<bool> {
+        self.shared
+            .auth_attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     async fn spawn(shared: Shared) -> Self {
@@ -167,44 +215,83 @@ struct Transaction {
     to: Vec<String>,
 }
 
-/// One connection, until `QUIT` or the client goes away.
-async fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    let mut tx = Transaction::default();
-    let mut auth_user: Option<String> = None;
-    write
+/// What ended a session: the client left, or it asked for TLS on this stream.
+enum Ended<S> {
+    Done,
+    StartTls(S),
+}
+
+/// One connection, until `QUIT` or the client goes away, upgraded once if the
+/// client asks for `STARTTLS`.
+async fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    stream
         .write_all(b"220 switchboard-sink ESMTP ready\r\n")
         .await?;
-    while let Some(line) = lines.next_line().await? {
+    match session(stream, shared, false).await? {
+        Ended::Done => Ok(()),
+        Ended::StartTls(tcp) => {
+            let (acceptor, _) = shared.tls.as_ref().expect("offered only with TLS");
+            let tls = acceptor.accept(tcp).await?;
+            session(tls, shared, true).await.map(|_| ())
+        }
+    }
+}
+
+/// The commands of one stream, plain or TLS.
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    shared: &Shared,
+    secure: bool,
+) -> std::io::Result<Ended<S>> {
+    let mut reader = BufReader::new(stream);
+    let mut tx = Transaction::default();
+    let mut auth_user: Option<String> = None;
+    loop {
+        let Some(line) = read_line(&mut reader).await? else {
+            return Ok(Ended::Done);
+        };
         let (verb, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         let reply = match verb.to_ascii_uppercase().as_str() {
             "EHLO" => {
                 tx = Transaction::default();
                 let auth = if shared.credentials.is_some() {
-                    "250-AUTH PLAIN\r\n"
+                    "250-AUTH PLAIN LOGIN\r\n"
                 } else {
                     ""
                 };
-                format!("250-switchboard-sink greets {rest}\r\n{auth}250 8BITMIME")
+                let starttls = if shared.tls.is_some() && !secure {
+                    "250-STARTTLS\r\n"
+                } else {
+                    ""
+                };
+                format!("250-switchboard-sink greets {rest}\r\n{starttls}{auth}250 8BITMIME")
             }
             "HELO" => {
                 tx = Transaction::default();
                 "250 switchboard-sink".to_owned()
             }
-            "AUTH" => match (&shared.credentials, rest.split_once(' ')) {
-                (Some((user, password)), Some((mechanism, token)))
-                    if mechanism.eq_ignore_ascii_case("PLAIN") =>
-                {
-                    if token.trim() == base64(format!("\0{user}\0{password}").as_bytes()) {
-                        auth_user = Some(user.clone());
+            "STARTTLS" if shared.tls.is_some() && !secure => {
+                let stream = reader.get_mut();
+                stream
+                    .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                    .await?;
+                stream.flush().await?;
+                return Ok(Ended::StartTls(reader.into_inner()));
+            }
+            "AUTH" => {
+                shared
+                    .auth_attempts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(secure);
+                match authenticate(&mut reader, shared, rest).await? {
+                    Some(user) => {
+                        auth_user = Some(user);
                         "235 2.7.0 Authentication successful".to_owned()
-                    } else {
-                        "535 5.7.8 Authentication credentials invalid".to_owned()
                     }
+                    None => "535 5.7.8 Authentication credentials invalid".to_owned(),
                 }
-                _ => "504 5.5.4 Unrecognized authentication type".to_owned(),
-            },
+            }
             "MAIL" if shared.credentials.is_some() && auth_user.is_none() => {
                 "530 5.7.0 Authentication required".to_owned()
             }
@@ -231,16 +318,19 @@ async fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             },
             "DATA" if tx.to.is_empty() => "503 5.5.1 RCPT first".to_owned(),
             "DATA" => {
-                write
+                reader
+                    .get_mut()
                     .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     .await?;
-                let data = read_data(&mut lines).await?;
+                reader.get_mut().flush().await?;
+                let data = read_data(&mut reader).await?;
                 let done = std::mem::take(&mut tx);
                 shared.messages().push(SmtpMessage {
                     from: done.from.unwrap_or_default(),
                     to: done.to,
                     data,
                     auth_user: auth_user.clone(),
+                    tls: secure,
                 });
                 shared.arrived.notify_waiters();
                 "250 2.0.0 Queued".to_owned()
@@ -251,22 +341,72 @@ async fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             }
             "NOOP" => "250 2.0.0 OK".to_owned(),
             "QUIT" => {
-                write.write_all(b"221 2.0.0 Bye\r\n").await?;
-                return Ok(());
+                reader.get_mut().write_all(b"221 2.0.0 Bye\r\n").await?;
+                reader.get_mut().flush().await?;
+                return Ok(Ended::Done);
             }
             _ => "502 5.5.2 Command not recognized".to_owned(),
         };
-        write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+        let stream = reader.get_mut();
+        stream.write_all(format!("{reply}\r\n").as_bytes()).await?;
+        stream.flush().await?;
     }
-    Ok(())
+}
+
+/// `AUTH PLAIN <token>`, `AUTH PLAIN` then the token, or `AUTH LOGIN` with its
+/// two prompts; the user when the credentials are right.
+async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+    reader: &mut BufReader<S>,
+    shared: &Shared,
+    rest: &str,
+) -> std::io::Result<Option<String>> {
+    let Some((user, password)) = &shared.credentials else {
+        return Ok(None);
+    };
+    let (mechanism, initial) = rest.split_once(' ').unwrap_or((rest, ""));
+    let ok = if mechanism.eq_ignore_ascii_case("PLAIN") {
+        let token = if initial.trim().is_empty() {
+            prompt(reader, b"334 \r\n").await?
+        } else {
+            initial.trim().to_owned()
+        };
+        token.trim() == base64(format!("\0{user}\0{password}").as_bytes())
+    } else if mechanism.eq_ignore_ascii_case("LOGIN") {
+        let given_user = prompt(reader, b"334 VXNlcm5hbWU6\r\n").await?;
+        let given_password = prompt(reader, b"334 UGFzc3dvcmQ6\r\n").await?;
+        given_user.trim() == base64(user.as_bytes())
+            && given_password.trim() == base64(password.as_bytes())
+    } else {
+        false
+    };
+    Ok(ok.then(|| user.clone()))
+}
+
+/// Sends a `334` challenge and reads the client's answer.
+async fn prompt<S: AsyncRead + AsyncWrite + Unpin>(
+    reader: &mut BufReader<S>,
+    text: &[u8],
+) -> std::io::Result<String> {
+    reader.get_mut().write_all(text).await?;
+    reader.get_mut().flush().await?;
+    Ok(read_line(reader).await?.unwrap_or_default())
+}
+
+/// One line without its CRLF; `None` at the end of the stream.
+async fn read_line<S: AsyncRead + Unpin>(
+    reader: &mut BufReader<S>,
+) -> std::io::Result<Option<String>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
 /// The message lines up to the lone `.`, with leading dots unstuffed.
-async fn read_data(
-    lines: &mut tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>,
-) -> std::io::Result<String> {
+async fn read_data<S: AsyncRead + Unpin>(reader: &mut BufReader<S>) -> std::io::Result<String> {
     let mut data = String::new();
-    while let Some(line) = lines.next_line().await? {
+    while let Some(line) = read_line(reader).await? {
         if line == "." {
             return Ok(data);
         }

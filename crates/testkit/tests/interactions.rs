@@ -389,7 +389,7 @@ fn seeds(kind: Kind) -> (Value, Value) {
     match kind {
         Kind::IdentityIntake => (
             json!({"fields": [{"key": "name", "required": false}, {"key": "email", "required": true}, "phone"], "reason": "r"}),
-            json!({"name": "Alice", "email": "alice@example.com", "phone": "+1 555 123 4567"}),
+            json!({"name": "Alice", "email": "alice@example.com", "phone": "+1 201 555 0123"}),
         ),
         Kind::Choices => (
             json!({"questions": [

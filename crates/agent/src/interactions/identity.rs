@@ -208,27 +208,10 @@ fn email(text: &str) -> Option<String> {
     valid.then(|| format!("{local}@{}", domain.to_lowercase()))
 }
 
-/// E.164: `+` and 8–15 digits not starting with 0; a bare 10-digit number is
-/// taken as North American (`+1…`), and 11 digits starting with 1 gain the `+`.
+/// E.164 by libphonenumber's rules; a national number is read in the
+/// deployment's default region (see [`crate::phone`]).
 fn phone(text: &str) -> Option<String> {
-    let compact: String = text
-        .chars()
-        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')')))
-        .collect();
-    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if let Some(digits) = compact.strip_prefix('+') {
-        let valid =
-            digits_only(digits) && (8..=15).contains(&digits.len()) && !digits.starts_with('0');
-        return valid.then_some(compact);
-    }
-    if !digits_only(&compact) {
-        return None;
-    }
-    match compact.len() {
-        10 => Some(format!("+1{compact}")),
-        11 if compact.starts_with('1') => Some(format!("+{compact}")),
-        _ => None,
-    }
+    crate::phone::to_e164(text)
 }
 
 /// The session metadata keys the OTP contact seam reads.
@@ -402,13 +385,12 @@ mod tests {
     #[test]
     fn phone_shapes() {
         let good = [
-            ("+1 555 123 4567", "+15551234567"),
+            ("+1 201 555 0123", "+12015550123"),
             ("+44 (20) 7946-0958", "+442079460958"),
-            ("+12345678", "+12345678"),
-            ("+123456789012345", "+123456789012345"),
-            ("(555) 123-4567", "+15551234567"),
-            ("555.123.4567", "+15551234567"),
-            ("1 555 123 4567", "+15551234567"),
+            ("+91 98765 43210", "+919876543210"),
+            ("(201) 555-0123", "+12015550123"),
+            ("201.555.0123", "+12015550123"),
+            ("1 201 555 0123", "+12015550123"),
         ];
         for (input, canonical) in good {
             assert_eq!(phone(input).as_deref(), Some(canonical), "{input}");
@@ -421,8 +403,9 @@ mod tests {
             "12345",
             "25551234567",
             "555-CALL-NOW",
-            "+1 555 123 4567 ext 2",
-            "++15551234567",
+            "+1 201 555 0123 ext 2",
+            "98765 43210",
+            "++12015550123",
             "+١٢٣٤٥٦٧٨٩",
         ];
         for input in bad {
@@ -482,8 +465,8 @@ mod tests {
     fn unrequested_fields_are_validated_and_kept_unknown_keys_dropped() {
         let spec = Some(json!({"fields": [{"key": "email", "required": true}]}));
         assert_eq!(
-            check(spec.clone(), json!({"email": "a@Example.com", "name": " Ann ", "phone": "+1 (555) 123-4567", "company": "Acme"})).unwrap(),
-            json!({"name": "Ann", "email": "a@example.com", "phone": "+15551234567"})
+            check(spec.clone(), json!({"email": "a@Example.com", "name": " Ann ", "phone": "+1 (201) 555-0123", "company": "Acme"})).unwrap(),
+            json!({"name": "Ann", "email": "a@example.com", "phone": "+12015550123"})
         );
         assert_eq!(
             check(spec, json!({"email": "a@example.com", "phone": "call me"})).unwrap_err(),
@@ -528,7 +511,7 @@ mod tests {
 
     #[test]
     fn metadata_keys() {
-        let values = json!({"name": "Ann", "email": "a@example.com", "phone": "+15551234567"});
+        let values = json!({"name": "Ann", "email": "a@example.com", "phone": "+12015550123"});
         assert_eq!(
             Value::Object(session_metadata(values.as_object().unwrap())),
             json!({"userName": "Ann", "contactEmail": "a@example.com", "contactPhone": "+15551234567"})

@@ -484,11 +484,11 @@ mod tests {
     #[test]
     fn identity_session_metadata_maps_only_provided_fields() {
         let canonical = Kind::IdentityIntake
-            .validate(None, &map(json!({"name": "Al", "phone": "555 123 4567"})))
+            .validate(None, &map(json!({"name": "Al", "phone": "201 555 0123"})))
             .unwrap();
         assert_eq!(
             Kind::IdentityIntake.session_metadata(&canonical),
-            map(json!({"userName": "Al", "contactPhone": "+15551234567"}))
+            map(json!({"userName": "Al", "contactPhone": "+12015550123"}))
         );
         let answers = Canonical {
             values: map(json!({"answers": []})),

@@ -1,8 +1,56 @@
-//! Making codes and checking them without keeping them: random digits, a salted
-//! SHA-256 hash, and a comparison whose time does not depend on where bytes differ.
+//! Making codes and checking them without keeping them: random digits, an
+//! HMAC-SHA256 under the server's code key (so a stolen row cannot be reversed by
+//! trying the 10^6 codes without the key), and a comparison whose time does not
+//! depend on where bytes differ.
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::Sha256;
 use std::fmt::Write;
+
+/// The server's secret for code hashes and throttle keys: 32 bytes.
+pub struct CodeKey(SecretBox<[u8; 32]>);
+
+impl CodeKey {
+    /// The key as given.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(SecretBox::new(Box::new(bytes)))
+    }
+
+    /// A key derived from another secret with a domain label, so the same secret
+    /// used elsewhere (a JWT signing key) yields an unrelated key here.
+    pub fn derive(secret: &[u8], label: &str) -> Self {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes a key of any length");
+        mac.update(label.as_bytes());
+        Self::from_bytes(mac.finalize().into_bytes().into())
+    }
+
+    /// A fresh random key (codes made under it die with the process).
+    pub fn random() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    /// HMAC-SHA256 of `parts` (each length-prefixed, so they cannot run into each
+    /// other), as hex.
+    pub(super) fn tag(&self, parts: &[&str]) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret())
+            .expect("HMAC takes a key of any length");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeKey(..)")
+    }
+}
 
 /// Bytes of salt per challenge.
 const SALT_BYTES: usize = 16;
@@ -39,17 +87,14 @@ pub(super) fn salt() -> Result<String, getrandom::Error> {
     Ok(hex(&bytes))
 }
 
-/// SHA-256 over the salt's hex text followed by the code, as hex.
-pub(super) fn hash(salt: &str, code: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(salt.as_bytes());
-    hasher.update(code.as_bytes());
-    hex(&hasher.finalize())
+/// The stored form of `code`: an HMAC under `key` over the row's salt and the code.
+pub(super) fn hash(key: &CodeKey, salt: &str, code: &str) -> String {
+    key.tag(&["otp-code", salt, code])
 }
 
-/// Whether `code` is the one `expected_hash` was made from with `salt`.
-pub(super) fn matches(salt: &str, expected_hash: &str, code: &str) -> bool {
-    constant_time_eq(hash(salt, code).as_bytes(), expected_hash.as_bytes())
+/// Whether `code` is the one `expected_hash` was made from with `salt` and `key`.
+pub(super) fn matches(key: &CodeKey, salt: &str, expected_hash: &str, code: &str) -> bool {
+    constant_time_eq(hash(key, salt, code).as_bytes(), expected_hash.as_bytes())
 }
 
 /// Byte equality that looks at every byte, so timing tells an attacker nothing
@@ -108,28 +153,46 @@ mod tests {
         }
     }
 
+    fn key(byte: u8) -> CodeKey {
+        CodeKey::from_bytes([byte; 32])
+    }
+
     #[test]
-    fn the_hash_is_salted_sha256_hex() {
-        // sha256("abc") is a published test vector; salt "a" + code "bc" hashes the same text.
-        assert_eq!(
-            hash("a", "bc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+    fn the_hash_is_an_hmac_under_the_server_key() {
         let salt = salt().unwrap();
         assert_eq!(salt.len(), 32);
-        assert_ne!(hash(&salt, "123456"), hash("00", "123456"));
+        let stored = hash(&key(1), &salt, "123456");
+        assert_eq!(stored.len(), 64);
+        assert_ne!(stored, hash(&key(2), &salt, "123456"), "the key matters");
+        assert_ne!(stored, hash(&key(1), "00", "123456"), "the salt matters");
+        // A per-row salted SHA-256 let anyone holding the row try the 10^6 codes;
+        // the right code does not verify against the row without the key.
+        let mut sha = <sha2::Sha256 as sha2::Digest>::new();
+        sha2::Digest::update(&mut sha, salt.as_bytes());
+        sha2::Digest::update(&mut sha, b"123456");
+        assert_ne!(hex(&sha2::Digest::finalize(sha)), stored);
     }
 
     #[test]
     fn matching_compares_the_whole_hash() {
-        let stored = hash("salt", "123456");
-        assert!(matches("salt", &stored, "123456"));
-        assert!(!matches("salt", &stored, "123457"));
-        assert!(!matches("other", &stored, "123456"));
+        let k = key(7);
+        let stored = hash(&k, "salt", "123456");
+        assert!(matches(&k, "salt", &stored, "123456"));
+        assert!(!matches(&k, "salt", &stored, "123457"));
+        assert!(!matches(&k, "other", &stored, "123456"));
+        assert!(!matches(&key(8), "salt", &stored, "123456"));
         assert!(
-            !matches("salt", &stored[..63], "123456"),
+            !matches(&k, "salt", &stored[..63], "123456"),
             "a truncated hash never matches"
         );
+    }
+
+    #[test]
+    fn derived_keys_depend_on_secret_and_label() {
+        let a = CodeKey::derive(b"jwt-secret", "label-a").tag(&["x"]);
+        assert_eq!(a, CodeKey::derive(b"jwt-secret", "label-a").tag(&["x"]));
+        assert_ne!(a, CodeKey::derive(b"jwt-secret", "label-b").tag(&["x"]));
+        assert_ne!(a, CodeKey::derive(b"other", "label-a").tag(&["x"]));
     }
 
     #[test]

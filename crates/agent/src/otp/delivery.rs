@@ -41,6 +41,11 @@ pub enum DeliveryError {
     /// The SMTP server answered `stage` with an unexpected reply.
     #[error("the SMTP server refused {stage}: {reply}")]
     Smtp { stage: &'static str, reply: String },
+    /// Credentials would cross the network in clear.
+    #[error(
+        "refusing to log in to the SMTP server without TLS (set SMOOTH_AGENT_SMTP_SECURITY to starttls or tls, or allow it explicitly)"
+    )]
+    InsecureAuth,
     #[error("the SMTP server did not answer {stage} in time")]
     Timeout { stage: &'static str },
     #[error("the SMTP connection failed during {stage}: {source}")]

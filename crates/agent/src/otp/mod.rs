@@ -3,23 +3,29 @@
 //!
 //! [`OtpService`] is the seam the server talks to; [`BuiltinOtp`] implements it
 //! over the [`Store`] and a [`Delivery`]. Codes are never kept in clear: the store
-//! holds a salted SHA-256 of each, so a challenge survives restarts and can be
-//! answered on any replica, and the verified mark lives in the session's metadata
-//! for the same reason.
+//! holds an HMAC of each under the server's [`CodeKey`], so a challenge survives
+//! restarts and can be answered on any replica (which share the key), and the
+//! verified mark lives in the session's metadata for the same reason. Sends are
+//! throttled per destination and per client address through counters in the
+//! store, so the limits hold across replicas.
 
 mod code;
 mod delivery;
 mod mask;
 mod smtp;
+mod throttle;
 
+pub use code::CodeKey;
 pub use delivery::{Delivery, DeliveryError, WebhookDelivery};
 pub use mask::{mask, mask_email, mask_phone};
-pub use smtp::SmtpDelivery;
+pub use smtp::{SmtpDelivery, SmtpSecurity};
 pub use switchboard_protocol::{OtpChannel as Channel, OtpFailure};
+pub use throttle::SendLimit;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::Value;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::{Metadata, OtpChallenge, SessionId, SessionUpdate, Store, StoreError};
@@ -49,19 +55,22 @@ impl Contact {
         }
     }
 
-    /// The destination for `channel`, when there is a plausible one: an email
-    /// address needs text on both sides of an `@`, a phone number seven digits.
-    pub fn destination(&self, channel: Channel) -> Option<&str> {
+    /// The destination for `channel`, when there is a usable one: an email
+    /// address needs text on both sides of an `@`; a phone number must be valid,
+    /// and is given in E.164 (a national number read in the default region, see
+    /// [`crate::phone`]).
+    pub fn destination(&self, channel: Channel) -> Option<String> {
         match channel {
-            Channel::Email => self.email.as_deref().map(str::trim).filter(|e| {
-                e.split_once('@')
-                    .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-            }),
-            Channel::Sms => self
-                .phone
+            Channel::Email => self
+                .email
                 .as_deref()
                 .map(str::trim)
-                .filter(|p| p.chars().filter(char::is_ascii_digit).count() >= 7),
+                .filter(|e| {
+                    e.split_once('@')
+                        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+                })
+                .map(str::to_owned),
+            Channel::Sms => self.phone.as_deref().and_then(crate::phone::to_e164),
         }
     }
 }
@@ -113,6 +122,13 @@ pub enum OtpError {
     /// A code went out less than `resend_after` ago.
     #[error("a code was sent moments ago; another can be sent in {} s", ceil_secs(*.retry_after))]
     TooSoon { retry_after: Duration },
+    /// Too many codes went to this destination, or were asked for from this
+    /// client address, within the window.
+    #[error("too many codes were requested ({which}); another can be sent in {} s", ceil_secs(*.retry_after))]
+    Throttled {
+        which: &'static str,
+        retry_after: Duration,
+    },
     #[error("the code could not be delivered: {0}")]
     Delivery(#[from] DeliveryError),
     /// The code was right but the session is gone.
@@ -135,6 +151,11 @@ impl OtpError {
                 "A code was sent moments ago. Please wait {} seconds before asking for another.",
                 ceil_secs(*retry_after)
             ),
+            // The same words whichever limit was hit, and whether or not the
+            // destination is known: the refusal tells nothing about it.
+            Self::Throttled { .. } => {
+                "Too many verification codes were requested. Please try again later.".to_owned()
+            }
             _ => "The verification code could not be sent. Please try again later.".to_owned(),
         }
     }
@@ -152,6 +173,18 @@ pub trait OtpService: Send + Sync {
 
     /// Sends a fresh code on the first available channel, replacing any earlier one.
     async fn send(&self, session: SessionId, contact: &Contact) -> Result<Sent, OtpError>;
+
+    /// [`Self::send`] for a visitor at `client` (their address, when known), so
+    /// per-address limits can apply.
+    async fn send_from(
+        &self,
+        session: SessionId,
+        contact: &Contact,
+        client: Option<IpAddr>,
+    ) -> Result<Sent, OtpError> {
+        let _ = client;
+        self.send(session, contact).await
+    }
 
     /// Checks a code the visitor entered; a correct one marks the session verified.
     async fn verify(&self, session: SessionId, code: &str) -> Result<Verdict, OtpError>;
@@ -172,6 +205,10 @@ pub struct OtpSettings {
     pub max_attempts: u32,
     /// A second code for the same session is refused until this has passed.
     pub resend_after: Duration,
+    /// Codes to one email address or phone number, whatever the session.
+    pub per_destination: SendLimit,
+    /// Codes asked for from one client address.
+    pub per_client: SendLimit,
 }
 
 impl Default for OtpSettings {
@@ -181,6 +218,8 @@ impl Default for OtpSettings {
             ttl: Duration::from_secs(10 * 60),
             max_attempts: 5,
             resend_after: Duration::from_secs(30),
+            per_destination: SendLimit::new(5, Duration::from_secs(15 * 60)),
+            per_client: SendLimit::new(20, Duration::from_secs(15 * 60)),
         }
     }
 }
@@ -201,7 +240,8 @@ impl OtpSettings {
         if self.ttl > day || self.resend_after > day {
             return Err("OTP ttl and resend_after must be at most a day".to_owned());
         }
-        Ok(())
+        self.per_destination.validate("per destination")?;
+        self.per_client.validate("per client address")
     }
 }
 
@@ -211,6 +251,7 @@ pub struct BuiltinOtp {
     store: Arc<dyn Store>,
     delivery: Arc<dyn Delivery>,
     settings: OtpSettings,
+    key: CodeKey,
 }
 
 impl BuiltinOtp {
@@ -224,11 +265,19 @@ impl BuiltinOtp {
             store,
             delivery,
             settings,
+            key: CodeKey::random().expect("the system has randomness for a key"),
         }
     }
 
+    /// Hashes codes and throttle keys under `key` (every replica must share it;
+    /// without one, a random key lives as long as the process).
+    pub fn with_key(mut self, key: CodeKey) -> Self {
+        self.key = key;
+        self
+    }
+
     /// The first channel (email first) the delivery supports and the contact has.
-    fn route<'c>(&self, contact: &'c Contact) -> Option<(Channel, &'c str)> {
+    fn route(&self, contact: &Contact) -> Option<(Channel, String)> {
         let supported = self.delivery.channels();
         [Channel::Email, Channel::Sms]
             .into_iter()
@@ -298,14 +347,25 @@ impl OtpService for BuiltinOtp {
     }
 
     async fn send(&self, session: SessionId, contact: &Contact) -> Result<Sent, OtpError> {
+        self.send_from(session, contact, None).await
+    }
+
+    async fn send_from(
+        &self,
+        session: SessionId,
+        contact: &Contact,
+        client: Option<IpAddr>,
+    ) -> Result<Sent, OtpError> {
         let (channel, destination) = self.route(contact).ok_or(OtpError::NoChannel)?;
+        let destination = destination.as_str();
         let now = Utc::now();
         self.refuse_if_too_soon(session, now).await?;
+        self.throttle(channel, destination, client, now).await?;
         let code = code::generate(self.settings.code_length).map_err(OtpError::Randomness)?;
         let salt = code::salt().map_err(OtpError::Randomness)?;
         let challenge = OtpChallenge {
             session_id: session,
-            code_hash: code::hash(&salt, &code),
+            code_hash: code::hash(&self.key, &salt, &code),
             salt,
             channel: channel_name(channel).to_owned(),
             destination: destination.to_owned(),
@@ -358,7 +418,12 @@ impl OtpService for BuiltinOtp {
                 "Too many incorrect attempts. Please request a new code.",
             ));
         }
-        if !code::matches(&challenge.salt, &challenge.code_hash, code.trim()) {
+        if !code::matches(
+            &self.key,
+            &challenge.salt,
+            &challenge.code_hash,
+            code.trim(),
+        ) {
             let remaining = left - 1;
             tracing::info!(%session, remaining, "wrong one-time code");
             return Ok(Verdict::invalid(

@@ -74,6 +74,8 @@ pub enum TurnError {
 pub struct TurnIo {
     pub sink: Arc<dyn EventSink>,
     pub terminal: TerminalClaim,
+    /// The address of the client driving the turn, when known (per-address limits).
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// Runs a turn (fresh, or resumed with its answer in `state.resolution`) to its

@@ -106,7 +106,7 @@ async fn offer_verification(
             },
         ))
         .await?;
-    let event = match otp.send(state.session_id, &contact).await {
+    let event = match otp.send_from(state.session_id, &contact, io.client).await {
         Ok(sent) => Event::otp_sent(
             &state.request_id,
             OtpSent {
@@ -119,7 +119,7 @@ async fn offer_verification(
             Event::error(
                 Some(state.request_id.clone()),
                 ErrorCode::OtpSendFailed,
-                "The verification code could not be sent; try again in a moment.",
+                e.client_message(),
             )
         }
     };

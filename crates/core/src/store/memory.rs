@@ -6,6 +6,9 @@ use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+/// Throttle counters at which ended windows are swept out.
+const OTP_THROTTLE_SWEEP_AT: usize = 1024;
+
 #[derive(Default)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
@@ -22,6 +25,8 @@ struct Inner {
     sessions: HashMap<SessionId, Session>,
     parked: HashMap<SessionId, ParkedTurn>,
     otp: HashMap<SessionId, OtpChallenge>,
+    /// One-time-code throttle counters: count and when each may be forgotten.
+    otp_throttle: HashMap<String, (u64, chrono::DateTime<Utc>)>,
     settings: HashMap<OrgId, OrgSettings>,
     connectors: HashMap<ConnectorId, Connector>,
     runs: HashMap<IndexingRunId, IndexingRun>,
@@ -289,6 +294,27 @@ impl Store for MemoryStore {
     async fn delete_otp_challenge(&self, session: SessionId) -> StoreResult<()> {
         self.write().otp.remove(&session);
         Ok(())
+    }
+
+    async fn otp_throttle_hit(
+        &self,
+        key: &str,
+        expires_at: chrono::DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let now = Utc::now();
+        let mut inner = self.write();
+        let counters = &mut inner.otp_throttle;
+        // Ended windows are dropped as the map grows, which bounds it by the keys
+        // of the windows still open.
+        if counters.len() >= OTP_THROTTLE_SWEEP_AT {
+            counters.retain(|_, (_, until)| *until > now);
+        }
+        let entry = counters.entry(key.to_owned()).or_insert((0, expires_at));
+        if entry.1 <= now {
+            *entry = (0, expires_at);
+        }
+        entry.0 += 1;
+        Ok(entry.0)
     }
 
     async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>> {

@@ -259,6 +259,19 @@ pub trait Store: Send + Sync + 'static {
 
     async fn delete_otp_challenge(&self, session: SessionId) -> StoreResult<()>;
 
+    // ---- One-time-code throttle (names prefixed `otp_`) ----
+
+    /// Counts one event against `key`, atomically across replicas, and returns the
+    /// count including this one. The counter may be forgotten from `expires_at`
+    /// on; a counter whose `expires_at` has passed starts again from 1. Callers
+    /// put the time window in the key (`dest:<hash>:<window>`), so a counter
+    /// never outlives its window even where the store deletes lazily.
+    async fn otp_throttle_hit(
+        &self,
+        key: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64>;
+
     async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>>;
 
     async fn put_org_settings(&self, settings: &OrgSettings) -> StoreResult<()>;

@@ -15,6 +15,8 @@ use tokio::task::JoinHandle;
 #[derive(Default)]
 pub struct TurnSlot {
     running: Option<RunningTurn>,
+    /// The connection's client address, handed to its turns.
+    client: Option<std::net::IpAddr>,
 }
 
 struct RunningTurn {
@@ -25,6 +27,14 @@ struct RunningTurn {
 }
 
 impl TurnSlot {
+    /// The slot of a connection from `client`.
+    pub fn for_client(client: Option<std::net::IpAddr>) -> Self {
+        Self {
+            running: None,
+            client,
+        }
+    }
+
     /// Whether a turn is still running. A turn that has released its place (its
     /// terminal event is on its way) no longer counts; finished ones are forgotten.
     pub fn is_busy(&mut self) -> bool {
@@ -109,6 +119,7 @@ impl TurnSlot {
         let task = tokio::spawn(turn(TurnIo {
             sink,
             terminal: terminal.clone(),
+            client: self.client,
         }));
         self.running = Some(RunningTurn {
             request_id,

@@ -6,6 +6,7 @@ use super::env::Env;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use secrecy::SecretString;
 use std::time::Duration;
+pub use switchboard_agent::otp::SmtpSecurity;
 
 /// How tokens are verified.
 #[derive(Debug, Clone)]
@@ -184,13 +185,17 @@ pub enum OtpConfig {
         url: String,
         bearer: Option<SecretString>,
     },
-    /// Send email through an SMTP relay (plain SMTP, for a local relay).
+    /// Send email through an SMTP server (`SMOOTH_AGENT_SMTP_SECURITY`: STARTTLS
+    /// by default, implicit TLS, or none for a local relay).
     Smtp {
         host: String,
         port: u16,
         from: String,
+        security: SmtpSecurity,
         username: Option<String>,
         password: Option<SecretString>,
+        /// `SMOOTH_AGENT_SMTP_ALLOW_INSECURE_AUTH`: log in even without TLS.
+        allow_insecure_auth: bool,
     },
 }
 
@@ -290,13 +295,37 @@ pub(super) fn otp<F: Fn(&str) -> Option<String>>(
             problem: "SMOOTH_AGENT_SMTP_HOST needs a sender address in SMOOTH_AGENT_SMTP_FROM"
                 .into(),
         })?;
+    let security = match env.get("SMOOTH_AGENT_SMTP_SECURITY") {
+        None => SmtpSecurity::StartTls,
+        Some(text) => SmtpSecurity::parse(&text).ok_or_else(|| ConfigError {
+            var: "SMOOTH_AGENT_SMTP_SECURITY",
+            problem: format!("'{text}' is not starttls, tls or none"),
+        })?,
+    };
+    let default_port = match security {
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::Plain => 25,
+    };
+    let username = env.get("SMOOTH_AGENT_SMTP_USERNAME");
+    let allow_insecure_auth = env.flag("SMOOTH_AGENT_SMTP_ALLOW_INSECURE_AUTH")?;
+    if username.is_some() && security == SmtpSecurity::Plain && !allow_insecure_auth {
+        return Err(ConfigError {
+            var: "SMOOTH_AGENT_SMTP_SECURITY",
+            problem: "SMTP credentials would be sent in clear: use starttls or tls, or set \
+                      SMOOTH_AGENT_SMTP_ALLOW_INSECURE_AUTH=true for a relay on this host"
+                .into(),
+        });
+    }
     Ok(Some(OtpConfig::Smtp {
         host,
-        port: env.parse("SMOOTH_AGENT_SMTP_PORT", "a port number", 25)?,
+        port: env.parse("SMOOTH_AGENT_SMTP_PORT", "a port number", default_port)?,
         from,
-        username: env.get("SMOOTH_AGENT_SMTP_USERNAME"),
+        security,
+        username,
         password: env
             .get("SMOOTH_AGENT_SMTP_PASSWORD")
             .map(SecretString::from),
+        allow_insecure_auth,
     }))
 }

@@ -8,6 +8,7 @@ mod auth;
 mod env;
 mod limits;
 mod llm;
+mod otp;
 mod storage;
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ pub mod vars;
 pub use auth::{AuthConfig, JwtKey, OtpConfig, WidgetAuthConfig, WidgetServiceConfig};
 pub use limits::StorageLimits;
 pub use llm::{DEFAULT_GATEWAY_URL, EmbeddingsConfig, GatewayConfig, RerankConfig};
+pub use otp::{OtpKeySource, OtpOptions};
 pub use storage::{BackplaneConfig, StorageConfig};
 
 use env::Env;
@@ -60,6 +62,9 @@ pub struct Config {
     /// One-time-code delivery (`SMOOTH_AGENT_OTP_WEBHOOK_URL`, or
     /// `SMOOTH_AGENT_SMTP_*`); `None` turns identity verification off.
     pub otp: Option<OtpConfig>,
+    /// One-time-code limits and key, and the phone region (`SMOOTH_AGENT_OTP_*`,
+    /// `SMOOTH_AGENT_PHONE_DEFAULT_REGION`); see [`otp`].
+    pub otp_options: OtpOptions,
     /// `SMOOTH_AGENT_AUTH_TOOLS`: tools that need a verified visitor, in addition to
     /// those the agent configuration file marks `end_user`.
     pub auth_tools: Vec<String>,
@@ -175,7 +180,12 @@ impl Config {
                 problem: "is not supported by this version of Switchboard yet; unset it rather than run without it".into(),
             });
         }
+        let storage = storage::storage(&env)?;
+        let backplane = storage::backplane(&env)?;
+        let auth = auth::auth(&env)?;
+        let otp_options = otp::options(&env, &storage, &backplane, &auth)?;
         Ok(Self {
+            otp_options,
             bind: env.parse(
                 "SMOOTH_AGENT_BIND",
                 "an IP address",
@@ -191,7 +201,7 @@ impl Config {
                 .unwrap_or_else(|| "claude-haiku-4-5".into()),
             max_iterations: env.positive("SMOOTH_AGENT_MAX_ITERATIONS", 20)?,
             max_tokens: env.positive("SMOOTH_AGENT_MAX_TOKENS", 8192)?,
-            storage: storage::storage(&env)?,
+            storage,
             agent_config: env.get("SMOOTH_AGENT_CONFIG").map(PathBuf::from),
             gateway: llm::gateway(&env)?,
             confirm_tools: env.list("SMOOTH_AGENT_CONFIRM_TOOLS"),
@@ -267,8 +277,8 @@ impl Config {
             )),
             trust_forwarded_for: env.flag("SMOOTH_AGENT_TRUST_FORWARDED_FOR")?,
             storage_limits: limits::storage_limits(&env)?,
-            auth: auth::auth(&env)?,
-            backplane: storage::backplane(&env)?,
+            auth,
+            backplane,
             widget: auth::widget(&env)?,
             log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             ignored: IGNORED_UNTIL_SUPPORTED

@@ -46,6 +46,8 @@ enum Exit {
 }
 
 impl Connection {
+    /// `client_ip` is the client's address (see [`super::client_ip`]), for per-address
+    /// limits inside turns (one-time codes).
     pub fn new(
         state: AppState,
         viewer: Viewer,
@@ -55,7 +57,7 @@ impl Connection {
         Self {
             state,
             viewer,
-            turn: TurnSlot::default(),
+            turn: TurnSlot::for_client(client_ip),
             _slot: slot,
             client_ip,
         }

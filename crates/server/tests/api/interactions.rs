@@ -68,7 +68,7 @@ async fn valid_identity_values_are_canonical_and_become_the_sessions_contact() {
     let (gateway, app) = app("Thanks!").await;
     let (mut client, session, id) = parked(&app).await;
     client
-        .send(submit(&session, &id, json!({"values": {"name": " Alice ", "email": "Alice@EXAMPLE.com", "phone": "(555) 123-4567"}})))
+        .send(submit(&session, &id, json!({"values": {"name": " Alice ", "email": "Alice@EXAMPLE.com", "phone": "(201) 555-0123"}})))
         .await;
     let events = client.until_terminal("r1").await;
     let ack = &events[0];
@@ -76,16 +76,16 @@ async fn valid_identity_values_are_canonical_and_become_the_sessions_contact() {
     assert_eq!(ack["data"]["kind"], "identity_intake");
     assert_eq!(
         ack["data"]["values"],
-        json!({"name": "Alice", "email": "Alice@example.com", "phone": "+15551234567"})
+        json!({"name": "Alice", "email": "Alice@example.com", "phone": "+12015550123"})
     );
     assert_eq!(reply(&events), "Thanks!");
     // The model got the canonical values.
     let told = serde_json::to_string(&gateway.requests()[1]).unwrap();
-    assert!(told.contains("+15551234567") && told.contains("submitted"));
+    assert!(told.contains("+12015550123") && told.contains("submitted"));
     // And the session now has them as its contact (stored).
     let metadata = metadata(&app, &session).await;
     assert_eq!(metadata["contactEmail"], "Alice@example.com");
-    assert_eq!(metadata["contactPhone"], "+15551234567");
+    assert_eq!(metadata["contactPhone"], "+12015550123");
     assert_eq!(metadata["userName"], "Alice");
 }
 

@@ -3,6 +3,8 @@
 
 use serde_json::json;
 use std::time::Duration;
+use switchboard_agent::otp::SendLimit;
+use switchboard_agent::otp::SmtpSecurity;
 use switchboard_server::config::OtpConfig;
 use switchboard_testkit::events::{reply, types};
 use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
@@ -10,14 +12,27 @@ use switchboard_testkit::smtp_sink::SmtpSink;
 use switchboard_testkit::{TestApp, config_for, spawn_app_with_agent};
 
 async fn app(gateway: &MockGateway, sink: &SmtpSink) -> TestApp {
+    app_with(gateway, sink, |_| {}).await
+}
+
+/// The app with a test's changes to its configuration.
+async fn app_with(
+    gateway: &MockGateway,
+    sink: &SmtpSink,
+    change: impl FnOnce(&mut switchboard_server::config::Config),
+) -> TestApp {
     let mut config = config_for(gateway);
     config.otp = Some(OtpConfig::Smtp {
         host: sink.addr().ip().to_string(),
         port: sink.addr().port(),
         from: "verify@switchboard.test".into(),
+        // The sink is on loopback and nobody logs in: plain SMTP is fine here.
+        security: SmtpSecurity::Plain,
         username: None,
         password: None,
+        allow_insecure_auth: false,
     });
+    change(&mut config);
     spawn_app_with_agent(
         config,
         json!({"tools": [{"name": "issue_refund", "description": "Refund an order", "authLevel": "end_user",
@@ -183,4 +198,76 @@ async fn a_failed_delivery_is_reported_before_the_answer() {
         "the turn still ends normally"
     );
     assert!(kinds.contains(&"otp_verification_required") && !kinds.contains(&"otp_sent"));
+}
+
+/// The refusal-then-offer script, `n` times over.
+fn refusals(n: usize) -> Vec<ScriptedReply> {
+    (0..n)
+        .flat_map(|_| [refund_call(), ScriptedReply::Text("Verify first.".into())])
+        .collect()
+}
+
+/// One visitor's turn on a fresh connection and session with `email`: the
+/// `otp_sent` or `error` event of the offer.
+async fn ask_for_a_code(app: &TestApp, email: &str, request: &str) -> serde_json::Value {
+    let mut client = app.client().await;
+    let (session, _) = client
+        .create_session_with(json!({"userEmail": email}))
+        .await;
+    let events = client.turn(request, &session, "refund order 7").await;
+    client.close().await;
+    events
+        .into_iter()
+        .find(|e| e["type"] == "otp_sent" || e["type"] == "error")
+        .expect("the offer's outcome")
+}
+
+/// 25 anonymous sessions naming one address used to send it 25 codes; now at
+/// most 5 reach it per window, and the others are told to wait, in words that do
+/// not depend on the address.
+#[tokio::test]
+async fn one_address_gets_at_most_five_codes_however_many_sessions_ask() {
+    let sink = SmtpSink::start().await;
+    let gateway = MockGateway::start(refusals(25)).await;
+    let app = app(&gateway, &sink).await;
+    let mut outcomes = Vec::new();
+    for i in 0..25 {
+        outcomes.push(ask_for_a_code(&app, "target@example.com", &format!("r{i}")).await);
+    }
+    let sent = outcomes.iter().filter(|e| e["type"] == "otp_sent").count();
+    assert_eq!(sent, 5, "{outcomes:#?}");
+    for refused in outcomes.iter().filter(|e| e["type"] == "error") {
+        assert_eq!(refused["error"]["code"], "OTP_SEND_FAILED");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.contains("Too many"), "{message}");
+        assert!(!message.contains("target"), "{message}");
+    }
+    // Give any stray send time to arrive before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 5);
+    assert!(
+        sink.messages()
+            .iter()
+            .all(|m| m.to == ["target@example.com"])
+    );
+}
+
+/// One client address asking codes for many addresses is held to its own limit.
+#[tokio::test]
+async fn one_client_address_is_held_to_its_limit_across_addresses() {
+    let sink = SmtpSink::start().await;
+    let gateway = MockGateway::start(refusals(4)).await;
+    let app = app_with(&gateway, &sink, |config| {
+        config.otp_options.settings.per_client = SendLimit::new(3, Duration::from_secs(900));
+    })
+    .await;
+    let mut kinds = Vec::new();
+    for i in 0..4 {
+        let e = ask_for_a_code(&app, &format!("visitor{i}@example.com"), &format!("r{i}")).await;
+        kinds.push(e["type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds, ["otp_sent", "otp_sent", "otp_sent", "error"]);
+    sink.wait_for(3, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 3);
 }

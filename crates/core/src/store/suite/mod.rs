@@ -44,6 +44,8 @@ macro_rules! store_conformance_tests {
             update_session_replaces_metadata,
             a_parked_turn_is_taken_exactly_once,
             otp_attempts_are_spent_atomically,
+            otp_throttle_counts_every_hit_once_per_key,
+            otp_throttle_starts_again_after_expiry,
             org_settings_round_trip,
             org_conversations_page_newest_first_by_creation,
             connectors_are_org_scoped_and_uniquely_named,

@@ -94,3 +94,33 @@ pub async fn otp_attempts_are_spent_atomically(store: Arc<dyn Store>) {
     store.delete_otp_challenge(session).await.unwrap();
     assert_eq!(store.get_otp_challenge(session).await.unwrap(), None);
 }
+
+/// Concurrent hits on one key each see a distinct count (the throttle's gate is
+/// atomic on every store), and keys do not share counts.
+pub async fn otp_throttle_counts_every_hit_once_per_key(store: Arc<dyn Store>) {
+    let key = format!("dest:{}:1", uuid::Uuid::new_v4());
+    let until = Utc::now() + Duration::minutes(15);
+    let hits: Vec<_> = (0..12)
+        .map(|_| {
+            let (store, key) = (store.clone(), key.clone());
+            async move { store.otp_throttle_hit(&key, until).await.unwrap() }
+        })
+        .collect();
+    let mut counts: Vec<u64> = futures_free_join(hits).await;
+    counts.sort();
+    assert_eq!(counts, (1..=12).collect::<Vec<u64>>());
+    let other = format!("ip:{}:1", uuid::Uuid::new_v4());
+    assert_eq!(store.otp_throttle_hit(&other, until).await.unwrap(), 1);
+    assert_eq!(store.otp_throttle_hit(&key, until).await.unwrap(), 13);
+}
+
+/// A counter whose time is up counts from 1 again.
+pub async fn otp_throttle_starts_again_after_expiry(store: Arc<dyn Store>) {
+    let key = format!("dest:{}:2", uuid::Uuid::new_v4());
+    let past = Utc::now() - Duration::seconds(5);
+    assert_eq!(store.otp_throttle_hit(&key, past).await.unwrap(), 1);
+    assert_eq!(store.otp_throttle_hit(&key, past).await.unwrap(), 1);
+    let until = Utc::now() + Duration::minutes(15);
+    assert_eq!(store.otp_throttle_hit(&key, until).await.unwrap(), 1);
+    assert_eq!(store.otp_throttle_hit(&key, until).await.unwrap(), 2);
+}

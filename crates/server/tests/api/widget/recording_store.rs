@@ -106,6 +106,14 @@ impl Store for RecordingStore {
         self.inner.delete_otp_challenge(session).await
     }
 
+    async fn otp_throttle_hit(
+        &self,
+        key: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64> {
+        self.inner.otp_throttle_hit(key, expires_at).await
+    }
+
     async fn get_org_settings(&self, org: &OrgId) -> StoreResult<Option<OrgSettings>> {
         self.inner.get_org_settings(org).await
     }
