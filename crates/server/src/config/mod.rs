@@ -98,8 +98,9 @@ pub struct Config {
     /// `SMOOTH_AGENT_IDLE_TIMEOUT_SECS`: how long a connection may send nothing, while
     /// no turn of its own is live, before it is closed; `None` (0) never closes it.
     pub idle_timeout: Option<Duration>,
-    /// `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`: open WebSockets allowed per client
-    /// address; `None` (0) allows any number.
+    /// `SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP`: open connections allowed per client
+    /// address, counted from accept (WebSockets, requests, half-sent requests);
+    /// `None` (0) allows any number.
     pub max_connections_per_ip: Option<usize>,
     /// `SMOOTH_AGENT_MAX_PENDING_PER_IP`: connections per client address that are
     /// open but not (yet) a WebSocket: a request being read, or an idle keep-alive.

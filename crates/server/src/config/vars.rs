@@ -18,7 +18,7 @@ const fn var(name: &'static str, default: &'static str, meaning: &'static str) -
     }
 }
 
-/// In the order of the README's configuration table; one line each, so it reads
+/// Grouped as in docs/configuration.md; one line each, so it reads
 /// as a table (hence no rustfmt).
 #[rustfmt::skip]
 pub const VARIABLES: &[Variable] = &[
@@ -86,7 +86,7 @@ pub const VARIABLES: &[Variable] = &[
     var("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "20", "frames per second per connection (0: off)"),
     var("SMOOTH_AGENT_RATE_LIMIT_BURST", "40", "frames allowed at once"),
     var("SMOOTH_AGENT_IDLE_TIMEOUT_SECS", "300", "close silent connections after this (0: off)"),
-    var("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "64", "open WebSockets per client address"),
+    var("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP", "64", "open connections per client address, from accept (0: off)"),
     var("SMOOTH_AGENT_MAX_PENDING_PER_IP", "32", "not-yet-WebSocket connections per address (0: off)"),
     var("SMOOTH_AGENT_HEADER_TIMEOUT_SECS", "10", "time to send a request's line and headers"),
     var("SMOOTH_AGENT_TRUST_FORWARDED_FOR", "off", "count the proxy's X-Forwarded-For address"),
