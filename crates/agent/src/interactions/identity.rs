@@ -514,7 +514,7 @@ mod tests {
         let values = json!({"name": "Ann", "email": "a@example.com", "phone": "+12015550123"});
         assert_eq!(
             Value::Object(session_metadata(values.as_object().unwrap())),
-            json!({"userName": "Ann", "contactEmail": "a@example.com", "contactPhone": "+15551234567"})
+            json!({"userName": "Ann", "contactEmail": "a@example.com", "contactPhone": "+12015550123"})
         );
     }
 }
