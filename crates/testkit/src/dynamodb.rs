@@ -1,6 +1,6 @@
 //! Throwaway DynamoDB tables for tests that run the `switchboard` binary, on the
 //! local DynamoDB-compatible server started by `./scripts/ensure-dynamodb` (moto's
-//! server mode on 127.0.0.1:4567). The server creates the table; it is deleted on
+//! server mode on 127.0.0.1:4568). The server creates the table; it is deleted on
 //! drop. The server lives outside the test process, so a test can SIGKILL a
 //! switchboard server and restart it on the same data.
 
@@ -9,7 +9,7 @@ use std::process::Command;
 /// Where the test server listens; `SWITCHBOARD_DDB_TEST_ENDPOINT` overrides it.
 pub fn endpoint() -> String {
     std::env::var("SWITCHBOARD_DDB_TEST_ENDPOINT")
-        .unwrap_or_else(|_| "http://127.0.0.1:4567".to_owned())
+        .unwrap_or_else(|_| "http://127.0.0.1:4568".to_owned())
 }
 
 /// A table name that exists (once a server created it) until this value is dropped.

@@ -215,7 +215,7 @@ fn submit_tool_results_match_the_payload_schemas() {
         .build(&parameters)
         .expect("submit_interaction parameters are a schema");
     let calls = [
-        json!({"kind": "identity_intake", "values": {"email": "A@B.CO", "phone": "(555) 123-4567"}}),
+        json!({"kind": "identity_intake", "values": {"email": "A@B.CO", "phone": "(201) 555-0123"}}),
         json!({"kind": "choices", "values": {"answers": [{"header": "Plan", "other": "Team"}]}}),
         json!({"kind": "choices", "declined": true}),
     ];

@@ -18,7 +18,7 @@ pub(super) const FALLBACK_INSTRUCTIONS: &str = "The visitor's app cannot show a 
 
 const EMAIL_INVALID: &str = "must be a valid email address";
 const PHONE_INVALID: &str =
-    "must be a valid phone number (include your country code, e.g. +1 555 123 4567)";
+    "must be a valid phone number (include your country code, e.g. +1 201 555 0123)";
 
 pub(super) fn raise_spec() -> (String, Value) {
     let description = "Ask the visitor for their contact details (name, email and/or phone) \
@@ -417,7 +417,7 @@ mod tests {
         );
         assert_eq!(
             PHONE_INVALID,
-            "must be a valid phone number (include your country code, e.g. +1 555 123 4567)"
+            "must be a valid phone number (include your country code, e.g. +1 201 555 0123)"
         );
     }
 

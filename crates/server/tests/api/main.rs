@@ -25,6 +25,7 @@ mod interactions;
 mod knowledge;
 mod knowledge_postgres;
 mod limits;
+mod logs;
 mod messages;
 mod offline;
 mod otp;

@@ -12,7 +12,7 @@ use switchboard_store_dynamodb::{DynamoStore, local_client};
 /// Where the test server listens; `SWITCHBOARD_DDB_TEST_ENDPOINT` overrides it.
 pub fn endpoint() -> String {
     std::env::var("SWITCHBOARD_DDB_TEST_ENDPOINT")
-        .unwrap_or_else(|_| "http://127.0.0.1:4567".to_owned())
+        .unwrap_or_else(|_| "http://127.0.0.1:4568".to_owned())
 }
 
 static TABLES: Mutex<Vec<String>> = Mutex::new(Vec::new());
