@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::{Message, Session, SessionId, Store, StoreError};
 use switchboard_knowledge::{Access, Retriever};
-use switchboard_protocol::{ErrorCode, Event};
+use switchboard_protocol::ErrorCode;
 
 /// Passages retrieved for every user message and given to the model.
 const AUTO_RETRIEVED: usize = 3;
@@ -193,13 +193,7 @@ impl AgentRuntime {
                 (timeout.code(), timeout.safe_message())
             }
         };
-        if io.terminal.claim() {
-            io.terminal.release();
-            let _ = io
-                .sink
-                .send(Event::error(Some(request_id), code, message))
-                .await;
-        }
+        io.fail(request_id, code, message).await;
     }
 
     /// Continues a stored parked turn with the human's answer, on this connection.

@@ -72,7 +72,7 @@ async fn an_emailed_code_arrives_and_verifies_the_session() {
         "SMTP sends email only"
     );
 
-    let sent = service.send(session, &visitor()).await.unwrap();
+    let sent = service.send(session, &visitor(), None).await.unwrap();
     assert_eq!(
         (sent.channel, sent.masked_destination.as_str()),
         (Channel::Email, "v***@example.org")
@@ -120,7 +120,7 @@ async fn a_refused_recipient_fails_the_send_and_leaves_no_code() {
     let (app, session) = app_with_session().await;
     let service = otp(&app, plain(&sink));
 
-    let error = service.send(session, &visitor()).await.unwrap_err();
+    let error = service.send(session, &visitor(), None).await.unwrap_err();
     match &error {
         OtpError::Delivery(DeliveryError::Smtp { reply, .. }) => {
             assert!(reply.contains("550"), "{reply}");
@@ -150,7 +150,7 @@ async fn credentials_are_not_sent_without_tls_unless_allowed() {
     let (app, session) = app_with_session().await;
     let delivery = plain(&sink).with_credentials("mailer", "hunter2");
     let error = otp(&app, delivery)
-        .send(session, &visitor())
+        .send(session, &visitor(), None)
         .await
         .unwrap_err();
     assert!(
@@ -165,7 +165,10 @@ async fn credentials_are_not_sent_without_tls_unless_allowed() {
     let delivery = plain(&sink)
         .with_credentials("mailer", "hunter2")
         .allow_insecure_auth(true);
-    otp(&app, delivery).send(session, &visitor()).await.unwrap();
+    otp(&app, delivery)
+        .send(session, &visitor(), None)
+        .await
+        .unwrap();
     let messages = sink.wait_for(1, WAIT).await;
     assert_eq!(messages[0].auth_user.as_deref(), Some("mailer"));
 
@@ -175,7 +178,7 @@ async fn credentials_are_not_sent_without_tls_unless_allowed() {
         .with_credentials("mailer", "wrong")
         .allow_insecure_auth(true);
     let error = otp(&app, delivery)
-        .send(session, &visitor())
+        .send(session, &visitor(), None)
         .await
         .unwrap_err();
     assert!(
@@ -200,7 +203,7 @@ async fn starttls_carries_the_login_and_the_code() {
     .with_root_certificate(sink.certificate_pem().unwrap())
     .with_credentials("mailer", "hunter2");
     let service = otp(&app, delivery);
-    service.send(session, &visitor()).await.unwrap();
+    service.send(session, &visitor(), None).await.unwrap();
     let messages = sink.wait_for(1, WAIT).await;
     assert!(messages[0].tls, "the message came over TLS");
     assert_eq!(messages[0].auth_user.as_deref(), Some("mailer"));
@@ -221,7 +224,7 @@ async fn starttls_carries_the_login_and_the_code() {
     )
     .with_credentials("mailer", "hunter2");
     let error = otp(&app, untrusting)
-        .send(session, &visitor())
+        .send(session, &visitor(), None)
         .await
         .unwrap_err();
     assert!(matches!(&error, OtpError::Delivery(_)), "{error:?}");
@@ -243,7 +246,7 @@ async fn required_starttls_is_not_downgraded() {
     )
     .with_credentials("mailer", "hunter2");
     let error = otp(&app, delivery)
-        .send(session, &visitor())
+        .send(session, &visitor(), None)
         .await
         .unwrap_err();
     assert!(matches!(&error, OtpError::Delivery(_)), "{error:?}");
@@ -269,7 +272,7 @@ async fn an_unreachable_server_fails_the_send() {
             SmtpSecurity::Plain,
         ),
     );
-    let error = service.send(session, &visitor()).await.unwrap_err();
+    let error = service.send(session, &visitor(), None).await.unwrap_err();
     assert!(matches!(&error, OtpError::Delivery(_)), "{error:?}");
     assert!(
         app.state
@@ -303,7 +306,7 @@ async fn a_silent_server_times_out() {
     let started = std::time::Instant::now();
     let error = tokio::time::timeout(
         Duration::from_secs(30),
-        otp(&app, delivery).send(session, &visitor()),
+        otp(&app, delivery).send(session, &visitor(), None),
     )
     .await
     .expect("the send gives up by itself")

@@ -171,20 +171,14 @@ pub trait OtpService: Send + Sync {
     /// Channels a code can reach this contact on, email first.
     fn channels(&self, contact: &Contact) -> Vec<Channel>;
 
-    /// Sends a fresh code on the first available channel, replacing any earlier one.
-    async fn send(&self, session: SessionId, contact: &Contact) -> Result<Sent, OtpError>;
-
-    /// [`Self::send`] for a visitor at `client` (their address, when known), so
-    /// per-address limits can apply.
-    async fn send_from(
+    /// Sends a fresh code on the first available channel, replacing any earlier one,
+    /// for a visitor at `client` (their address, when known: per-address limits).
+    async fn send(
         &self,
         session: SessionId,
         contact: &Contact,
         client: Option<IpAddr>,
-    ) -> Result<Sent, OtpError> {
-        let _ = client;
-        self.send(session, contact).await
-    }
+    ) -> Result<Sent, OtpError>;
 
     /// Checks a code the visitor entered; a correct one marks the session verified.
     async fn verify(&self, session: SessionId, code: &str) -> Result<Verdict, OtpError>;
@@ -346,11 +340,7 @@ impl OtpService for BuiltinOtp {
             .collect()
     }
 
-    async fn send(&self, session: SessionId, contact: &Contact) -> Result<Sent, OtpError> {
-        self.send_from(session, contact, None).await
-    }
-
-    async fn send_from(
+    async fn send(
         &self,
         session: SessionId,
         contact: &Contact,

@@ -78,6 +78,19 @@ pub struct TurnIo {
     pub client: Option<std::net::IpAddr>,
 }
 
+impl TurnIo {
+    /// Ends the turn with an `error` event, unless its terminal event was sent.
+    pub async fn fail(&self, request_id: String, code: ErrorCode, message: String) {
+        if self.terminal.claim() {
+            self.terminal.release();
+            let _ = self
+                .sink
+                .send(Event::error(Some(request_id), code, message))
+                .await;
+        }
+    }
+}
+
 /// Runs a turn (fresh, or resumed with its answer in `state.resolution`) to its
 /// single terminal event.
 pub async fn run(mut state: TurnState, tools: TurnTools, env: TurnEnv, io: TurnIo) {
@@ -110,13 +123,7 @@ pub async fn run(mut state: TurnState, tools: TurnTools, env: TurnEnv, io: TurnI
             )
         }
     };
-    if io.terminal.claim() {
-        io.terminal.release();
-        let _ = io
-            .sink
-            .send(Event::error(Some(request_id), code, message))
-            .await;
-    }
+    io.fail(request_id, code, message).await;
 }
 
 /// Model calls and tool calls until the model answers or the cap is reached.

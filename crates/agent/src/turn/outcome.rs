@@ -106,7 +106,7 @@ async fn offer_verification(
             },
         ))
         .await?;
-    let event = match otp.send_from(state.session_id, &contact, io.client).await {
+    let event = match otp.send(state.session_id, &contact, io.client).await {
         Ok(sent) => Event::otp_sent(
             &state.request_id,
             OtpSent {

@@ -189,7 +189,7 @@ async fn a_minted_token_opens_the_admin_api() {
 }
 
 #[test]
-fn help_lists_the_variables_and_version_names_the_release() {
+fn help_lists_the_variables_and_version_names_the_program() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     let help = text(&out.stdout);
     assert!(out.status.success());

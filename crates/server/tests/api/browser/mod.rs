@@ -18,6 +18,19 @@ async fn seeded_app() -> TestApp {
     spawn_app_with(config).await
 }
 
+/// A server whose `delete_record` tool needs approval, answered by `gateway`.
+async fn gated_app(gateway: &MockGateway) -> TestApp {
+    spawn_app_with_agent(
+        config_for(gateway),
+        json!({
+            "tools": [{"name": "delete_record", "description": "Delete a record", "result": "Record deleted.",
+                       "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}],
+            "confirmTools": ["delete_*"]
+        }),
+    )
+    .await
+}
+
 fn page_url(app: &TestApp) -> String {
     format!("http://{}/", app.addr)
 }
@@ -217,15 +230,7 @@ async fn approvals_and_choices_are_answered_in_the_page() {
         ScriptedReply::Text("Pro it is.".into()),
     ])
     .await;
-    let app = spawn_app_with_agent(
-        config_for(&gateway),
-        json!({
-            "tools": [{"name": "delete_record", "description": "Delete a record", "result": "Record deleted.",
-                       "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}],
-            "confirmTools": ["delete_*"]
-        }),
-    )
-    .await;
+    let app = gated_app(&gateway).await;
     let browser = Browser::start(1100, 800).await;
     browser.goto(&page_url(&app)).await;
 
@@ -538,15 +543,7 @@ async fn an_approval_waiting_when_the_page_reloads_is_asked_again_and_answered()
         ScriptedReply::Text("Deleted record 7.".into()),
     ])
     .await;
-    let app = spawn_app_with_agent(
-        config_for(&gateway),
-        json!({
-            "tools": [{"name": "delete_record", "description": "Delete a record", "result": "Record deleted.",
-                       "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}],
-            "confirmTools": ["delete_*"]
-        }),
-    )
-    .await;
+    let app = gated_app(&gateway).await;
     let browser = Browser::start(1100, 800).await;
     browser.goto(&page_url(&app)).await;
     browser.ask("Delete record 7").await;
