@@ -65,6 +65,16 @@ impl KnowledgeHome {
     }
 }
 
+/// The knowledge base in `home`, with the embedder the configuration names (the
+/// server at start-up and `switchboard ingest` open it the same way).
+pub async fn open(
+    config: &Config,
+    http: &reqwest::Client,
+    home: KnowledgeHome,
+) -> Result<Arc<dyn KnowledgeBase>, StartupError> {
+    home.open(embedder(config, http)).await
+}
+
 /// A source to re-ingest on a schedule.
 pub struct Refresh {
     source: Box<dyn Source>,
@@ -78,7 +88,7 @@ pub async fn build(
     http: &reqwest::Client,
     home: KnowledgeHome,
 ) -> Result<(Retriever, Vec<Refresh>), StartupError> {
-    let index = home.open(embedder(config, http)).await?;
+    let index = open(config, http, home).await?;
     if config.seed_kb {
         ingest(&*index, "seed", switchboard_knowledge::demo_documents()).await?;
     }

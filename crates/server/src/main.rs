@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchboard_server::cli::{Cli, Command, chat, token};
+use switchboard_server::cli::{Cli, Command, chat, ingest, token};
 use switchboard_server::{AppState, Config, serve, shutdown_signal};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -19,6 +19,13 @@ async fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("switchboard chat: {e}");
                 ExitCode::FAILURE
+            }
+        },
+        Some(Command::Ingest(args)) => match ingest::run(args).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("switchboard ingest: {e}");
+                ExitCode::from(e.exit_code())
             }
         },
         Some(Command::Token(args)) => match token::run(&args) {

@@ -77,7 +77,7 @@ pub enum StartupError {
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects, and says where its knowledge
 /// base lives (PostgreSQL and DynamoDB keep it beside the store, on the same
 /// connection).
-async fn open_store(
+pub(crate) async fn open_store(
     storage: &StorageConfig,
 ) -> Result<(Arc<dyn Store>, KnowledgeHome), StartupError> {
     match storage {

@@ -3,6 +3,7 @@
 //! a script; `token` mints a development JWT for trying the admin API.
 
 pub mod chat;
+pub mod ingest;
 pub mod token;
 
 use crate::config::vars::VARIABLES;
@@ -30,6 +31,10 @@ pub enum Command {
     /// asks for approvals, choices and codes; from a pipe it reads one message per
     /// line and prints each answer when it ends.
     Chat(chat::ChatArgs),
+    /// Put folders, files and web pages into the knowledge base of the configured
+    /// store (the one `serve` would use), with progress and a summary. Ingesting the
+    /// same source again re-embeds only what changed.
+    Ingest(ingest::IngestArgs),
     /// Print a development JWT signed with AUTH_JWT_HS256_SECRET, to try the admin
     /// API without an identity provider.
     Token(token::TokenArgs),

@@ -16,6 +16,7 @@ mod auth_jwt;
 mod binary;
 mod browser;
 mod cli;
+mod cli_ingest;
 mod conversations;
 mod crash;
 #[cfg(feature = "dynamodb")]

@@ -99,10 +99,13 @@
       onsubmit: async (ev) => {
         ev.preventDefault();
         const r = await chat.request({ action: 'verify_otp', sessionId: chat.answerSession || chat.session, code: input.value.trim() });
-        if (r.type === 'otp_verified') chat.closeCard(card, 'Verified. Send your request again.');
+        if (r.type === 'otp_verified') {
+          msg.textContent = '';
+          chat.closeCard(card, 'Verified. Send your request again.');
+        }
         else if (r.type === 'otp_invalid') {
           const x = (r.data && r.data.data) || {};
-          msg.textContent = `${x.message || 'That code did not work.'} (${x.attemptsRemaining ?? 0} attempts left)`;
+          msg.textContent = x.message || `That code did not work (${x.attemptsRemaining ?? 0} attempts left).`;
           input.focus();
         } else msg.textContent = friendly(errorOf(r));
       },

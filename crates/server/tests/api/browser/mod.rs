@@ -3,6 +3,7 @@
 //! folder (see [`driver::screenshot_dir`]).
 
 mod driver;
+mod otp;
 
 use driver::{Browser, SHADOW};
 use serde_json::json;
