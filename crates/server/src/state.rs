@@ -65,6 +65,8 @@ pub enum StartupError {
     #[error("knowledge: {0}")]
     Knowledge(String),
     #[error("{0}")]
+    Http(String),
+    #[error("{0}")]
     Auth(String),
     #[error("SMOOTH_AGENT_BACKPLANE={0} is not available in this build")]
     BackplaneUnavailable(&'static str),
@@ -287,7 +289,7 @@ impl AppState {
         let auth = Authenticator::new(&config.auth)
             .await
             .map_err(StartupError::Auth)?;
-        let http = switchboard_agent::http::client();
+        let http = switchboard_agent::http::try_client().map_err(StartupError::Http)?;
         let llm: Arc<dyn LlmProvider> = match &config.gateway {
             Some(gateway) => {
                 let mut settings = GatewaySettings::new(gateway.url.clone(), gateway.key.clone());
@@ -350,7 +352,7 @@ impl AppState {
                 runtime: Arc::new(runtime),
                 widget,
                 http,
-                admin: crate::admin::Cache::new(),
+                admin: crate::admin::Cache::new().map_err(StartupError::Http)?,
                 shutdown,
                 connections: TaskTracker::new(),
             }),

@@ -141,7 +141,7 @@ pub async fn run(args: IngestArgs) -> Result<Summary, IngestError> {
     let (_store, home) = crate::state::open_store(&config.storage)
         .await
         .map_err(|e| IngestError::Startup(e.to_string()))?;
-    let http = switchboard_agent::http::client();
+    let http = switchboard_agent::http::try_client().map_err(IngestError::Startup)?;
     let base = knowledge::open(&config, &http, home)
         .await
         .map_err(|e| IngestError::Startup(e.to_string()))?;

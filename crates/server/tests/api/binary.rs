@@ -54,6 +54,26 @@ fn an_unreachable_dynamodb_stops_startup_naming_what_to_check() {
     assert!(stderr.contains("SMOOTH_AGENT_DDB_ENDPOINT"), "{stderr}");
 }
 
+/// A container image without CA certificates: a clear start-up error, never a panic.
+/// (rustls' system loader reads only `SSL_CERT_FILE`/`SSL_CERT_DIR` when they are set.)
+#[test]
+fn without_ca_certificates_startup_stops_saying_what_to_install() {
+    let out = switchboard()
+        .env("SSL_CERT_FILE", "/nonexistent/ca.pem")
+        .env("SSL_CERT_DIR", "/nonexistent/certs")
+        .env("SMOOTH_AGENT_STORAGE", "memory")
+        .env("SMOOTH_AGENT_PORT", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("CA certificates") && stderr.contains("ca-certificates package"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_bad_agent_configuration_file_stops_startup() {
     let dir = std::env::temp_dir().join(format!("sb-binary-{}", std::process::id()));
