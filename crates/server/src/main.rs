@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchboard_server::cli::{Cli, Command, chat, ingest, token};
+use switchboard_server::cli::{Cli, Command, chat, ingest, probe, token};
 use switchboard_server::{AppState, Config, serve, shutdown_signal};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -26,6 +26,16 @@ async fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("switchboard ingest: {e}");
                 ExitCode::from(e.exit_code())
+            }
+        },
+        Some(Command::Probe(args)) => match probe::run(&args) {
+            Ok(status) => {
+                println!("{status}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchboard probe: {e}");
+                ExitCode::FAILURE
             }
         },
         Some(Command::Token(args)) => match token::run(&args) {
