@@ -72,7 +72,10 @@ mod tests {
             local("0.0.0.0".parse().unwrap()),
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         );
-        assert_eq!(local("::".parse().unwrap()), IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(
+            local("::".parse().unwrap()),
+            IpAddr::V6(Ipv6Addr::LOCALHOST)
+        );
         assert_eq!(
             local("127.0.0.2".parse().unwrap()),
             "127.0.0.2".parse::<IpAddr>().unwrap()
