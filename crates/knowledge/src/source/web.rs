@@ -1,6 +1,7 @@
 //! A single web page.
 
 use super::files::markdown_title;
+use super::html::{content_type_charset, decode_html};
 use super::{Source, SourceConfig, SourceError, html_to_text, stamp};
 use crate::Document;
 use async_trait::async_trait;
@@ -75,20 +76,26 @@ impl Source for WebSource {
             return Err(fetch_error(format!("HTTP {status}")));
         }
         let final_url = response.url().to_string();
-        let content_type = response
+        let header = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
+            .unwrap_or_default()
+            .to_owned();
+        let content_type = header
+            .split(';')
+            .next()
             .map(|value| value.trim().to_ascii_lowercase())
             .unwrap_or_default();
-        let body = read_capped(response, MAX_BODY_BYTES)
+        let bytes = read_capped(response, MAX_BODY_BYTES)
             .await
             .map_err(fetch_error)?;
-        let body = String::from_utf8_lossy(&body);
+        let charset = content_type_charset(&header);
+        let html = || html_to_text(&decode_html(&bytes, charset));
+        let body = String::from_utf8_lossy(&bytes);
         let (title, content) = match content_type.as_str() {
-            "text/html" | "application/xhtml+xml" => html_to_text(&body),
-            _ if looks_like_html(&body) => html_to_text(&body),
+            "text/html" | "application/xhtml+xml" => html(),
+            _ if looks_like_html(&body) => html(),
             "text/markdown" | "text/x-markdown" => (markdown_title(&body), body.into_owned()),
             "text/plain" => (None, body.into_owned()),
             "" => return Err(fetch_error("no content type".into())),
