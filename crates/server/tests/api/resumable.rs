@@ -92,7 +92,7 @@ async fn assert_freed(app: &switchboard_testkit::TestApp) {
 }
 
 async fn a_dropped_turn_is_replayed_on_the_other_replica(broker: Broker) {
-    let reply = long_reply(60);
+    let reply = long_reply(150);
     let deployment = Deployment::new(
         broker,
         vec![
@@ -102,7 +102,9 @@ async fn a_dropped_turn_is_replayed_on_the_other_replica(broker: Broker) {
     )
     .await;
     let (a, b) = (deployment.replica().await, deployment.replica().await);
-    let mut on_a = TestClient::connect(a.url()).await;
+    let alice = crate::admin::token("alice", "acme", "basic");
+    let as_alice = |url: &str| format!("{url}?token={alice}");
+    let mut on_a = TestClient::connect(&as_alice(a.url())).await;
     let (session, conversation) = on_a.create_session().await;
 
     // The turn as an uninterrupted client sees it.
@@ -117,10 +119,23 @@ async fn a_dropped_turn_is_replayed_on_the_other_replica(broker: Broker) {
 
     // It reopens the conversation on the other replica, and a second tab opens it
     // on the first: both get the turn from its first event to its end.
-    let mut on_b = TestClient::connect(b.url()).await;
+    let mut on_b = TestClient::connect(&as_alice(b.url())).await;
     reopen(&mut on_b, &conversation).await;
-    let mut tab = TestClient::connect(a.url()).await;
+    let mut tab = TestClient::connect(&as_alice(a.url())).await;
     reopen(&mut tab, &conversation).await;
+    // Someone of another organisation naming the conversation gets a new one of
+    // their own, and none of the turn.
+    let mallory = crate::admin::token("mallory", "globex", "basic");
+    let mut stranger = TestClient::connect(&format!("{}?token={mallory}", b.url())).await;
+    let theirs = stranger
+        .request(
+            "reopen",
+            json!({"action": "create_conversation_session",
+                   "agentId": "11111111-1111-1111-1111-111111111111",
+                   "conversationId": conversation}),
+        )
+        .await;
+    assert_ne!(theirs["data"]["conversationId"], conversation.as_str());
     let resumed = on_b.until_terminal("r2").await;
     let in_tab = tab.until_terminal("r2").await;
 
@@ -139,8 +154,9 @@ async fn a_dropped_turn_is_replayed_on_the_other_replica(broker: Broker) {
         assert_eq!(terminals(events), 1, "{who}: one terminal event");
         assert_eq!(tokens(events), reply, "{who}: every token once, in order");
     }
-    // Nothing follows.
+    // Nothing follows; the stranger saw nothing at all.
     on_b.expect_silence(Duration::from_millis(300)).await;
+    stranger.expect_silence(Duration::from_millis(100)).await;
     // The reply is stored once.
     let page = on_b
         .request(
@@ -214,7 +230,7 @@ async fn get_session_on_the_other_replica_replays_and_cancel_there_stops_the_tur
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_past_the_replay_cap_says_so_and_its_reply_is_stored() {
-    let reply = long_reply(80);
+    let reply = long_reply(150);
     let gateway = MockGateway::builder()
         .script(vec![ScriptedReply::Text(reply.clone())])
         .chunk_delay(Duration::from_millis(15))
