@@ -3,7 +3,7 @@
 use super::{ActionError, Ctx};
 use crate::access;
 use crate::hub::{ConnectionId, Hub};
-use crate::replay::{LocalTurn, StreamSink, TurnKey, Watching};
+use crate::replay::{LocalTurn, StreamSink, TurnKey, TurnStreams, Watching};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,12 +111,25 @@ impl TurnSlot {
     /// The client is gone. Its turn runs on for up to `window` for whoever reopens
     /// the conversation (see [`crate::replay`]), then is stopped with
     /// `TURN_EXPIRED`; a turn parked on a human stops now, as its park is stored.
-    /// Without a window (or a stream) the turn is aborted, as before.
-    pub fn detach(&mut self, window: Option<Duration>, parking: &Parking) {
+    /// Without a window (or a stream), or when this client address has too many
+    /// turns running on already, the turn is aborted, as before.
+    pub fn detach(
+        &mut self,
+        window: Option<Duration>,
+        parking: &Parking,
+        streams: &Arc<TurnStreams>,
+    ) {
         let Some(turn) = self.running.take() else {
             return;
         };
         let (Some(window), Some(sink)) = (window, turn.sink.clone()) else {
+            turn.stop();
+            return;
+        };
+        if turn.task.is_finished() {
+            return;
+        }
+        let Some(slot) = streams.hold_detached(self.client) else {
             turn.stop();
             return;
         };
@@ -127,6 +140,7 @@ impl TurnSlot {
         sink.forget_origin();
         let parking = parking.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let RunningTurn {
                 request_id,
                 session,

@@ -20,6 +20,7 @@ use crate::hub::ConnectionId;
 use crate::ws::Outbound;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchboard_agent::turn::TerminalClaim;
@@ -32,6 +33,12 @@ use uuid::Uuid;
 /// are unreplayable from the start. With the default caps this bounds the buffers
 /// at 512 × 512 KiB = 256 MiB per replica.
 pub const MAX_REPLAYABLE_TURNS: usize = 512;
+/// The most turns one client address may leave running without their socket on
+/// one replica; beyond it a disconnect aborts the turn, as it used to. So a client
+/// cannot multiply the model's work by sending and hanging up.
+pub const MAX_DETACHED_PER_ADDRESS: usize = 16;
+/// The most turns running without their socket on one replica.
+pub const MAX_DETACHED: usize = 1024;
 /// How often streams heard of but gone silent are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -103,6 +110,26 @@ struct Inner {
     streams: HashMap<Uuid, Arc<Stream>>,
     local: HashMap<Uuid, LocalTurn>,
     swept: Instant,
+    /// Turns running without their socket, by client address (`None`: unknown).
+    detached: HashMap<Option<IpAddr>, usize>,
+}
+
+/// A place among the turns running without their socket, given back on drop.
+pub struct DetachedSlot {
+    streams: Arc<TurnStreams>,
+    client: Option<IpAddr>,
+}
+
+impl Drop for DetachedSlot {
+    fn drop(&mut self) {
+        let mut inner = self.streams.lock();
+        if let Some(count) = inner.detached.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                inner.detached.remove(&self.client);
+            }
+        }
+    }
 }
 
 impl TurnStreams {
@@ -117,6 +144,7 @@ impl TurnStreams {
                 streams: HashMap::new(),
                 local: HashMap::new(),
                 swept: Instant::now(),
+                detached: HashMap::new(),
             }),
         })
     }
@@ -133,6 +161,24 @@ impl TurnStreams {
         let stream = Stream::new(key, self.config.cap, replayable);
         inner.streams.insert(stream.key.stream, stream.clone());
         stream
+    }
+
+    /// A place for a turn of `client` to run on without its socket, unless that
+    /// address (or this replica) has [`MAX_DETACHED_PER_ADDRESS`] ([`MAX_DETACHED`])
+    /// already.
+    pub fn hold_detached(self: &Arc<Self>, client: Option<IpAddr>) -> Option<DetachedSlot> {
+        let mut inner = self.lock();
+        let total: usize = inner.detached.values().sum();
+        let mine = inner.detached.get(&client).copied().unwrap_or(0);
+        if total >= MAX_DETACHED || mine >= MAX_DETACHED_PER_ADDRESS {
+            tracing::warn!(client = ?client, mine, total, "too many turns running without their client; this one is aborted");
+            return None;
+        }
+        *inner.detached.entry(client).or_default() += 1;
+        Some(DetachedSlot {
+            streams: self.clone(),
+            client,
+        })
     }
 
     /// Notes a running turn of this replica, so a cancel from any socket stops it.

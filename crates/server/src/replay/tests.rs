@@ -193,3 +193,24 @@ async fn a_replica_replays_what_it_heard_and_one_that_joined_late_says_it_cannot
     }
     assert_eq!(streams.usage(), (0, 0));
 }
+
+#[test]
+fn an_address_may_leave_only_so_many_turns_running() {
+    let streams = streams();
+    let ip: Option<IpAddr> = Some("127.0.0.1".parse().unwrap());
+    let held: Vec<_> = (0..MAX_DETACHED_PER_ADDRESS)
+        .map(|_| streams.hold_detached(ip).expect("a place"))
+        .collect();
+    assert!(
+        streams.hold_detached(ip).is_none(),
+        "over the per-address cap"
+    );
+    assert!(
+        streams
+            .hold_detached(Some("127.0.0.2".parse().unwrap()))
+            .is_some(),
+        "another address has its own"
+    );
+    drop(held);
+    assert!(streams.hold_detached(ip).is_some(), "places are given back");
+}

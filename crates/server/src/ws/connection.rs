@@ -81,6 +81,7 @@ impl Connection {
             Exit::ClientGone => self.turn.detach(
                 self.state.config().resume.window,
                 self.state.runtime().parking(),
+                hub.streams(),
             ),
             Exit::Refused { .. } => self.turn.abort(),
             Exit::Shutdown => {
