@@ -408,6 +408,9 @@ pub async fn send_message(
 pub async fn cancel(ctx: &mut Ctx<'_>, req: Cancel) -> Result<Option<Event>, ActionError> {
     let Some((turn_request_id, session, sink)) = ctx.turn.cancel() else {
         let mut watched = ctx.turn.watched();
+        if watched.is_empty() {
+            return Ok(None);
+        }
         if let Some(id) = &req.session_id {
             let session = access::load_session(ctx.state, ctx.viewer, id).await?;
             watched.retain(|(org, c)| *org == session.org_id && *c == session.conversation_id);
