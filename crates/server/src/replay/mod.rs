@@ -13,7 +13,7 @@
 mod sink;
 mod stream;
 
-pub use sink::StreamSink;
+pub use sink::{ORIGIN_STALL, StreamSink};
 pub use stream::{Cap, Status, Stream, TurnKey};
 
 use crate::hub::ConnectionId;

@@ -8,6 +8,13 @@ use std::sync::{Arc, Mutex};
 use switchboard_agent::turn::{EventSink, SinkClosed};
 use switchboard_protocol::{ErrorCode, Event};
 
+/// How long a turn waits for room in its starting socket's full queue before it
+/// stops sending to that socket and goes on for the others. A phone that lost its
+/// network without closing the connection stops reading; the server may not learn
+/// it is gone for minutes, and its turn must not stall meanwhile. The socket, if
+/// alive after all, catches up by reopening the conversation.
+pub const ORIGIN_STALL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A turn's [`EventSink`] that outlives its socket.
 pub struct StreamSink {
     stream: Arc<Stream>,
@@ -43,11 +50,19 @@ impl StreamSink {
         let terminal = is_terminal(&event);
         let seq = self.stream.push(&frame, terminal).ok_or(SinkClosed)?;
         let origin = self.lock_origin().clone();
-        if let Some(out) = origin
-            && out.send_frame(frame.clone()).await.is_err()
-        {
-            // The client went; the turn goes on for whoever reopens it.
-            self.forget_origin();
+        if let Some(out) = origin {
+            match tokio::time::timeout(ORIGIN_STALL, out.send_frame(frame.clone())).await {
+                Ok(Ok(())) => {}
+                // The client went; the turn goes on for whoever reopens it.
+                Ok(Err(_)) => self.forget_origin(),
+                Err(_) => {
+                    tracing::warn!(
+                        request_id = %self.stream.key.request_id,
+                        "a client took no event for {ORIGIN_STALL:?}; its turn goes on without it"
+                    );
+                    self.forget_origin();
+                }
+            }
         }
         self.publish(seq, TurnBody::Event { frame, terminal }).await;
         if terminal {

@@ -214,3 +214,39 @@ fn an_address_may_leave_only_so_many_turns_running() {
     drop(held);
     assert!(streams.hold_detached(ip).is_some(), "places are given back");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_does_not_stall_the_turn_for_the_others() {
+    let hub = Hub::local(Parking::default(), streams());
+    let conversation = ConversationId::random();
+    let stream = hub.streams().open(key(conversation));
+    // The starting socket's queue holds one event and nobody reads it.
+    let (origin, _unread) = Outbound::channel(1);
+    let sink = StreamSink::new(stream, hub.clone(), origin);
+    let (out, mut rx) = Outbound::channel(64);
+    hub.streams().attach(
+        Uuid::new_v4(),
+        &out,
+        &OrgId::new("org"),
+        conversation,
+        |_| false,
+    );
+    let started = tokio::time::Instant::now();
+    for i in 0..5 {
+        sink.emit(Event::token("r1", &i.to_string())).await.unwrap();
+    }
+    sink.emit(Event::cancelled(Some("r1".into())))
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= sink::ORIGIN_STALL && waited < 2 * sink::ORIGIN_STALL,
+        "one stall, then the turn goes on: {waited:?}"
+    );
+    for i in 0..5 {
+        let frame: serde_json::Value = serde_json::from_str(&next(&mut rx).await).unwrap();
+        assert_eq!(frame["data"]["token"], i.to_string());
+    }
+    let last: serde_json::Value = serde_json::from_str(&next(&mut rx).await).unwrap();
+    assert_eq!(last["type"], "cancelled");
+}
