@@ -339,3 +339,44 @@ async fn a_client_that_never_comes_back_finds_the_reply_stored_and_nothing_kept(
     );
     app.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_sees_the_same_stream_as_the_first() {
+    let reply = long_reply(100);
+    let gateway = MockGateway::builder()
+        .script(vec![ScriptedReply::Text(reply.clone())])
+        .chunk_delay(Duration::from_millis(15))
+        .start()
+        .await;
+    let app = spawn_app_with(config_for(&gateway)).await;
+    let mut first = app.client().await;
+    let (session, conversation) = first.create_session().await;
+    first
+        .send(json!({"action": "send_message", "requestId": "r1",
+                     "sessionId": session, "message": "tell me a long story"}))
+        .await;
+    let mut seen = first.until("stream_token").await;
+    // Another tab opens the conversation while the first still reads the turn.
+    let mut second = app.client().await;
+    reopen(&mut second, &conversation).await;
+    seen.extend(first.until_terminal("r1").await);
+    let in_first: Vec<Value> = seen
+        .into_iter()
+        .filter(|e| e["type"] != "immediate_response")
+        .collect();
+    let in_second = second.until_terminal("r1").await;
+    assert_eq!(
+        shape(&in_second),
+        shape(&in_first),
+        "the same stream in both tabs"
+    );
+    assert_eq!(tokens(&in_second), reply);
+    assert_eq!(terminals(&in_second), 1);
+    // The first tab's own get_session does not send it its own turn again.
+    second.expect_silence(Duration::from_millis(200)).await;
+    first
+        .request("g", json!({"action": "get_session", "sessionId": session}))
+        .await;
+    first.expect_silence(Duration::from_millis(200)).await;
+    app.shutdown().await.unwrap();
+}
