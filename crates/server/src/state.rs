@@ -141,11 +141,12 @@ async fn connect_dynamodb(
 async fn open_hub(
     backplane: &BackplaneConfig,
     parking: switchboard_agent::turn::Parking,
+    streams: Arc<crate::replay::TurnStreams>,
     stop: CancellationToken,
 ) -> Result<Arc<Hub>, StartupError> {
     match connect_bus(backplane).await? {
-        None => Ok(Hub::local(parking)),
-        Some(bus) => Hub::joined(bus, parking, stop)
+        None => Ok(Hub::local(parking, streams)),
+        Some(bus) => Hub::joined(bus, parking, streams, stop)
             .await
             .map_err(|e| StartupError::Backplane(e.to_string())),
     }
@@ -335,9 +336,17 @@ impl AppState {
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
         });
+        // A stream heard of from another replica is dropped once it has been silent
+        // longer than any turn can be: its replica died or its end was lost.
+        let streams = crate::replay::TurnStreams::new(
+            config.resume,
+            config.turn_timeout + config.park_timeout + config.resume.window.unwrap_or_default(),
+            store.clone(),
+        );
         let hub = open_hub(
             &config.backplane,
             runtime.parking().clone(),
+            streams,
             shutdown.clone(),
         )
         .await?;

@@ -31,6 +31,7 @@ mod messages;
 mod offline;
 mod otp;
 mod replicas;
+mod resumable;
 mod sessions;
 mod shutdown;
 mod slow_requests;
