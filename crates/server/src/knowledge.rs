@@ -100,6 +100,7 @@ pub async fn build(
         name: None,
         path: Some(path.display().to_string()),
         url: None,
+        crawl: None,
         github: None,
         org: None,
         acl: Default::default(),

@@ -111,6 +111,7 @@ async fn read_corpus(dir: &Path) -> Result<Vec<Document>, String> {
         name: Some(SOURCE.into()),
         path: Some(dir.display().to_string()),
         url: None,
+        crawl: None,
         github: None,
         org: None,
         acl: Default::default(),

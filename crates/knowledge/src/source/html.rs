@@ -450,6 +450,35 @@ fn collapse_keep_edges(text: &str) -> String {
     format!("{lead}{inner}{trail}")
 }
 
+/// The page's links (`<a href>`) resolved against `base` (or the page's `<base
+/// href>`), http(s) only, without fragments, each once, in page order.
+pub fn html_links(html: &str, base: &reqwest::Url) -> Vec<reqwest::Url> {
+    let document = Html::parse_document(html);
+    let root = document.root_element();
+    let base = find(root, &|e| e.value().name() == "base")
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|href| base.join(href.trim()).ok())
+        .unwrap_or_else(|| base.clone());
+    let mut seen = std::collections::HashSet::new();
+    root.descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "a")
+        .filter(|e| {
+            e.value()
+                .attr("rel")
+                .is_none_or(|r| !r.contains("nofollow"))
+        })
+        .filter_map(|e| e.value().attr("href"))
+        .filter_map(|href| base.join(href.trim()).ok())
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .map(|mut url| {
+            url.set_fragment(None);
+            url
+        })
+        .filter(|url| seen.insert(url.clone()))
+        .collect()
+}
+
 /// Decodes a fetched HTML page: the charset of the `Content-Type` header, else a
 /// byte-order mark, else a `<meta charset>` in the first 1024 bytes, else UTF-8.
 /// Undecodable bytes become U+FFFD.
@@ -607,6 +636,26 @@ mod tests {
             r#"<p><a href="javascript:alert(1)">click</a> <a href="/rel">rel</a> <a href="https://x.test/a b">abs</a></p>"#,
         );
         assert_eq!(text, "click rel [abs](https://x.test/a%20b)");
+    }
+
+    #[test]
+    fn links_are_resolved_without_fragments_and_nofollow() {
+        let base = reqwest::Url::parse("https://docs.test/guide/intro").unwrap();
+        let links = html_links(
+            r#"<a href="setup#step-2">a</a> <a href="/faq">b</a> <a href="setup">again</a>
+               <a href="mailto:x@y.test">mail</a> <a rel="nofollow" href="/private">p</a>
+               <a href="https://other.test/">other</a>"#,
+            &base,
+        );
+        let links: Vec<String> = links.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            links,
+            [
+                "https://docs.test/guide/setup",
+                "https://docs.test/faq",
+                "https://other.test/"
+            ]
+        );
     }
 
     #[test]
