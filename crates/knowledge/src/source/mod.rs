@@ -6,12 +6,14 @@
 mod files;
 mod github;
 mod html;
+mod office;
 mod site;
 mod web;
 
 pub use files::FileSource;
 pub use github::GitHubSource;
 pub use html::html_to_text;
+pub use office::{docx_to_text, pdf_to_text};
 pub use site::{CrawlConfig, CrawlReport, DEFAULT_MAX_PAGES, MAX_PAGES, SiteSource};
 pub use web::WebSource;
 

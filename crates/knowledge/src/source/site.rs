@@ -334,7 +334,9 @@ fn sitemap_locations(xml: &str) -> (Vec<String>, Vec<String>) {
                 if let Some(loc) = loc.as_mut() {
                     let resolved = reference.resolve_char_ref().ok().flatten().or_else(|| {
                         let name = reference.decode().ok()?;
-                        quick_xml::escape::resolve_predefined_entity(&name)?.chars().next()
+                        quick_xml::escape::resolve_predefined_entity(&name)?
+                            .chars()
+                            .next()
                     });
                     loc.extend(resolved);
                 }
