@@ -14,7 +14,8 @@ pub use backplane::{Bus, BusError, MemoryBus, Target};
 pub use ids::*;
 pub use model::*;
 pub use store::{
-    ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
+    ActivityCursor, ConversationCursor, ConversationSearch, ConversationSummaryPage,
+    MAX_CONVERSATIONS_PAGE, SearchTooLong, ConversationPage, ConversationQuery, ConversationSummary,
     ConversationUpdate, IndexingRunQuery, MessagePage, MessageQuery, NewSession, Order,
     OrgConversationQuery, Owner, QuotaCharge, QuotaVerdict, SessionUpdate, Store, StoreError,
     StoreResult, memory::MemoryStore,
