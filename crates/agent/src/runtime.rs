@@ -151,6 +151,16 @@ impl AgentRuntime {
         self.env.llm.label()
     }
 
+    /// The agent a client's `agentId` names (see [`AgentFile::resolve`]).
+    pub fn resolve_agent(&self, agent_id: &str) -> Option<switchboard_core::AgentId> {
+        self.file.resolve(agent_id)
+    }
+
+    /// The UUID a stored agent id stands for on the wire (see [`AgentFile::wire_id`]).
+    pub fn wire_agent_id(&self, stored: &str) -> switchboard_core::AgentId {
+        self.file.wire_id(stored)
+    }
+
     /// The display name of an agent, when its profile gives one.
     pub fn agent_name(&self, agent_id: &str) -> Option<String> {
         self.file.agent(agent_id).and_then(|a| a.name.clone())

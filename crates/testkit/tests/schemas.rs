@@ -108,6 +108,36 @@ fn samples() -> Vec<(Event, Option<&'static str>)> {
             ),
             Some("get_conversation_messages"),
         ),
+        (
+            Event::ack(
+                Some("l".into()),
+                200,
+                "Conversations",
+                Ack::Conversations(ConversationList {
+                    conversations: vec![ConversationRow {
+                        conversation_id: uuid.clone(),
+                        title: "Where is my refund?".into(),
+                        updated_at: "2026-11-21T06:00:00.000Z".into(),
+                        message_count: 2,
+                    }],
+                    next_cursor: Some("opaque".into()),
+                    has_more: true,
+                }),
+            ),
+            Some("list_conversations"),
+        ),
+        (
+            Event::ack(
+                Some("n".into()),
+                200,
+                "Conversation renamed",
+                Ack::ConversationRenamed(ConversationRenamed {
+                    conversation_id: uuid.clone(),
+                    title: "Billing".into(),
+                }),
+            ),
+            Some("rename_conversation"),
+        ),
         (Event::token("r", "Hel"), None),
         (Event::reasoning("r", "thinking"), None),
         (Event::preamble("r", "Looking that up."), None),
@@ -282,4 +312,38 @@ fn vendored_spec_matches_the_shared_spec() {
             );
         }
     }
+}
+
+/// Each fixture of `spec/conformance/fixtures.json` is a valid instance of the
+/// schema it names, so the examples a client author copies are right.
+#[test]
+fn every_fixture_matches_the_schema_it_names() {
+    let read = |path: std::path::PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let fixtures = read(spec_dir().join("conformance/fixtures.json"));
+    let mut checked = 0;
+    for (name, fixture) in fixtures.as_object().unwrap() {
+        let Some(reference) = fixture["$schema_ref"].as_str() else {
+            continue;
+        };
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        let mut schema = read(spec_dir().join(file));
+        if !pointer.is_empty() {
+            let object = schema.as_object_mut().unwrap();
+            object.remove("oneOf");
+            object.insert("$ref".into(), Value::from(format!("#{pointer}")));
+        }
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        let problems: Vec<String> = validator
+            .iter_errors(&fixture["instance"])
+            .map(|e| format!("at '{}': {e}", e.instance_path()))
+            .collect();
+        assert!(problems.is_empty(), "fixture '{name}' ({reference}): {problems:?}");
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} fixtures name a schema");
 }

@@ -8,6 +8,7 @@ mod admin_documents;
 mod admin_openapi;
 mod admin_publish;
 mod admin_settings;
+mod agent_ids;
 mod agents;
 mod approval;
 mod auth;
