@@ -30,6 +30,7 @@ mod logs;
 mod messages;
 mod offline;
 mod otp;
+mod python_client;
 mod replicas;
 mod sessions;
 mod shutdown;
