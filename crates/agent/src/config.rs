@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
-use switchboard_knowledge::source::SourceConfig;
 use switchboard_core::AgentId;
+use switchboard_knowledge::source::SourceConfig;
 use switchboard_knowledge::{Acl, Document};
 
 /// The whole file.
@@ -509,8 +509,14 @@ tools = ["lookup_order"]
         );
         assert_eq!(file.resolve("Support"), None, "slugs are exact");
         assert_eq!(file.resolve("nobody"), None);
-        assert_eq!(file.agent("support").unwrap().name.as_deref(), Some("Support"));
-        assert_eq!(file.agent(sales.as_str()).unwrap().name.as_deref(), Some("Sales"));
+        assert_eq!(
+            file.agent("support").unwrap().name.as_deref(),
+            Some("Support")
+        );
+        assert_eq!(
+            file.agent(sales.as_str()).unwrap().name.as_deref(),
+            Some("Sales")
+        );
         assert_eq!(file.wire_id("gone"), AgentId::from_slug("gone"));
     }
 
@@ -520,11 +526,16 @@ tools = ["lookup_order"]
         for (agents, expected) in [
             (
                 json!([{"id": "sales", "slug": "shop"}]),
-                format!("'id' must be a UUID when a 'slug' is given (to keep the id 'sales' stood for, write \"id\": \"{derived}\")"),
+                format!(
+                    "'id' must be a UUID when a 'slug' is given (to keep the id 'sales' stood for, write \"id\": \"{derived}\")"
+                ),
             ),
             (
                 json!([{"id": "sales team"}]),
-                format!("'id' must be a UUID, e.g. \"id\": \"{}\"", AgentId::from_slug("sales team")),
+                format!(
+                    "'id' must be a UUID, e.g. \"id\": \"{}\"",
+                    AgentId::from_slug("sales team")
+                ),
             ),
             (
                 json!([{"id": "0f1e2d3c-4b5a-4968-8776-655443322110", "slug": "a b"}]),

@@ -148,7 +148,11 @@ mod tests {
     #[test]
     fn agent_ids_are_canonical_uuids_and_slugs_derive_stable_ones() {
         let canonical = "0f1e2d3c-4b5a-4968-8776-655443322110";
-        for form in [canonical, " 0F1E2D3C-4B5A-4968-8776-655443322110 ", "0f1e2d3c4b5a49688776655443322110"] {
+        for form in [
+            canonical,
+            " 0F1E2D3C-4B5A-4968-8776-655443322110 ",
+            "0f1e2d3c4b5a49688776655443322110",
+        ] {
             assert_eq!(AgentId::uuid(form).unwrap().as_str(), canonical, "{form}");
         }
         assert_eq!(AgentId::uuid("sales"), None);

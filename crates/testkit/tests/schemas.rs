@@ -342,7 +342,10 @@ fn every_fixture_matches_the_schema_it_names() {
             .iter_errors(&fixture["instance"])
             .map(|e| format!("at '{}': {e}", e.instance_path()))
             .collect();
-        assert!(problems.is_empty(), "fixture '{name}' ({reference}): {problems:?}");
+        assert!(
+            problems.is_empty(),
+            "fixture '{name}' ({reference}): {problems:?}"
+        );
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} fixtures name a schema");

@@ -235,7 +235,9 @@ impl ConversationSummaryPage {
         let more = fetched.len() > limit;
         fetched.truncate(limit);
         let next = if more {
-            fetched.last().map(|row| ActivityCursor::of(&row.conversation))
+            fetched
+                .last()
+                .map(|row| ActivityCursor::of(&row.conversation))
         } else {
             None
         };

@@ -114,9 +114,7 @@ impl Wire for GetMessagesWire {
         // request are refused rather than one of them silently winning.
         let cursor = match (non_blank(self.cursor), non_blank(self.before)) {
             (Some(cursor), Some(before)) if cursor != before => {
-                return Err(
-                    "'cursor' and 'before' name different pages; send one of them".into(),
-                );
+                return Err("'cursor' and 'before' name different pages; send one of them".into());
             }
             (cursor, before) => cursor.or(before),
         };
@@ -257,7 +255,10 @@ mod tests {
             Err(e) => Err(e.message),
         };
         let base = r#"{"action":"get_conversation_messages","sessionId":"s""#;
-        assert_eq!(page(&format!(r#"{base},"before":"m1"}}"#)), Ok(Some("m1".into())));
+        assert_eq!(
+            page(&format!(r#"{base},"before":"m1"}}"#)),
+            Ok(Some("m1".into()))
+        );
         assert_eq!(
             page(&format!(r#"{base},"before":"m1","cursor":"m1"}}"#)),
             Ok(Some("m1".into()))

@@ -28,9 +28,10 @@ pub async fn list(ctx: &mut Ctx<'_>, req: ListConversations) -> Result<Event, Ac
             .filter(|(c, participants)| {
                 c.org_id == query.org_id
                     && query.only.as_ref().is_none_or(|ids| ids.contains(&c.id))
-                    && query.owner.as_ref().is_none_or(|owner| {
-                        access::owners(participants).any(|o| o == *owner)
-                    })
+                    && query
+                        .owner
+                        .as_ref()
+                        .is_none_or(|owner| access::owners(participants).any(|o| o == *owner))
             });
         if named.is_none() {
             return Err(not_issued());
@@ -163,7 +164,10 @@ mod tests {
         let sealed = seal_cursor(position, refund.as_ref());
         assert!(open_cursor(&sealed, None).is_err(), "another search");
         let same = ConversationSearch::new("  REFUND ").unwrap();
-        assert!(open_cursor(&sealed, same.as_ref()).is_ok(), "the same search");
+        assert!(
+            open_cursor(&sealed, same.as_ref()).is_ok(),
+            "the same search"
+        );
         let forged = [
             "".to_owned(),
             "not base64!".to_owned(),

@@ -32,11 +32,15 @@ pub const DEFAULT_AGENT_NAME: &str = "smooth-agent";
 /// awaits it can immediately send messages.
 pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, ActionError> {
     // From here on the agent is its UUID, whether the client sent it or a slug.
-    let agent = ctx.state.runtime().resolve_agent(&req.agent_id).ok_or_else(|| {
-        ActionError::Validation(
-            "'agentId' must be an agent's UUID or the slug of a configured agent".into(),
-        )
-    })?;
+    let agent = ctx
+        .state
+        .runtime()
+        .resolve_agent(&req.agent_id)
+        .ok_or_else(|| {
+            ActionError::Validation(
+                "'agentId' must be an agent's UUID or the slug of a configured agent".into(),
+            )
+        })?;
     let req = CreateSession {
         agent_id: agent.to_string(),
         ..req
@@ -310,10 +314,7 @@ async fn redeclare_supports(
 pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Option<Event>, ActionError> {
     let mut session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
     // A session stored before agents had UUIDs still answers with one.
-    session.agent_id = ctx
-        .state
-        .runtime()
-        .wire_agent_id(session.agent_id.as_str());
+    session.agent_id = ctx.state.runtime().wire_agent_id(session.agent_id.as_str());
     ctx.viewer
         .remember(session.conversation_id, &session.org_id);
     join(ctx, &session);

@@ -111,8 +111,7 @@ async fn a_session_stored_under_an_old_text_id_reads_back_with_the_uuid() {
         .await;
     assert_eq!(resumed["data"]["conversationId"], conversation.as_str());
     assert_eq!(
-        resumed["data"]["agentParticipantId"],
-        got["data"]["agentParticipantId"],
+        resumed["data"]["agentParticipantId"], got["data"]["agentParticipantId"],
         "the agent's participant is the old one"
     );
 }

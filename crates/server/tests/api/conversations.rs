@@ -102,7 +102,11 @@ async fn rename_errors() {
 
 /// Every row of every page of `list_conversations` for `query`, following
 /// `nextCursor` while `hasMore` says more remain.
-async fn every_page(client: &mut switchboard_testkit::TestClient, limit: u32, query: &str) -> Vec<Vec<String>> {
+async fn every_page(
+    client: &mut switchboard_testkit::TestClient,
+    limit: u32,
+    query: &str,
+) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..20 {
@@ -142,7 +146,10 @@ async fn limit_one_pages_through_every_conversation() {
     }
     made.reverse();
     let pages = every_page(&mut client, 1, "").await;
-    assert_eq!(pages, made.iter().map(|c| vec![c.clone()]).collect::<Vec<_>>());
+    assert_eq!(
+        pages,
+        made.iter().map(|c| vec![c.clone()]).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -160,17 +167,36 @@ async fn query_finds_titles_and_first_messages_ignoring_case() {
     let (s3, _) = client.create_session().await;
     say(&app, &s3, "nothing to see").await;
 
-    assert_eq!(every_page(&mut client, 50, "billing").await, [vec![renamed.clone()]]);
-    assert_eq!(every_page(&mut client, 50, " Refund ").await, [vec![asked.clone()]]);
-    assert_eq!(every_page(&mut client, 50, "%").await, [Vec::<String>::new()]);
+    assert_eq!(
+        every_page(&mut client, 50, "billing").await,
+        [vec![renamed.clone()]]
+    );
+    assert_eq!(
+        every_page(&mut client, 50, " Refund ").await,
+        [vec![asked.clone()]]
+    );
+    assert_eq!(
+        every_page(&mut client, 50, "%").await,
+        [Vec::<String>::new()]
+    );
     let all_e = every_page(&mut client, 1, "E").await.concat();
-    assert_eq!(all_e.len(), 3, "'hello', 'late', 'see' a page at a time: {all_e:?}");
+    assert_eq!(
+        all_e.len(),
+        3,
+        "'hello', 'late', 'see' a page at a time: {all_e:?}"
+    );
 
     // A search never widens what the caller may see.
     let mut stranger = app.client().await;
-    assert_eq!(every_page(&mut stranger, 50, "billing").await, [Vec::<String>::new()]);
+    assert_eq!(
+        every_page(&mut stranger, 50, "billing").await,
+        [Vec::<String>::new()]
+    );
     let e = client
-        .request("l", json!({"action": "list_conversations", "query": "x".repeat(201)}))
+        .request(
+            "l",
+            json!({"action": "list_conversations", "query": "x".repeat(201)}),
+        )
         .await;
     assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
     assert_eq!(
@@ -211,7 +237,11 @@ async fn list_refuses_cursors_it_did_not_issue() {
         uuid::Uuid::new_v4()
     ));
     for (cursor, query, message) in [
-        ("garbage".to_owned(), "", "'cursor' is not a cursor this server issued"),
+        (
+            "garbage".to_owned(),
+            "",
+            "'cursor' is not a cursor this server issued",
+        ),
         (random, "", "'cursor' is not a cursor this server issued"),
         (theirs, "", "'cursor' is not a cursor this server issued"),
         (
@@ -221,7 +251,10 @@ async fn list_refuses_cursors_it_did_not_issue() {
         ),
     ] {
         let e = client
-            .request("l", json!({"action": "list_conversations", "cursor": cursor, "query": query}))
+            .request(
+                "l",
+                json!({"action": "list_conversations", "cursor": cursor, "query": query}),
+            )
             .await;
         assert_eq!(e["type"], "error", "{cursor}: {e}");
         assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
@@ -229,11 +262,20 @@ async fn list_refuses_cursors_it_did_not_issue() {
     }
     // The issued one still works, and an empty cursor is the first page.
     let second = client
-        .request("l", json!({"action": "list_conversations", "limit": 1, "cursor": issued}))
+        .request(
+            "l",
+            json!({"action": "list_conversations", "limit": 1, "cursor": issued}),
+        )
         .await;
     assert_eq!(second["data"]["hasMore"], false);
     let again = client
-        .request("l", json!({"action": "list_conversations", "limit": 1, "cursor": ""}))
+        .request(
+            "l",
+            json!({"action": "list_conversations", "limit": 1, "cursor": ""}),
+        )
         .await;
-    assert_eq!(again["data"]["conversations"], first["data"]["conversations"]);
+    assert_eq!(
+        again["data"]["conversations"],
+        first["data"]["conversations"]
+    );
 }

@@ -170,5 +170,8 @@ async fn before_is_another_name_for_cursor() {
             json!({"action": "get_conversation_messages", "sessionId": session, "before": "garbage"}),
         )
         .await;
-    assert_eq!(e["error"]["code"], "VALIDATION_ERROR", "never the newest page again");
+    assert_eq!(
+        e["error"]["code"], "VALIDATION_ERROR",
+        "never the newest page again"
+    );
 }

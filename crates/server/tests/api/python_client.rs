@@ -34,13 +34,22 @@ fn python() -> PathBuf {
             ));
             run(Command::new("python3").arg("-m").arg("venv").arg(&building));
             run(Command::new(building.join("bin/python")).args([
-                "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PACKAGE,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                PACKAGE,
             ]));
             if std::fs::rename(&building, &home).is_err() {
                 // Another process got there first; theirs is as good as ours.
                 let _ = std::fs::remove_dir_all(&building);
             }
-            assert!(has_client(&python), "{PACKAGE} did not install into {}", home.display());
+            assert!(
+                has_client(&python),
+                "{PACKAGE} did not install into {}",
+                home.display()
+            );
             python
         })
         .clone()
@@ -116,7 +125,11 @@ async fn the_python_client_pages_conversations_and_messages() {
     let newest_first: Vec<String> = made.iter().rev().cloned().collect();
     let listed = pages(&seen["pages"]);
     assert!(listed.iter().all(|p| p.len() == 1), "{listed:?}");
-    assert_eq!(listed.concat(), newest_first, "every conversation once, newest first");
+    assert_eq!(
+        listed.concat(),
+        newest_first,
+        "every conversation once, newest first"
+    );
     assert_eq!(
         pages(&seen["refundPages"]),
         [vec![made[2].clone()], vec![made[0].clone()]],

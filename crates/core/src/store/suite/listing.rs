@@ -50,7 +50,12 @@ async fn every_page(store: &dyn Store, mut query: ConversationQuery) -> Vec<Vec<
     let mut pages = Vec::new();
     for _ in 0..50 {
         let page = store.list_conversations(query.clone()).await.unwrap();
-        pages.push(page.conversations.iter().map(|r| r.conversation.id).collect());
+        pages.push(
+            page.conversations
+                .iter()
+                .map(|r| r.conversation.id)
+                .collect(),
+        );
         match page.next {
             Some(next) => query.after = Some(next),
             None => return pages,
@@ -75,7 +80,7 @@ pub async fn conversation_pages_reach_every_conversation(store: Arc<dyn Store>) 
         made.push(conversation_saying(&*store, new_session(&org), &["hi", "hello"], at).await);
     }
     let mut expected = made.clone();
-    expected.sort_by(|a, b| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+    expected.sort_by_key(|c| std::cmp::Reverse((c.updated_at, c.id)));
     let expected: Vec<_> = expected.iter().map(|c| c.id).collect();
     assert_eq!(expected[0], made[4].id, "the newest comes first");
 
@@ -85,7 +90,11 @@ pub async fn conversation_pages_reach_every_conversation(store: Arc<dyn Store>) 
         vec![2, 2, 1],
         "pages of two, the last one short and without a cursor"
     );
-    assert_eq!(pages.concat(), expected, "every conversation once, in order");
+    assert_eq!(
+        pages.concat(),
+        expected,
+        "every conversation once, in order"
+    );
 
     // Exactly filled pages end with no cursor rather than an empty page.
     let whole = store.list_conversations(sidebar(&org, 5)).await.unwrap();
@@ -93,7 +102,10 @@ pub async fn conversation_pages_reach_every_conversation(store: Arc<dyn Store>) 
     assert_eq!(whole.next, None);
     let rows = store.list_conversations(sidebar(&org, 4)).await.unwrap();
     let next = rows.next.expect("one more remains");
-    assert_eq!(next, ActivityCursor::of(&rows.conversations[3].conversation));
+    assert_eq!(
+        next,
+        ActivityCursor::of(&rows.conversations[3].conversation)
+    );
 }
 
 /// `limit` 0 is served as 1 and a limit past the maximum as the maximum, with no
@@ -114,7 +126,10 @@ pub async fn conversation_pages_bound_the_limit_and_the_search(store: Arc<dyn St
         .unwrap();
     assert_eq!(all.conversations.len(), 3);
     assert_eq!(all.next, None);
-    assert_eq!(sidebar(&org, usize::MAX).page_size(), MAX_CONVERSATIONS_PAGE);
+    assert_eq!(
+        sidebar(&org, usize::MAX).page_size(),
+        MAX_CONVERSATIONS_PAGE
+    );
 
     let found = store
         .list_conversations(ConversationQuery {
@@ -123,7 +138,11 @@ pub async fn conversation_pages_bound_the_limit_and_the_search(store: Arc<dyn St
         })
         .await
         .unwrap();
-    assert_eq!(found.conversations.len(), 3, "a search of the longest length");
+    assert_eq!(
+        found.conversations.len(),
+        3,
+        "a search of the longest length"
+    );
     assert_eq!(
         ConversationSearch::new(&format!("{long}x")),
         Err(SearchTooLong)
@@ -223,7 +242,11 @@ pub async fn conversation_search_matches_titles_and_first_messages(store: Arc<dy
                 })
                 .await
                 .unwrap();
-            let mut ids: Vec<_> = page.conversations.iter().map(|r| r.conversation.id).collect();
+            let mut ids: Vec<_> = page
+                .conversations
+                .iter()
+                .map(|r| r.conversation.id)
+                .collect();
             ids.sort();
             ids
         }
@@ -232,10 +255,18 @@ pub async fn conversation_search_matches_titles_and_first_messages(store: Arc<dy
         ids.sort();
         ids
     };
-    assert_eq!(found("BILLING").await, vec![titled.id], "by title, any case");
+    assert_eq!(
+        found("BILLING").await,
+        vec![titled.id],
+        "by title, any case"
+    );
     assert_eq!(found("  refund ").await, vec![asked.id], "by first message");
     assert_eq!(found("%").await, vec![later_words.id], "'%' is literal");
-    assert_eq!(found("_").await, Vec::<ConversationId>::new(), "'_' is literal");
+    assert_eq!(
+        found("_").await,
+        Vec::<ConversationId>::new(),
+        "'_' is literal"
+    );
     assert_eq!(found("nothing like it").await, vec![]);
     assert_eq!(
         found("h").await,

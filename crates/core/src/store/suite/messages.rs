@@ -276,7 +276,11 @@ pub async fn owner_filters_match_the_organisation_and_the_user(store: Arc<dyn St
             })
             .await
             .unwrap();
-        let ids: Vec<_> = listed.conversations.iter().map(|r| r.conversation.id).collect();
+        let ids: Vec<_> = listed
+            .conversations
+            .iter()
+            .map(|r| r.conversation.id)
+            .collect();
         assert_eq!(ids, expected, "sidebar of {org} for {who:?}");
         let admin = store
             .list_org_conversations(OrgConversationQuery {
