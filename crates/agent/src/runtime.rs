@@ -290,7 +290,9 @@ impl AgentRuntime {
             request_id: request.request_id,
             session_id: session.id,
             conversation_id: session.conversation_id,
-            agent_id: session.agent_id.to_string(),
+            // The UUID, also for sessions stored under an agent's old text id, so
+            // the agent's workflow (keyed by UUID) is found.
+            agent_id: self.file.wire_id(session.agent_id.as_str()).to_string(),
             model,
             max_iterations,
             max_tokens: self.settings.max_tokens,
