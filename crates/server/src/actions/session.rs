@@ -31,6 +31,20 @@ pub const DEFAULT_AGENT_NAME: &str = "smooth-agent";
 /// The acknowledgement is sent only once everything is stored, so a client that
 /// awaits it can immediately send messages.
 pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Option<Event>, ActionError> {
+    // From here on the agent is its UUID, whether the client sent it or a slug.
+    let agent = ctx
+        .state
+        .runtime()
+        .resolve_agent(&req.agent_id)
+        .ok_or_else(|| {
+            ActionError::Validation(
+                "'agentId' must be an agent's UUID or the slug of a configured agent".into(),
+            )
+        })?;
+    let req = CreateSession {
+        agent_id: agent.to_string(),
+        ..req
+    };
     let limits = &ctx.state.config().storage_limits;
     crate::quota::check_metadata(&req.metadata, limits)?;
     let admission = ctx
@@ -47,7 +61,8 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Option<Even
         Some(id) => access::open_conversation(ctx.state, ctx.viewer, id)
             .await?
             .filter(|(_, participants)| {
-                access::agent_of(participants) == Some(req.agent_id.as_str())
+                access::agent_of(participants)
+                    .is_some_and(|a| ctx.state.runtime().wire_agent_id(a) == agent)
             }),
         None => None,
     };
@@ -98,7 +113,9 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Option<Even
         ParticipantKind::AiAgent,
         existing.iter().find(|p| {
             p.kind == ParticipantKind::AiAgent
-                && p.internal_id.as_deref() == Some(agent_id.as_str())
+                && p.internal_id
+                    .as_deref()
+                    .is_some_and(|a| ctx.state.runtime().wire_agent_id(a) == agent_id)
         }),
     );
     let mut metadata = Metadata::new();
@@ -325,7 +342,9 @@ async fn redeclare_supports(
 /// acknowledgement from its first event; when a turn of the session waits for an
 /// answer, its prompt follows again: a client that reconnected can show it.
 pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Option<Event>, ActionError> {
-    let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
+    let mut session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
+    // A session stored before agents had UUIDs still answers with one.
+    session.agent_id = ctx.state.runtime().wire_agent_id(session.agent_id.as_str());
     ctx.viewer
         .remember(session.conversation_id, &session.org_id);
     join(ctx, &session);
