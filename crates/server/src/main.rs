@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchboard_server::cli::{Cli, Command, chat, token};
+use switchboard_server::cli::{Cli, Command, backup, chat, token};
 use switchboard_server::{AppState, Config, serve, shutdown_signal};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -18,6 +18,16 @@ async fn main() -> ExitCode {
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {
                 eprintln!("switchboard chat: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Backup(args)) => match backup::run(&args).await {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchboard backup: {e}");
                 ExitCode::FAILURE
             }
         },
@@ -79,6 +89,17 @@ fn raise_descriptor_limit() {
     }
 }
 
+/// The store's name, and for a file where the data lives.
+fn store_summary(storage: &switchboard_server::config::StorageConfig) -> String {
+    match storage {
+        switchboard_server::config::StorageConfig::Sqlite { path } => {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            format!("sqlite, data in {}", absolute.display())
+        }
+        other => other.label().to_owned(),
+    }
+}
+
 /// Why the process ends badly: exit code 2 when start-up could not use what the
 /// configuration names (an address, a database, a key, a broker), 1 when serving failed.
 enum Failure {
@@ -104,7 +125,7 @@ async fn run(config: Config) -> Result<(), Failure> {
         .map_err(Failure::Startup)?;
     let summary = format!(
         "store={}, backplane={}, llm={}, model={}",
-        config.storage.label(),
+        store_summary(&config.storage),
         config.backplane.label(),
         config
             .gateway

@@ -33,6 +33,8 @@ mod replicas;
 mod sessions;
 mod shutdown;
 mod slow_requests;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod storage_limits;
 mod tenancy;
 mod tool_endpoint;
