@@ -12,7 +12,9 @@ pub enum StorageConfig {
     Memory,
     /// A SQLite file: `SMOOTH_AGENT_DATABASE_URL=sqlite://PATH`, or
     /// `switchboard.db` in `SMOOTH_AGENT_DATA_DIR` (default `./data`). The default.
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
     /// `rank_fusion`: hybrid retrieval fuses the arms by reciprocal rank
     /// (`SMOOTH_AGENT_KNOWLEDGE_FUSION=rrf`) instead of by relative score.
     Postgres {

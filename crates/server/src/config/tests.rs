@@ -74,11 +74,16 @@ fn sqlite_lives_in_the_data_dir_or_where_its_url_says() {
         std::path::Path::new("./data/switchboard.db")
     );
     assert!(matches!(
-        config(&[("SMOOTH_AGENT_STORAGE", "memory")]).unwrap().storage,
+        config(&[("SMOOTH_AGENT_STORAGE", "memory")])
+            .unwrap()
+            .storage,
         StorageConfig::Memory
     ));
     for (url, says) in [
-        ("postgres://app:hunter2@db/app", "SMOOTH_AGENT_STORAGE=postgres"),
+        (
+            "postgres://app:hunter2@db/app",
+            "SMOOTH_AGENT_STORAGE=postgres",
+        ),
         ("sqlite::memory:", "SMOOTH_AGENT_STORAGE=memory"),
         ("sqlite://x.db?mode=ro", "no options"),
         ("sqlite://", "not a file"),

@@ -15,10 +15,10 @@ struct DataDir(PathBuf);
 
 impl DataDir {
     fn new(label: &str) -> Self {
-        Self(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "sqlite-{label}-{}",
-            uuid::Uuid::new_v4().simple()
-        )))
+        Self(
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("sqlite-{label}-{}", uuid::Uuid::new_v4().simple())),
+        )
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
@@ -95,7 +95,9 @@ async fn a_backup_taken_while_the_server_writes_restores_every_earlier_message()
     let server = start(&data.env()).await;
     let mut client = TestClient::connect(server.url()).await;
     let (session, _) = client.create_session().await;
-    client.turn("before", &session, "written before the backup").await;
+    client
+        .turn("before", &session, "written before the backup")
+        .await;
 
     // Another client writes all through the backup.
     let url = server.url().to_owned();
