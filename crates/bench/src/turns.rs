@@ -122,19 +122,16 @@ async fn run_store(
 /// The size of the SQLite file a server left, per 1,000 of its messages.
 async fn sqlite_size(path: &std::path::Path) -> Result<String, String> {
     use sqlx::Connection;
-    // After a clean stop the write-ahead log is folded into the file; count it anyway.
-    let mut bytes = 0;
-    for suffix in ["", "-wal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        bytes += std::fs::metadata(std::path::PathBuf::from(name)).map_or(0, |m| m.len());
-    }
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true);
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
     let mut connection = sqlx::SqliteConnection::connect_with(&options)
         .await
         .map_err(|e| e.to_string())?;
+    // Whatever the write-ahead log still holds goes into the file first.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut connection)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     let counts: (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM conversations)",
     )
