@@ -641,4 +641,11 @@ fn a_shared_store_with_codes_needs_a_configured_key() {
     let mut short = shared.to_vec();
     short.push(("SMOOTH_AGENT_OTP_SECRET", "short"));
     assert_eq!(config(&short).unwrap_err().var, "SMOOTH_AGENT_OTP_SECRET");
+    // One process per SQLite file: a random key is shared with no one (codes sent
+    // before a restart stop verifying; docs/sqlite.md).
+    let sqlite = config(&[("SMOOTH_AGENT_OTP_WEBHOOK_URL", "http://127.0.0.1:9/hook")]);
+    assert!(matches!(
+        sqlite.unwrap().otp_options.key,
+        OtpKeySource::Random
+    ));
 }
