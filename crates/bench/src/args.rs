@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 pub const USAGE: &str = "usage:
   switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
-  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--postgres URL]
+  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--stores LIST] [--postgres URL]
   switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL]
   switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL]
   switchboard-bench backplane --server PATH_TO_switchboard [--brokers redis,nats] [--receivers N] [--events N] [--burst N] [--in-flight N]
@@ -39,9 +39,30 @@ pub struct TurnsArgs {
     pub turns: usize,
     /// Connection counts to measure, in order.
     pub concurrency: Vec<usize>,
+    /// The stores to measure, one server each, in order: `memory`, `sqlite`
+    /// (a throwaway file) and `postgres` (needs `postgres`).
+    pub stores: Vec<TurnStore>,
     /// A PostgreSQL server (`postgres://user@host:port`) to store in, in a
-    /// throwaway database, instead of the in-memory store.
+    /// throwaway database.
     pub postgres: Option<String>,
+}
+
+/// Where the server of a `turns` run stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnStore {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+impl TurnStore {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
 }
 
 /// Retrieval quality over a labelled question set.
@@ -192,10 +213,26 @@ impl TurnsArgs {
         let mut turns = 400;
         let mut concurrency = vec![1, 20];
         let mut postgres = None;
+        let mut stores = None;
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
                 "--server" => server = Some(PathBuf::from(value("--server")?)),
+                "--stores" => {
+                    let list = value("--stores")?;
+                    let parsed = list
+                        .split(',')
+                        .map(|name| match name.trim() {
+                            "memory" => Ok(TurnStore::Memory),
+                            "sqlite" => Ok(TurnStore::Sqlite),
+                            "postgres" => Ok(TurnStore::Postgres),
+                            other => Err(format!(
+                                "--stores: unknown store '{other}' (memory, sqlite, postgres)"
+                            )),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    stores = Some(parsed);
+                }
                 "--turns" => turns = positive("--turns", &value("--turns")?)?,
                 "--concurrency" => {
                     concurrency = positive_list("--concurrency", &value("--concurrency")?)?;
@@ -211,10 +248,22 @@ impl TurnsArgs {
                 "--concurrency {c} is more than --turns {turns}: some connections would idle"
             ));
         }
+        // By default memory and SQLite, and PostgreSQL when a server is named.
+        let stores = stores.unwrap_or_else(|| {
+            let mut all = vec![TurnStore::Memory, TurnStore::Sqlite];
+            if postgres.is_some() {
+                all.push(TurnStore::Postgres);
+            }
+            all
+        });
+        if stores.contains(&TurnStore::Postgres) && postgres.is_none() {
+            return Err("--stores postgres needs --postgres postgres://user@host:port".into());
+        }
         Ok(Self {
             server,
             turns,
             concurrency,
+            stores,
             postgres,
         })
     }

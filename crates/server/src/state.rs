@@ -53,6 +53,9 @@ pub enum StartupError {
     StorageUnavailable(&'static str),
     #[error("SMOOTH_AGENT_DATABASE_URL: {0}")]
     Storage(String),
+    /// The SQLite file could not be opened, or another server holds it.
+    #[error("SMOOTH_AGENT_STORAGE=sqlite: {0}")]
+    Sqlite(String),
     /// The table, or the service behind it, could not be reached or created.
     #[error(
         "SMOOTH_AGENT_STORAGE=dynamodb (SMOOTH_AGENT_DDB_TABLE, SMOOTH_AGENT_DDB_ENDPOINT, AWS credentials): {0}"
@@ -84,6 +87,17 @@ pub(crate) async fn open_store(
 ) -> Result<(Arc<dyn Store>, KnowledgeHome), StartupError> {
     match storage {
         StorageConfig::Memory => Ok((Arc::new(MemoryStore::new()), KnowledgeHome::Memory)),
+        // The knowledge base stays in memory here until it moves into the file.
+        #[cfg(feature = "sqlite")]
+        StorageConfig::Sqlite { path } => {
+            let store = switchboard_store_sqlite::SqliteStore::open(
+                path,
+                switchboard_store_sqlite::SqliteOptions::default(),
+            )
+            .await
+            .map_err(|e| StartupError::Sqlite(e.to_string()))?;
+            Ok((Arc::new(store), KnowledgeHome::Memory))
+        }
         #[cfg(feature = "postgres")]
         StorageConfig::Postgres { url, rank_fusion } => {
             use secrecy::ExposeSecret;

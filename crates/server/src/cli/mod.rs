@@ -1,7 +1,9 @@
 //! The `switchboard` command line. With no subcommand it serves, so the README's
 //! first command keeps working; `chat` talks to a running server from a terminal or
-//! a script; `token` mints a development JWT for trying the admin API.
+//! a script; `token` mints a development JWT for trying the admin API; `backup`
+//! copies a running server's SQLite file.
 
+pub mod backup;
 pub mod chat;
 pub mod ingest;
 pub mod probe;
@@ -50,6 +52,10 @@ pub enum Command {
     /// Print a development JWT signed with AUTH_JWT_HS256_SECRET, to try the admin
     /// API without an identity provider.
     Token(token::TokenArgs),
+    /// Copy the SQLite database to PATH, consistently, while the server runs
+    /// (VACUUM INTO). Never overwrites: PATH must not exist. Restore by stopping
+    /// the server and copying the file back.
+    Backup(backup::BackupArgs),
 }
 
 /// Every environment variable the server reads, with its default, for `--help`.

@@ -299,6 +299,8 @@ impl Config {
     pub fn for_tests() -> Self {
         let mut config = Self::from_lookup(|_| None).expect("defaults are valid");
         config.port = 0;
+        // Nothing on disk: tests that test storage say which.
+        config.storage = StorageConfig::Memory;
         config.drain_timeout = Duration::from_secs(5);
         config
     }

@@ -32,6 +32,7 @@ async fn tokens_and_secrets_never_reach_the_logs() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .env_clear()
         .env("RUST_LOG", "debug")
+        .env("SMOOTH_AGENT_STORAGE", "memory")
         .env("SMOOTH_AGENT_PORT", "0")
         .env("AUTH_JWT_HS256_SECRET", SECRET)
         .env("SMOOAI_GATEWAY_URL", gateway.url())

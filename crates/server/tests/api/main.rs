@@ -37,6 +37,8 @@ mod resumable;
 mod sessions;
 mod shutdown;
 mod slow_requests;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod storage_limits;
 mod tenancy;
 mod tool_endpoint;
