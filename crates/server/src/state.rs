@@ -97,6 +97,21 @@ async fn open_store(
             };
             Ok((Arc::new(store), home))
         }
+        #[cfg(feature = "sqlite")]
+        StorageConfig::Sqlite { path } => {
+            if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder).map_err(|e| {
+                    StartupError::Storage(format!("cannot create {}: {e}", folder.display()))
+                })?;
+            }
+            let pool = switchboard_store_sqlite::knowledge::open_pool(path)
+                .await
+                .map_err(|e| StartupError::Storage(e.to_string()))?;
+            // The knowledge base lives in the file. The SQLite conversation store
+            // is built separately (issue 15); until it is merged here,
+            // conversations stay in memory.
+            Ok((Arc::new(MemoryStore::new()), KnowledgeHome::Sqlite(pool)))
+        }
         #[cfg(feature = "dynamodb")]
         StorageConfig::DynamoDb { .. } => {
             let store = open_dynamodb(storage).await?;

@@ -6,3 +6,5 @@
 pub mod knowledge;
 
 pub use knowledge::{KnowledgeOptions, SqliteKnowledge};
+/// The pool type callers share with the knowledge base.
+pub use sqlx::SqlitePool;

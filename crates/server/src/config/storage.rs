@@ -4,6 +4,7 @@
 use super::ConfigError;
 use super::env::Env;
 use secrecy::SecretString;
+use std::path::PathBuf;
 
 /// Where conversations, sessions and messages are kept.
 #[derive(Debug, Clone)]
@@ -14,6 +15,11 @@ pub enum StorageConfig {
     Postgres {
         url: SecretString,
         rank_fusion: bool,
+    },
+    /// One SQLite file, from `SMOOTH_AGENT_DATABASE_URL=sqlite://PATH`
+    /// (default `data/switchboard.db`), holding the knowledge base beside the store.
+    Sqlite {
+        path: PathBuf,
     },
     /// `SMOOTH_AGENT_DDB_TABLE`, and `SMOOTH_AGENT_DDB_ENDPOINT` for a local server.
     DynamoDb {
@@ -28,6 +34,7 @@ impl StorageConfig {
             Self::Memory => "memory",
             Self::Postgres { .. } => "postgres",
             Self::DynamoDb { .. } => "dynamodb",
+            Self::Sqlite { .. } => "sqlite",
         }
     }
 }
@@ -81,6 +88,9 @@ pub(super) fn storage<F: Fn(&str) -> Option<String>>(
                 rank_fusion,
             })
         }
+        Some("sqlite" | "sqlite3") => Ok(StorageConfig::Sqlite {
+            path: sqlite_path(env.get("SMOOTH_AGENT_DATABASE_URL"))?,
+        }),
         Some("dynamodb" | "dynamo" | "ddb") => {
             let endpoint = env.get("SMOOTH_AGENT_DDB_ENDPOINT");
             if let Some(url) = &endpoint
@@ -100,9 +110,36 @@ pub(super) fn storage<F: Fn(&str) -> Option<String>>(
         }
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
-            problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
+            problem: format!(
+                "unknown storage '{other}' (expected: memory | sqlite | postgres | dynamodb)"
+            ),
         }),
     }
+}
+
+/// The SQLite file of `sqlite://PATH` (or `sqlite:PATH`); `data/switchboard.db`
+/// when no URL is given.
+fn sqlite_path(url: Option<String>) -> Result<PathBuf, ConfigError> {
+    let Some(url) = url else {
+        return Ok(PathBuf::from("data/switchboard.db"));
+    };
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| ConfigError {
+            var: "SMOOTH_AGENT_DATABASE_URL",
+            problem: "SMOOTH_AGENT_STORAGE=sqlite takes sqlite://PATH (a file path)".into(),
+        })?;
+    if path.is_empty() || path.contains('?') || path == ":memory:" {
+        return Err(ConfigError {
+            var: "SMOOTH_AGENT_DATABASE_URL",
+            problem: format!(
+                "'sqlite://{path}' is not a file path (no options, no :memory:; use \
+                 SMOOTH_AGENT_STORAGE=memory for a throwaway server)"
+            ),
+        });
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// `SMOOTH_AGENT_KNOWLEDGE_FUSION`: `score` (the default) or `rrf`.

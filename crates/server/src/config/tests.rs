@@ -591,3 +591,35 @@ fn a_shared_store_with_codes_needs_a_configured_key() {
     short.push(("SMOOTH_AGENT_OTP_SECRET", "short"));
     assert_eq!(config(&short).unwrap_err().var, "SMOOTH_AGENT_OTP_SECRET");
 }
+
+#[test]
+fn sqlite_takes_a_file_path() {
+    let path = |vars: &[(&str, &str)]| match config(vars).map(|c| c.storage) {
+        Ok(StorageConfig::Sqlite { path }) => Ok(path),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e.to_string()),
+    };
+    let sqlite = ("SMOOTH_AGENT_STORAGE", "sqlite");
+    assert_eq!(
+        path(&[sqlite]).unwrap(),
+        std::path::Path::new("data/switchboard.db")
+    );
+    let url = |u| [sqlite, ("SMOOTH_AGENT_DATABASE_URL", u)];
+    assert_eq!(
+        path(&url("sqlite:///var/lib/sb/x.db")).unwrap(),
+        std::path::Path::new("/var/lib/sb/x.db")
+    );
+    assert_eq!(
+        path(&url("sqlite://rel/x.db")).unwrap(),
+        std::path::Path::new("rel/x.db")
+    );
+    for bad in [
+        "postgres://x/y",
+        "sqlite://",
+        "sqlite://:memory:",
+        "sqlite://x.db?mode=ro",
+    ] {
+        let err = path(&url(bad)).unwrap_err();
+        assert!(err.contains("SMOOTH_AGENT_DATABASE_URL"), "{bad}: {err}");
+    }
+}

@@ -24,8 +24,8 @@ const fn var(name: &'static str, default: &'static str, meaning: &'static str) -
 pub const VARIABLES: &[Variable] = &[
     var("SMOOTH_AGENT_BIND", "127.0.0.1", "IP address to listen on"),
     var("SMOOTH_AGENT_PORT", "8787", "port (0 picks a free one)"),
-    var("SMOOTH_AGENT_STORAGE", "memory", "memory, postgres or dynamodb"),
-    var("SMOOTH_AGENT_DATABASE_URL", "", "PostgreSQL DSN (then DATABASE_URL)"),
+    var("SMOOTH_AGENT_STORAGE", "memory", "memory, sqlite, postgres or dynamodb"),
+    var("SMOOTH_AGENT_DATABASE_URL", "", "PostgreSQL DSN (then DATABASE_URL), or sqlite://PATH"),
     var("DATABASE_URL", "", "PostgreSQL DSN when SMOOTH_AGENT_DATABASE_URL is unset"),
     var("SMOOTH_AGENT_KNOWLEDGE_FUSION", "score", "score or rrf (PostgreSQL only)"),
     var("SMOOTH_AGENT_DDB_TABLE", "smooth-operator", "DynamoDB table, created when absent"),

@@ -24,6 +24,7 @@ mod gateway_failures;
 mod interactions;
 mod knowledge;
 mod knowledge_postgres;
+mod knowledge_sqlite;
 mod limits;
 mod logs;
 mod messages;
