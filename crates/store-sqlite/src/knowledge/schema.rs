@@ -80,6 +80,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS knowledge_chunks_fts USING fts5 (
     contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS knowledge_chunks_vocab
+    USING fts5vocab (knowledge_chunks_fts, row);
 CREATE TRIGGER IF NOT EXISTS knowledge_chunks_unindex AFTER DELETE ON knowledge_chunks
 BEGIN
     DELETE FROM knowledge_chunks_fts WHERE rowid = old.id;

@@ -67,17 +67,17 @@ pub(super) async fn search(
         SearchMode::Hybrid => (limit * 4).max(20),
         _ => limit,
     };
-    let full_text = match mode {
-        SearchMode::Vector => None,
-        _ => terms::match_query(question),
-    };
-    if full_text.is_none() && vector.is_none() {
-        return Ok(Vec::new());
-    }
     let org = access.org.as_deref();
     let readers = serde_json::to_string(&readers(access.user_id.iter(), access.groups.iter()))
         .map_err(|e| KnowledgeError::Backend(e.to_string()))?;
     let mut tx = knowledge.pool.begin().await.map_err(backend)?;
+    let full_text = match mode {
+        SearchMode::Vector => None,
+        _ => terms::selective_query(&mut tx, question).await?,
+    };
+    if full_text.is_none() && vector.is_none() {
+        return Ok(Vec::new());
+    }
     let lexical = match &full_text {
         Some(full_text) => {
             let rows = sqlx::query(LEXICAL)

@@ -73,20 +73,74 @@ fn quoted(token: &str) -> String {
     format!("\"{}\"", token.replace('"', "\"\""))
 }
 
-/// The question as an FTS5 query: any of its tokens (as BM25 in memory, any term
-/// may match); `None` when it has none.
-pub(super) fn match_query(question: &str) -> Option<String> {
+/// A token in more chunks than this is left out of the query when the question
+/// has rarer ones: ranking costs a look at every matching chunk, and BM25 gives
+/// such a token little weight anyway (as on PostgreSQL).
+const COMMON_TOKEN_CHUNKS: i64 = 2000;
+
+/// The question's distinct tokens.
+fn question_tokens(question: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     for term in switchboard_knowledge::terms(question) {
         tokens_of(&term, &mut tokens);
     }
     let mut seen = HashSet::new();
-    let phrases: Vec<String> = tokens
+    tokens.retain(|t| seen.insert(t.clone()));
+    tokens
+}
+
+/// The question as an FTS5 query: any of its tokens (as BM25 in memory, any term
+/// may match); `None` when it has none.
+pub(super) fn match_query(question: &str) -> Option<String> {
+    let phrases: Vec<String> = question_tokens(question)
         .iter()
-        .filter(|t| seen.insert(t.as_str()))
         .map(|t| quoted(t))
         .collect();
     (!phrases.is_empty()).then(|| phrases.join(" OR "))
+}
+
+/// [`match_query`] without the tokens in more than [`COMMON_TOKEN_CHUNKS`] chunks
+/// when rarer ones remain; when none does, all the common tokens held by at most
+/// half of the chunks must match (a token in more has a BM25 weight of about 0:
+/// a stop word), and a question of nothing else has no lexical match.
+pub(super) async fn selective_query(
+    connection: &mut SqliteConnection,
+    question: &str,
+) -> Result<Option<String>, KnowledgeError> {
+    let tokens = question_tokens(question);
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM knowledge_chunks")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(backend)?;
+    if n <= COMMON_TOKEN_CHUNKS {
+        return Ok(match_query(question));
+    }
+    let (mut selective, mut common) = (Vec::new(), Vec::new());
+    for token in &tokens {
+        // The vocabulary holds tokens as FTS5's tokenizer made them; a token it
+        // splits further is looked up whole, found in no row, and kept.
+        let df: Option<i64> =
+            sqlx::query_scalar("SELECT doc FROM knowledge_chunks_vocab WHERE term = ?1")
+                .bind(token)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(backend)?;
+        match df.unwrap_or(0) {
+            df if df <= COMMON_TOKEN_CHUNKS => selective.push(quoted(token)),
+            df if df * 2 <= n => common.push(quoted(token)),
+            _ => {}
+        }
+    }
+    Ok(if !selective.is_empty() {
+        Some(selective.join(" OR "))
+    } else if !common.is_empty() {
+        Some(common.join(" AND "))
+    } else {
+        None
+    })
 }
 
 /// BM25's IDF of each term, `ln((n - df + 0.5) / (df + 0.5) + 1)`, as in memory:
