@@ -35,7 +35,7 @@ fn invalid_values_name_their_variable() {
         ("SMOOTH_AGENT_MAX_ITERATIONS", "0"),
         ("SMOOTH_AGENT_MAX_TOKENS", "-5"),
         ("SMOOTH_AGENT_SEED_KB", "maybe"),
-        ("SMOOTH_AGENT_STORAGE", "sqlite3"),
+        ("SMOOTH_AGENT_STORAGE", "mysql"),
         ("SMOOAI_GATEWAY_URL", "llm.local:4000"),
     ] {
         let err = config(&[(var, value)]).unwrap_err();
