@@ -5,8 +5,8 @@ use std::path::PathBuf;
 pub const USAGE: &str = "usage:
   switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
   switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--stores LIST] [--postgres URL]
-  switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL]
-  switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL]
+  switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL | --sqlite]
+  switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL | --sqlite]
   switchboard-bench backplane --server PATH_TO_switchboard [--brokers redis,nats] [--receivers N] [--events N] [--burst N] [--in-flight N]
   switchboard-bench soak --server PATH_TO_switchboard [--half-open N] [--attack-addresses N] [--clients N] [--secs N] [--drain N]
   switchboard-bench WS_URL ...    (same as `foundation WS_URL ...`)";
@@ -76,6 +76,8 @@ pub struct EvalArgs {
     /// A PostgreSQL server (`postgres://user@host:port`) whose knowledge base to
     /// evaluate instead of the in-memory index, in a throwaway database.
     pub postgres: Option<String>,
+    /// Evaluate the SQLite knowledge base instead, in a throwaway file.
+    pub sqlite: bool,
 }
 
 /// Ingestion and query cost of the knowledge index on synthetic corpora.
@@ -87,6 +89,8 @@ pub struct KnowledgeArgs {
     /// A PostgreSQL server (`postgres://user@host:port`) to measure instead of the
     /// in-memory index, in throwaway databases.
     pub postgres: Option<String>,
+    /// Measure the SQLite knowledge base instead, in throwaway files.
+    pub sqlite: bool,
 }
 
 /// Events published on one replica and received on another, through a broker.
@@ -278,6 +282,7 @@ impl EvalArgs {
             questions: PathBuf::from("eval/retrieval/questions.json"),
             misses: false,
             postgres: None,
+            sqlite: false,
         };
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
@@ -286,6 +291,7 @@ impl EvalArgs {
                 "--questions" => args.questions = PathBuf::from(value("--questions")?),
                 "--misses" => args.misses = true,
                 "--postgres" => args.postgres = Some(value("--postgres")?),
+                "--sqlite" => args.sqlite = true,
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
             }
@@ -300,6 +306,7 @@ impl KnowledgeArgs {
             sizes: vec![10_000, 100_000],
             queries: 500,
             postgres: None,
+            sqlite: false,
         };
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
@@ -307,6 +314,7 @@ impl KnowledgeArgs {
                 "--sizes" => args.sizes = positive_list("--sizes", &value("--sizes")?)?,
                 "--queries" => args.queries = positive("--queries", &value("--queries")?)?,
                 "--postgres" => args.postgres = Some(value("--postgres")?),
+                "--sqlite" => args.sqlite = true,
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
             }

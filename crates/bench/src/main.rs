@@ -34,6 +34,7 @@ mod foundation;
 mod knowledge;
 mod postgres;
 mod soak;
+mod sqlite;
 mod stats;
 mod synthetic;
 mod turns;

@@ -87,7 +87,8 @@ pub(crate) async fn open_store(
 ) -> Result<(Arc<dyn Store>, KnowledgeHome), StartupError> {
     match storage {
         StorageConfig::Memory => Ok((Arc::new(MemoryStore::new()), KnowledgeHome::Memory)),
-        // The knowledge base stays in memory here until it moves into the file.
+        // The conversation store and the knowledge base share the file: the store
+        // holds the file's lock; the knowledge base has connections of its own.
         #[cfg(feature = "sqlite")]
         StorageConfig::Sqlite { path } => {
             let store = switchboard_store_sqlite::SqliteStore::open(
@@ -96,7 +97,10 @@ pub(crate) async fn open_store(
             )
             .await
             .map_err(|e| StartupError::Sqlite(e.to_string()))?;
-            Ok((Arc::new(store), KnowledgeHome::Memory))
+            let pool = switchboard_store_sqlite::knowledge::open_pool(path)
+                .await
+                .map_err(|e| StartupError::Sqlite(e.to_string()))?;
+            Ok((Arc::new(store), KnowledgeHome::Sqlite(pool)))
         }
         #[cfg(feature = "postgres")]
         StorageConfig::Postgres { url, rank_fusion } => {

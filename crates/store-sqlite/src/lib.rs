@@ -18,12 +18,16 @@
 //! Writes go through one connection, so they never wait on each other's locks and
 //! every multi-statement write is a transaction started with `BEGIN IMMEDIATE`;
 //! reads use a pool of their own and run beside the writes (WAL).
+//!
+//! [`knowledge`]: documents, chunks, their full-text index (FTS5) and vectors, in
+//! tables of their own in the same file.
 
 mod admin;
 mod backup;
 mod bounds;
 mod create;
 mod error;
+pub mod knowledge;
 mod lock;
 mod migrations;
 mod pages;
@@ -32,8 +36,10 @@ mod store;
 
 pub use backup::backup;
 pub use error::OpenError;
+pub use knowledge::{KnowledgeOptions, SqliteKnowledge};
+/// The pool type callers share with the knowledge base.
+pub use sqlx::SqlitePool;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

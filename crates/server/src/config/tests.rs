@@ -38,7 +38,7 @@ fn invalid_values_name_their_variable() {
         ("SMOOTH_AGENT_MAX_ITERATIONS", "0"),
         ("SMOOTH_AGENT_MAX_TOKENS", "-5"),
         ("SMOOTH_AGENT_SEED_KB", "maybe"),
-        ("SMOOTH_AGENT_STORAGE", "sqlite3"),
+        ("SMOOTH_AGENT_STORAGE", "mysql"),
         ("SMOOAI_GATEWAY_URL", "llm.local:4000"),
     ] {
         let err = config(&[(var, value)]).unwrap_err();
@@ -648,4 +648,36 @@ fn a_shared_store_with_codes_needs_a_configured_key() {
         sqlite.unwrap().otp_options.key,
         OtpKeySource::Random
     ));
+}
+
+#[test]
+fn sqlite_takes_a_file_path() {
+    let path = |vars: &[(&str, &str)]| match config(vars).map(|c| c.storage) {
+        Ok(StorageConfig::Sqlite { path }) => Ok(path),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e.to_string()),
+    };
+    let sqlite = ("SMOOTH_AGENT_STORAGE", "sqlite");
+    assert_eq!(
+        path(&[sqlite]).unwrap(),
+        std::path::Path::new("data/switchboard.db")
+    );
+    let url = |u| [sqlite, ("SMOOTH_AGENT_DATABASE_URL", u)];
+    assert_eq!(
+        path(&url("sqlite:///var/lib/sb/x.db")).unwrap(),
+        std::path::Path::new("/var/lib/sb/x.db")
+    );
+    assert_eq!(
+        path(&url("sqlite://rel/x.db")).unwrap(),
+        std::path::Path::new("rel/x.db")
+    );
+    for bad in [
+        "postgres://x/y",
+        "sqlite://",
+        "sqlite://:memory:",
+        "sqlite://x.db?mode=ro",
+    ] {
+        let err = path(&url(bad)).unwrap_err();
+        assert!(err.contains("SMOOTH_AGENT_DATABASE_URL"), "{bad}: {err}");
+    }
 }

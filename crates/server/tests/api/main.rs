@@ -26,6 +26,7 @@ mod gateway_failures;
 mod interactions;
 mod knowledge;
 mod knowledge_postgres;
+mod knowledge_sqlite;
 mod limits;
 mod logs;
 mod messages;
