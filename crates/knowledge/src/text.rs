@@ -19,15 +19,18 @@ const STOPWORDS: &[&str] = &[
 /// ("退货" from "退" and "货"), so a query's words outrank its single characters.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    // The previous ideograph, while a run of them lasts.
-    let mut previous: Option<&str> = None;
-    for word in text.unicode_words() {
+    // The previous ideograph and where it ended, while a run of them lasts.
+    let mut previous: Option<(&str, usize)> = None;
+    for (at, word) in text.unicode_word_indices() {
         if is_ideograph(word) {
-            if let Some(before) = previous {
+            // A pair only of ideographs written side by side (no space between).
+            if let Some((before, end)) = previous
+                && end == at
+            {
                 out.push(format!("{before}{word}"));
             }
             out.push(word.to_owned());
-            previous = Some(word);
+            previous = Some((word, at + word.len()));
             continue;
         }
         previous = None;
@@ -112,8 +115,9 @@ mod tests {
             terms("退货期限"),
             ["退", "退货", "货", "货期", "期", "期限", "限"]
         );
-        // A pair never spans a word of another script.
+        // A pair never spans a space or a word of another script.
         assert_eq!(terms("退 ok 货"), ["退", "ok", "货"]);
+        assert_eq!(terms("返品 返品"), ["返", "返品", "品", "返", "返品", "品"]);
         assert_eq!(terms("返品はできますか"), terms("返品はできますか"));
         assert!(terms("返品はできますか").contains(&"返品".to_owned()));
     }

@@ -1,12 +1,11 @@
 //! The lexical side: what FTS5 indexes, the query it runs, and how rare terms are.
 //!
 //! FTS5 indexes the chunk's *terms* as the in-memory index makes them
-//! (`switchboard_knowledge::terms`: lowercased, stop words out, plurals stemmed),
-//! not its raw text, so both stores match the same words, and the `idf` the
-//! reranker asks for counts the same chunks. A run of CJK characters (written
-//! without spaces) is one "term" to that splitter; here it is cut into overlapping
-//! pairs of characters (bigrams, single characters alone), so a question matches
-//! a chunk that shares a word with it rather than only one with the same whole run.
+//! (`switchboard_knowledge::terms`: Unicode word boundaries, lowercased, stop words
+//! out, plurals stemmed; ideographs one by one and in adjacent pairs), not its raw
+//! text, so both stores match the same words, and the `idf` the reranker asks for
+//! counts the same chunks. A term that still holds a run of CJK characters is cut
+//! into overlapping pairs here.
 
 use super::backend;
 use sqlx::SqliteConnection;
@@ -201,11 +200,15 @@ mod tests {
 
     #[test]
     fn cjk_runs_become_bigrams() {
-        assert_eq!(indexed("返品は17日以内"), "返品 品は 17 日以 以内");
+        // `terms` yields each ideograph and each adjacent pair (UAX #29 words).
+        assert_eq!(
+            indexed("返品は17日以内"),
+            "返 返品 品 品は は 17 日 日以 以 以内 内"
+        );
         assert_eq!(indexed("ABC返"), "abc 返");
         assert_eq!(
             match_query("返品 返品"),
-            Some("\"返品\"".into()),
+            Some("\"返\" OR \"返品\" OR \"品\"".into()),
             "repeated tokens are asked once"
         );
     }
