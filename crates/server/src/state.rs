@@ -44,6 +44,10 @@ struct Inner {
     /// Connections per client address not yet upgraded to a WebSocket, under
     /// `SMOOTH_AGENT_MAX_PENDING_PER_IP`.
     pending_slots: crate::ws::PerIpSlots,
+    /// What `GET /metrics` shows.
+    metrics: Arc<crate::telemetry::Metrics>,
+    /// Whether start-up ingestion is done (for `GET /ready`).
+    ingested: std::sync::atomic::AtomicBool,
 }
 
 /// Why the server could not start.
@@ -140,12 +144,16 @@ async fn open_hub(
     backplane: &BackplaneConfig,
     parking: switchboard_agent::turn::Parking,
     stop: CancellationToken,
+    metrics: &Arc<crate::telemetry::Metrics>,
 ) -> Result<Arc<Hub>, StartupError> {
     match connect_bus(backplane).await? {
         None => Ok(Hub::local(parking)),
-        Some(bus) => Hub::joined(bus, parking, stop)
-            .await
-            .map_err(|e| StartupError::Backplane(e.to_string())),
+        Some(bus) => {
+            let bus = Arc::new(crate::telemetry::MeteredBus::new(bus, metrics.clone()));
+            Hub::joined(bus, parking, stop)
+                .await
+                .map_err(|e| StartupError::Backplane(e.to_string()))
+        }
     }
 }
 
@@ -202,6 +210,14 @@ async fn seed_organizations(store: &dyn Store, file: &AgentFile) -> Result<(), S
         }
     }
     Ok(())
+}
+
+/// The models the configuration names: the only ones that get their own metrics
+/// label (a client may ask for any model; those count as `other`).
+fn configured_models(config: &Config, file: &AgentFile) -> Vec<String> {
+    let mut models = vec![config.model.clone(), config.judge_model.clone()];
+    models.extend(file.agents.iter().filter_map(|a| a.model.clone()));
+    models
 }
 
 /// The agent configuration file `SMOOTH_AGENT_CONFIG` names, if any.
@@ -288,12 +304,20 @@ impl AppState {
             .await
             .map_err(StartupError::Auth)?;
         let http = switchboard_agent::http::client();
+        let metrics = Arc::new(crate::telemetry::Metrics::new(configured_models(
+            &config, &file,
+        )));
+        let observe = switchboard_agent::observe::Observe(metrics.clone());
         let llm: Arc<dyn LlmProvider> = match &config.gateway {
             Some(gateway) => {
                 let mut settings = GatewaySettings::new(gateway.url.clone(), gateway.key.clone());
                 settings.first_byte_timeout = gateway.timeout;
                 settings.idle_timeout = gateway.timeout;
-                Arc::new(GatewayClient::new(settings).map_err(StartupError::Gateway)?)
+                Arc::new(
+                    GatewayClient::new(settings)
+                        .map_err(StartupError::Gateway)?
+                        .observed(observe.clone()),
+                )
             }
             None => Arc::new(OfflineResponder),
         };
@@ -332,11 +356,13 @@ impl AppState {
                 turn_timeout: config.turn_timeout,
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
-        });
+        })
+        .observed(observe);
         let hub = open_hub(
             &config.backplane,
             runtime.parking().clone(),
             shutdown.clone(),
+            &metrics,
         )
         .await?;
         Ok(Self {
@@ -353,8 +379,23 @@ impl AppState {
                 admin: crate::admin::Cache::new(),
                 shutdown,
                 connections: TaskTracker::new(),
+                metrics,
+                // The knowledge base was filled above, before the state exists.
+                ingested: std::sync::atomic::AtomicBool::new(true),
             }),
         })
+    }
+
+    /// What `GET /metrics` shows; the server's parts record into it.
+    pub fn metrics(&self) -> &Arc<crate::telemetry::Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Whether start-up ingestion is done.
+    pub fn ingested(&self) -> bool {
+        self.inner
+            .ingested
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn config(&self) -> &Config {

@@ -222,6 +222,7 @@ pub async fn send_message(
 /// forgets anything it waited for. With no turn running, nothing is sent.
 pub async fn cancel(ctx: &mut Ctx<'_>) -> Option<Event> {
     let (turn_request_id, session) = ctx.turn.cancel()?;
+    ctx.state.metrics().turn_cancelled();
     if let Err(e) = ctx.state.store().take_parked_turn(session, None).await {
         tracing::error!(error = %e, "could not forget a cancelled turn's park");
     }

@@ -101,7 +101,10 @@ async fn ingest_fills_the_store_and_a_second_run_re_embeds_nothing() {
     assert!(answer.status.success(), "{answer:?}");
     let stdout = text(&answer.stdout);
     assert!(stdout.contains("23 days"), "{stdout}");
-    assert!(stdout.contains("[1] Zebra returns"), "the citation: {stdout}");
+    assert!(
+        stdout.contains("[1] Zebra returns"),
+        "the citation: {stdout}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

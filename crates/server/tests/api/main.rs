@@ -28,6 +28,7 @@ mod knowledge_postgres;
 mod limits;
 mod logs;
 mod messages;
+mod observability;
 mod offline;
 mod otp;
 mod replicas;
