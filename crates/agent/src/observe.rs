@@ -207,10 +207,9 @@ pub fn tool_span(conversation: &str, org: &str, tool: &str, arguments: &str) -> 
 
 /// Records how a tool call ended on its span.
 pub fn record_tool_end(span: &tracing::Span, elapsed: Duration, error: Option<&str>) {
-    span.record(
-        "duration_ms",
-        u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-    );
+    // Signed: OpenTelemetry integers are i64, and a u64 would be exported as text.
+    let millis = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+    span.record("duration_ms", millis);
     span.record("is_error", error.is_some());
     if let Some(error) = error {
         span.record("otel.status_code", "ERROR");
@@ -222,8 +221,10 @@ pub fn record_tool_end(span: &tracing::Span, elapsed: Duration, error: Option<&s
 /// (the gateway reported them), cost only when priced.
 pub fn record_usage(span: &tracing::Span, usage: Option<&TokenUsage>) {
     if let Some(usage) = usage {
-        span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
-        span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
+        // Signed: OpenTelemetry integers are i64, and a u64 would be exported as text.
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        span.record("gen_ai.usage.input_tokens", count(usage.prompt_tokens));
+        span.record("gen_ai.usage.output_tokens", count(usage.completion_tokens));
     }
     match usage
         .and_then(|u| u.cost_usd)

@@ -27,31 +27,45 @@ impl Telemetry {
     }
 }
 
+/// What trace export takes: Switchboard's own spans at `info` and above (spans for
+/// log lines only excepted), and their warnings and errors as span events.
+fn exported(meta: &tracing::Metadata<'_>) -> bool {
+    let ours = meta.target().starts_with("switchboard") && meta.target() != LOG_ONLY_TARGET;
+    let level = if meta.is_span() {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::WARN
+    };
+    ours && *meta.level() <= level
+}
+
 /// Installs the subscriber the configuration describes (`RUST_LOG`,
 /// `SMOOTH_AGENT_LOG_FORMAT`, `OTEL_*`). Call once, inside the Tokio runtime.
 pub fn init(config: &Config) -> Result<Telemetry, String> {
     let filter = EnvFilter::try_new(&config.log_filter).map_err(|e| format!("RUST_LOG: {e}"))?;
+    // RUST_LOG filters the log lines only: traces keep the turn's spans even when
+    // the log says little.
     let logs = match config.telemetry.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_filter(filter)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(true)
             .with_writer(std::io::stderr)
+            .with_filter(filter)
             .boxed(),
     };
     let provider = match &config.telemetry.otlp {
         Some(otlp) => Some(super::otel::provider(otlp)?),
         None => None,
     };
-    // Spans that exist for log lines only stay out of traces.
     let traces = provider
         .as_ref()
-        .map(|p| super::otel::layer(p).with_filter(filter_fn(|m| m.target() != LOG_ONLY_TARGET)));
+        .map(|p| super::otel::layer(p).with_filter(filter_fn(exported)));
     tracing_subscriber::registry()
-        .with(filter)
         .with(logs)
         .with(traces)
         .try_init()

@@ -24,6 +24,8 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The tracer provider exporting to `config`'s collector. Must be called inside the
 /// Tokio runtime (the gRPC client lives on it).
 pub fn provider(config: &OtlpConfig) -> Result<SdkTracerProvider, String> {
+    // The HTTP clients are built without a default TLS provider; ring, as elsewhere.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let exporter = match config.protocol {
         OtlpProtocol::Grpc => {
             let mut headers = reqwest::header::HeaderMap::new();

@@ -3,6 +3,7 @@
 
 mod metrics;
 mod ready;
+mod traces;
 
 use switchboard_testkit::TestApp;
 
