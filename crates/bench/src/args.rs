@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 pub const USAGE: &str = "usage:
   switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
-  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--postgres URL]
+  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--postgres URL] [--otlp]
   switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL]
   switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL]
   switchboard-bench backplane --server PATH_TO_switchboard [--brokers redis,nats] [--receivers N] [--events N] [--burst N] [--in-flight N]
@@ -42,6 +42,8 @@ pub struct TurnsArgs {
     /// A PostgreSQL server (`postgres://user@host:port`) to store in, in a
     /// throwaway database, instead of the in-memory store.
     pub postgres: Option<String>,
+    /// Export traces over OTLP/HTTP to a sink in this process (the cost of tracing).
+    pub otlp: bool,
 }
 
 /// Retrieval quality over a labelled question set.
@@ -192,9 +194,11 @@ impl TurnsArgs {
         let mut turns = 400;
         let mut concurrency = vec![1, 20];
         let mut postgres = None;
+        let mut otlp = false;
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
+                "--otlp" => otlp = true,
                 "--server" => server = Some(PathBuf::from(value("--server")?)),
                 "--turns" => turns = positive("--turns", &value("--turns")?)?,
                 "--concurrency" => {
@@ -216,6 +220,7 @@ impl TurnsArgs {
             turns,
             concurrency,
             postgres,
+            otlp,
         })
     }
 }

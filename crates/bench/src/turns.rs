@@ -48,6 +48,15 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         env.push(("SMOOTH_AGENT_STORAGE", "postgres"));
         env.push(("SMOOTH_AGENT_DATABASE_URL", database.url()));
     }
+    let sink = if args.otlp {
+        Some(crate::otlp_sink::Sink::start().await?)
+    } else {
+        None
+    };
+    if let Some(sink) = &sink {
+        env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", sink.url.as_str()));
+        env.push(("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"));
+    }
     let server = match ServerProcess::start(&args.server, &env).await {
         Ok(server) => server,
         Err(error) => {
@@ -59,6 +68,10 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
     };
     let measured = measure_all(args, &server, &gateway).await;
     let status = server.stop()?;
+    if let Some(sink) = &sink {
+        let (requests, bytes) = sink.received();
+        println!("trace export: {requests} OTLP requests, {bytes} bytes received");
+    }
     if let Some(database) = database {
         database.drop().await?;
     }
@@ -75,13 +88,14 @@ async fn measure_all(
     gateway: &MockGateway,
 ) -> Result<(), String> {
     println!(
-        "turns against the mock gateway (server: {}, store: {})",
+        "turns against the mock gateway (server: {}, store: {}, trace export: {})",
         args.server.display(),
         if args.postgres.is_some() {
             "PostgreSQL"
         } else {
             "memory"
-        }
+        },
+        if args.otlp { "OTLP/HTTP" } else { "off" }
     );
     println!(
         "concurrency  turns  failed  wall s   turns/s  server CPU ms/turn (schedstat | stat)  bench CPU ms/turn"

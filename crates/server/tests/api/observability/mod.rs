@@ -2,6 +2,7 @@
 //! by promtool), `/ready`, JSON logs, and OTLP traces received by a real collector.
 
 mod metrics;
+mod prometheus;
 mod ready;
 mod traces;
 

@@ -290,3 +290,40 @@ async fn a_turn_is_traced_over_otlp_grpc() {
 async fn a_turn_is_traced_over_otlp_http_protobuf() {
     one_turn_with_one_tool_call_is_traced("http/protobuf").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_is_down_costs_no_turn_latency() {
+    // A loopback port nobody listens on.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let gateway = MockGateway::start(vec![ScriptedReply::Text("Fine.".into()); 5]).await;
+    let endpoint = format!("http://{closed}");
+    let server = ServerProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_switchboard")),
+        &[
+            ("SMOOAI_GATEWAY_URL", &gateway.url()),
+            ("SMOOTH_AGENT_EMBEDDINGS", "offline"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    )
+    .await
+    .unwrap();
+    let mut client = TestClient::connect(server.url()).await;
+    let (session, _) = client.create_session().await;
+    for i in 0..5 {
+        let started = Instant::now();
+        let events = client.turn(&format!("r{i}"), &session, "hello").await;
+        assert_eq!(reply(&events), "Fine.");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "turn {i} took {:?} with the collector down",
+            started.elapsed()
+        );
+        // Let the exporter try (and fail) between turns.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let status = server.stop().unwrap();
+    assert!(status.success(), "{status}");
+}
