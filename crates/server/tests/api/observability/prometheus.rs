@@ -51,7 +51,10 @@ async fn prometheus_scrapes_the_turn_counter() {
     let prometheus = Running(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={web}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -71,7 +74,10 @@ async fn prometheus_scrapes_the_turn_counter() {
             assert_eq!(value, "2", "{body}");
             break;
         }
-        assert!(Instant::now() < deadline, "Prometheus never scraped the turns");
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never scraped the turns"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     drop(prometheus);
