@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
+use switchboard_core::AgentId;
 use switchboard_knowledge::source::SourceConfig;
 use switchboard_knowledge::{Acl, Document};
 
@@ -103,7 +104,14 @@ impl KnowledgeEntry {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentProfile {
+    /// The agent's UUID, as clients send it and every event carries it. A file
+    /// may still give a non-UUID `id` (written before agents had UUIDs): it is
+    /// then taken as the `slug`, and the id is the UUID derived from it
+    /// ([`AgentId::from_slug`]), so records made under it keep their agent.
     pub id: String,
+    /// A short name a client may send as `agentId` instead of the UUID
+    /// (1-64 letters, digits, `_` or `-`, and not itself a UUID).
+    pub slug: Option<String>,
     /// Display name sent as `agentName`.
     pub name: Option<String>,
     /// The system prompt.
@@ -210,19 +218,22 @@ impl AgentFile {
                 .or_else(|json| toml::from_str(&text).map_err(|_| json))
                 .map_err(|e| invalid(e.to_string()))?,
         };
+        let mut file = file;
         file.check().map_err(invalid)?;
         Ok(file)
     }
 
     /// Parses a JSON value (a scenario's `server` block, a test fixture).
     pub fn from_json(value: Value) -> Result<Self, String> {
-        let file: Self = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        let mut file: Self = serde_json::from_value(value).map_err(|e| e.to_string())?;
         file.check()?;
         Ok(file)
     }
 
-    /// Rules serde cannot express.
-    fn check(&self) -> Result<(), String> {
+    /// Rules serde cannot express, and agent ids made canonical (see
+    /// [`AgentProfile::id`]).
+    fn check(&mut self) -> Result<(), String> {
+        self.settle_agent_ids()?;
         let mut names = HashSet::new();
         for tool in &self.tools {
             if !valid_tool_name(&tool.name) {
@@ -299,9 +310,97 @@ impl AgentFile {
         Ok(())
     }
 
-    pub fn agent(&self, id: &str) -> Option<&AgentProfile> {
-        self.agents.iter().find(|a| a.id == id)
+    /// Gives every agent a canonical UUID `id`: a UUID is written in its canonical
+    /// form; a non-UUID id becomes the slug of a UUID derived from it, with a
+    /// warning saying what to write instead. Slugs and ids must be unique.
+    fn settle_agent_ids(&mut self) -> Result<(), String> {
+        let mut slugs = HashSet::new();
+        for agent in &mut self.agents {
+            let given = agent.id.trim().to_owned();
+            if given.is_empty() {
+                return Err("an agent has a blank 'id'".into());
+            }
+            match (AgentId::uuid(&given), &agent.slug) {
+                (Some(id), _) => agent.id = id.to_string(),
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "agent '{given}': 'id' must be a UUID when a 'slug' is given \
+                         (to keep the id '{given}' stood for, write \"id\": \"{}\")",
+                        AgentId::from_slug(&given)
+                    ));
+                }
+                (None, None) => {
+                    let id = AgentId::from_slug(&given);
+                    check_slug(&given).map_err(|problem| {
+                        format!(
+                            "agent '{given}': 'id' must be a UUID, e.g. \"id\": \"{id}\" \
+                             (the id '{given}' cannot be kept as a slug: {problem})"
+                        )
+                    })?;
+                    tracing::warn!(
+                        agent = %given,
+                        "agent configuration: agent id '{given}' is not a UUID; it is served \
+                         as slug '{given}' with id {id}. Write \"id\": \"{id}\", \"slug\": \
+                         \"{given}\" to say so and silence this warning"
+                    );
+                    agent.slug = Some(given);
+                    agent.id = id.to_string();
+                }
+            }
+            if let Some(slug) = &agent.slug {
+                check_slug(slug).map_err(|problem| format!("agent '{}': {problem}", agent.id))?;
+                if !slugs.insert(slug.clone()) {
+                    return Err(format!("agent slug '{slug}' is repeated"));
+                }
+            }
+        }
+        Ok(())
     }
+
+    /// The agent a client's `agentId` names: a UUID (any agent, configured or
+    /// not, in canonical form) or the slug of a configured agent. `None` for
+    /// anything else.
+    pub fn resolve(&self, agent_id: &str) -> Option<AgentId> {
+        let text = agent_id.trim();
+        AgentId::uuid(text).or_else(|| {
+            self.agents
+                .iter()
+                .find(|a| a.slug.as_deref() == Some(text))
+                .map(|a| AgentId::new(a.id.clone()))
+        })
+    }
+
+    /// The UUID of a stored agent id: itself or its slug's agent when
+    /// [`resolve`](Self::resolve) knows it, else the UUID derived from it (a record
+    /// from before agents had UUIDs, whose agent has left the file).
+    pub fn wire_id(&self, stored: &str) -> AgentId {
+        self.resolve(stored)
+            .unwrap_or_else(|| AgentId::from_slug(stored.trim()))
+    }
+
+    /// The profile of the agent `id` names (its UUID, slug, or a stored id from
+    /// before agents had UUIDs).
+    pub fn agent(&self, id: &str) -> Option<&AgentProfile> {
+        let id = self.wire_id(id);
+        self.agents.iter().find(|a| a.id == id.as_str())
+    }
+}
+
+/// A slug: 1-64 letters, digits, `_` or `-`, that is not itself a UUID.
+fn check_slug(slug: &str) -> Result<(), String> {
+    if !(1..=64).contains(&slug.len())
+        || !slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "slug '{slug}' must be 1-64 letters, digits, '_' or '-'"
+        ));
+    }
+    if AgentId::uuid(slug).is_some() {
+        return Err(format!("slug '{slug}' is a UUID; give it as 'id' instead"));
+    }
+    Ok(())
 }
 
 fn valid_tool_name(name: &str) -> bool {
@@ -384,6 +483,81 @@ tools = ["lookup_order"]
         assert_eq!(widget.public_key.as_deref(), Some("k-very-secret"));
         assert_eq!(widget.organization_id.as_deref(), Some("acme"));
         assert!(!format!("{file:?}").contains("k-very-secret"));
+    }
+
+    #[test]
+    fn agents_have_uuid_ids_and_may_have_slugs() {
+        let uuid = "0f1e2d3c-4b5a-4968-8776-655443322110";
+        let file = AgentFile::from_json(json!({"agents": [
+            {"id": uuid.to_uppercase(), "slug": "support", "name": "Support"},
+            {"id": "sales", "name": "Sales"},
+        ]}))
+        .unwrap();
+        assert_eq!(file.agents[0].id, uuid, "canonical form");
+        // A file written before agents had UUIDs keeps working: the old id is the slug.
+        let sales = AgentId::from_slug("sales");
+        assert_eq!(file.agents[1].id, sales.as_str());
+        assert_eq!(file.agents[1].slug.as_deref(), Some("sales"));
+        assert_eq!(file.resolve("support").unwrap().as_str(), uuid);
+        assert_eq!(file.resolve(" sales ").unwrap(), sales);
+        assert_eq!(file.resolve(uuid).unwrap().as_str(), uuid);
+        let stranger = "11111111-1111-1111-1111-111111111111";
+        assert_eq!(
+            file.resolve(stranger).unwrap().as_str(),
+            stranger,
+            "any UUID is an agent (with the defaults)"
+        );
+        assert_eq!(file.resolve("Support"), None, "slugs are exact");
+        assert_eq!(file.resolve("nobody"), None);
+        assert_eq!(
+            file.agent("support").unwrap().name.as_deref(),
+            Some("Support")
+        );
+        assert_eq!(
+            file.agent(sales.as_str()).unwrap().name.as_deref(),
+            Some("Sales")
+        );
+        assert_eq!(file.wire_id("gone"), AgentId::from_slug("gone"));
+    }
+
+    #[test]
+    fn agent_id_mistakes_say_what_to_write() {
+        let derived = AgentId::from_slug("sales");
+        for (agents, expected) in [
+            (
+                json!([{"id": "sales", "slug": "shop"}]),
+                format!(
+                    "'id' must be a UUID when a 'slug' is given (to keep the id 'sales' stood for, write \"id\": \"{derived}\")"
+                ),
+            ),
+            (
+                json!([{"id": "sales team"}]),
+                format!(
+                    "'id' must be a UUID, e.g. \"id\": \"{}\"",
+                    AgentId::from_slug("sales team")
+                ),
+            ),
+            (
+                json!([{"id": "0f1e2d3c-4b5a-4968-8776-655443322110", "slug": "a b"}]),
+                "slug 'a b' must be 1-64 letters, digits, '_' or '-'".into(),
+            ),
+            (
+                json!([{"id": "0f1e2d3c-4b5a-4968-8776-655443322110",
+                        "slug": "0f1e2d3c4b5a49688776655443322111"}]),
+                "is a UUID; give it as 'id' instead".into(),
+            ),
+            (
+                json!([{"id": "sales"}, {"id": "0f1e2d3c-4b5a-4968-8776-655443322110", "slug": "sales"}]),
+                "agent slug 'sales' is repeated".into(),
+            ),
+            (
+                json!([{"id": "sales"}, {"id": derived.as_str()}]),
+                "is blank or repeated".into(),
+            ),
+        ] {
+            let e = AgentFile::from_json(json!({"agents": agents})).unwrap_err();
+            assert!(e.contains(&expected), "{e}\nexpected: {expected}");
+        }
     }
 
     #[test]

@@ -160,6 +160,16 @@ impl AgentRuntime {
         self.env.llm.label()
     }
 
+    /// The agent a client's `agentId` names (see [`AgentFile::resolve`]).
+    pub fn resolve_agent(&self, agent_id: &str) -> Option<switchboard_core::AgentId> {
+        self.file.resolve(agent_id)
+    }
+
+    /// The UUID a stored agent id stands for on the wire (see [`AgentFile::wire_id`]).
+    pub fn wire_agent_id(&self, stored: &str) -> switchboard_core::AgentId {
+        self.file.wire_id(stored)
+    }
+
     /// The display name of an agent, when its profile gives one.
     pub fn agent_name(&self, agent_id: &str) -> Option<String> {
         self.file.agent(agent_id).and_then(|a| a.name.clone())
@@ -336,7 +346,9 @@ impl AgentRuntime {
             request_id: request.request_id,
             session_id: session.id,
             conversation_id: session.conversation_id,
-            agent_id: session.agent_id.to_string(),
+            // The UUID, also for sessions stored under an agent's old text id, so
+            // the agent's workflow (keyed by UUID) is found.
+            agent_id: self.file.wire_id(session.agent_id.as_str()).to_string(),
             model,
             max_iterations,
             max_tokens: self.settings.max_tokens,

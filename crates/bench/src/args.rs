@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 pub const USAGE: &str = "usage:
   switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
-  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--postgres URL] [--otlp]
-  switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL]
-  switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL]
+  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--stores LIST] [--postgres URL] [--otlp]
+  switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL | --sqlite]
+  switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL | --sqlite]
   switchboard-bench backplane --server PATH_TO_switchboard [--brokers redis,nats] [--receivers N] [--events N] [--burst N] [--in-flight N]
   switchboard-bench soak --server PATH_TO_switchboard [--half-open N] [--attack-addresses N] [--clients N] [--secs N] [--drain N]
   switchboard-bench WS_URL ...    (same as `foundation WS_URL ...`)";
@@ -39,11 +39,32 @@ pub struct TurnsArgs {
     pub turns: usize,
     /// Connection counts to measure, in order.
     pub concurrency: Vec<usize>,
+    /// The stores to measure, one server each, in order: `memory`, `sqlite`
+    /// (a throwaway file) and `postgres` (needs `postgres`).
+    pub stores: Vec<TurnStore>,
     /// A PostgreSQL server (`postgres://user@host:port`) to store in, in a
-    /// throwaway database, instead of the in-memory store.
+    /// throwaway database.
     pub postgres: Option<String>,
     /// Export traces over OTLP/HTTP to a sink in this process (the cost of tracing).
     pub otlp: bool,
+}
+
+/// Where the server of a `turns` run stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnStore {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+impl TurnStore {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
 }
 
 /// Retrieval quality over a labelled question set.
@@ -57,6 +78,8 @@ pub struct EvalArgs {
     /// A PostgreSQL server (`postgres://user@host:port`) whose knowledge base to
     /// evaluate instead of the in-memory index, in a throwaway database.
     pub postgres: Option<String>,
+    /// Evaluate the SQLite knowledge base instead, in a throwaway file.
+    pub sqlite: bool,
 }
 
 /// Ingestion and query cost of the knowledge index on synthetic corpora.
@@ -68,6 +91,8 @@ pub struct KnowledgeArgs {
     /// A PostgreSQL server (`postgres://user@host:port`) to measure instead of the
     /// in-memory index, in throwaway databases.
     pub postgres: Option<String>,
+    /// Measure the SQLite knowledge base instead, in throwaway files.
+    pub sqlite: bool,
 }
 
 /// Events published on one replica and received on another, through a broker.
@@ -195,11 +220,27 @@ impl TurnsArgs {
         let mut concurrency = vec![1, 20];
         let mut postgres = None;
         let mut otlp = false;
+        let mut stores = None;
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
                 "--otlp" => otlp = true,
                 "--server" => server = Some(PathBuf::from(value("--server")?)),
+                "--stores" => {
+                    let list = value("--stores")?;
+                    let parsed = list
+                        .split(',')
+                        .map(|name| match name.trim() {
+                            "memory" => Ok(TurnStore::Memory),
+                            "sqlite" => Ok(TurnStore::Sqlite),
+                            "postgres" => Ok(TurnStore::Postgres),
+                            other => Err(format!(
+                                "--stores: unknown store '{other}' (memory, sqlite, postgres)"
+                            )),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    stores = Some(parsed);
+                }
                 "--turns" => turns = positive("--turns", &value("--turns")?)?,
                 "--concurrency" => {
                     concurrency = positive_list("--concurrency", &value("--concurrency")?)?;
@@ -215,10 +256,22 @@ impl TurnsArgs {
                 "--concurrency {c} is more than --turns {turns}: some connections would idle"
             ));
         }
+        // By default memory and SQLite, and PostgreSQL when a server is named.
+        let stores = stores.unwrap_or_else(|| {
+            let mut all = vec![TurnStore::Memory, TurnStore::Sqlite];
+            if postgres.is_some() {
+                all.push(TurnStore::Postgres);
+            }
+            all
+        });
+        if stores.contains(&TurnStore::Postgres) && postgres.is_none() {
+            return Err("--stores postgres needs --postgres postgres://user@host:port".into());
+        }
         Ok(Self {
             server,
             turns,
             concurrency,
+            stores,
             postgres,
             otlp,
         })
@@ -234,6 +287,7 @@ impl EvalArgs {
             questions: PathBuf::from("eval/retrieval/questions.json"),
             misses: false,
             postgres: None,
+            sqlite: false,
         };
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
@@ -242,6 +296,7 @@ impl EvalArgs {
                 "--questions" => args.questions = PathBuf::from(value("--questions")?),
                 "--misses" => args.misses = true,
                 "--postgres" => args.postgres = Some(value("--postgres")?),
+                "--sqlite" => args.sqlite = true,
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
             }
@@ -256,6 +311,7 @@ impl KnowledgeArgs {
             sizes: vec![10_000, 100_000],
             queries: 500,
             postgres: None,
+            sqlite: false,
         };
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
@@ -263,6 +319,7 @@ impl KnowledgeArgs {
                 "--sizes" => args.sizes = positive_list("--sizes", &value("--sizes")?)?,
                 "--queries" => args.queries = positive("--queries", &value("--queries")?)?,
                 "--postgres" => args.postgres = Some(value("--postgres")?),
+                "--sqlite" => args.sqlite = true,
                 "-h" | "--help" => return Err(help()),
                 other => return Err(format!("unexpected argument '{other}'")),
             }

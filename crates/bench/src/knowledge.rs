@@ -1,6 +1,7 @@
 //! `knowledge`: what a knowledge base costs at a given size: the in-memory index,
 //! or, with `--postgres URL`, PostgreSQL with pgvector in a throwaway database per
-//! size (see `postgres.rs`). For each target chunk count it generates a
+//! size (see `postgres.rs`), or, with `--sqlite`, the SQLite knowledge base in a
+//! throwaway file per size. For each target chunk count it generates a
 //! synthetic corpus (see `synthetic.rs`), ingests it in sources of `BATCH`
 //! documents as a folder refresh would, and times queries in each retrieval mode.
 //! The embedder is the offline hashing one, so the figures are the index's own
@@ -31,9 +32,10 @@ const WARM_UP_QUERIES: usize = 20;
 const SEED: u64 = 0x5eed_cafe_f00d;
 
 pub async fn run(args: &KnowledgeArgs) -> Result<(), String> {
-    let target = match &args.postgres {
-        None => "the in-memory index",
-        Some(_) => "PostgreSQL with pgvector (a throwaway database per size)",
+    let target = match (&args.postgres, args.sqlite) {
+        (Some(_), _) => "PostgreSQL with pgvector (a throwaway database per size)",
+        (None, true) => "SQLite with FTS5 (a throwaway file per size)",
+        (None, false) => "the in-memory index",
     };
     println!(
         "{target} on synthetic corpora: {VOCABULARY} made-up words (Zipf, s = \
@@ -47,10 +49,14 @@ pub async fn run(args: &KnowledgeArgs) -> Result<(), String> {
     for &size in &args.sizes {
         let start = Instant::now();
         match &args.postgres {
-            None => measure(size, args.queries, None).await?,
+            None if args.sqlite => {
+                let scratch = crate::sqlite::Scratch::create()?;
+                measure(size, args.queries, Store::Sqlite(&scratch)).await?;
+            }
+            None => measure(size, args.queries, Store::Memory).await?,
             Some(server) => {
                 let database = Throwaway::create(server).await?;
-                let outcome = measure(size, args.queries, Some(&database)).await;
+                let outcome = measure(size, args.queries, Store::Postgres(&database)).await;
                 database.drop().await?;
                 outcome?;
             }
@@ -63,9 +69,16 @@ pub async fn run(args: &KnowledgeArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Generates, ingests and queries one corpus of about `size` chunks, in memory or
-/// in `database`.
-async fn measure(size: usize, queries: usize, database: Option<&Throwaway>) -> Result<(), String> {
+/// Where the measured knowledge base lives.
+#[derive(Clone, Copy)]
+enum Store<'a> {
+    Memory,
+    Postgres(&'a Throwaway),
+    Sqlite(&'a crate::sqlite::Scratch),
+}
+
+/// Generates, ingests and queries one corpus of about `size` chunks in `store`.
+async fn measure(size: usize, queries: usize, store: Store<'_>) -> Result<(), String> {
     let mut rng = Rng::new(SEED ^ size as u64);
     let vocabulary = Vocabulary::new(VOCABULARY, ZIPF_EXPONENT, &mut rng);
     let start = Instant::now();
@@ -75,9 +88,10 @@ async fn measure(size: usize, queries: usize, database: Option<&Throwaway>) -> R
     let (chunking, embedding) = preparation_cost(&documents);
 
     let embedder: Arc<dyn Embedder> = Arc::new(HashingEmbedder::default());
-    let base: Arc<dyn KnowledgeBase> = match database {
-        None => Arc::new(KnowledgeIndex::new(embedder.clone())),
-        Some(database) => database.knowledge(embedder.clone(), Fusion::Score).await?,
+    let base: Arc<dyn KnowledgeBase> = match store {
+        Store::Memory => Arc::new(KnowledgeIndex::new(embedder.clone())),
+        Store::Postgres(database) => database.knowledge(embedder.clone(), Fusion::Score).await?,
+        Store::Sqlite(scratch) => scratch.knowledge(embedder.clone()).await?,
     };
     let start = Instant::now();
     let (sources, chunks) = ingest(&*base, documents).await?;
@@ -105,13 +119,18 @@ async fn measure(size: usize, queries: usize, database: Option<&Throwaway>) -> R
         embedding.as_secs_f64(),
         wall.saturating_sub(chunking + embedding).as_secs_f64()
     );
-    match database {
-        None => println!(
+    match store {
+        Store::Memory => println!(
             "  resident memory after ingestion: {} (the vectors alone: {:.1} MiB)",
             resident(),
             (chunks * dimension * 4) as f64 / (1024.0 * 1024.0)
         ),
-        Some(database) => println!("  on disk: {}", database.sizes().await?),
+        Store::Postgres(database) => println!("  on disk: {}", database.sizes().await?),
+        Store::Sqlite(scratch) => println!(
+            "  on disk: {}; resident memory after ingestion: {}",
+            scratch.size(),
+            resident()
+        ),
     }
 
     let texts: Vec<String> = (0..queries)
@@ -126,7 +145,7 @@ async fn measure(size: usize, queries: usize, database: Option<&Throwaway>) -> R
         ("lexical", base.clone(), SearchMode::Lexical),
         ("vector", base, SearchMode::Vector),
     ];
-    if let Some(database) = database {
+    if let Store::Postgres(database) = store {
         let rank = database.knowledge(embedder, Fusion::ReciprocalRank).await?;
         modes.insert(1, ("hybrid-rrf", rank, SearchMode::Hybrid));
     }

@@ -4,7 +4,8 @@
 //! switchboard-bench foundation ws://127.0.0.1:8787/ws [--pid PID] [--pings 2000]
 //!     [--sessions 2000] [--concurrency 8] [--idle 1000]
 //! switchboard-bench turns --server target/release/switchboard [--turns 400]
-//!     [--concurrency 1,20]
+//!     [--concurrency 1,20] [--stores memory,sqlite,postgres]
+//!     [--postgres postgres://postgres@127.0.0.1:5432]
 //! switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses]
 //!     [--postgres postgres://postgres@127.0.0.1:5432]
 //! switchboard-bench knowledge [--sizes 10000,100000] [--queries 500]
@@ -34,6 +35,7 @@ mod knowledge;
 mod otlp_sink;
 mod postgres;
 mod soak;
+mod sqlite;
 mod stats;
 mod synthetic;
 mod turns;

@@ -1,9 +1,12 @@
 //! `turns`: agent turns against a `switchboard` this benchmark starts, with the
 //! scripted mock LLM gateway running in this process, so what is measured is the
 //! server's own cost: turns per second, server CPU per turn, and the latency the
-//! server adds between the gateway's first byte and the client's first token.
+//! server adds between the gateway's first byte and the client's first token. Each
+//! store of `--stores` gets a server of its own, one after the other, and the run
+//! ends with their figures side by side, and the SQLite file's size per 1,000
+//! messages.
 
-use crate::args::TurnsArgs;
+use crate::args::{TurnStore, TurnsArgs};
 use crate::cpu::{self, CpuMeter, CpuUsed};
 use crate::postgres::Throwaway;
 use crate::stats::{ms, percentile};
@@ -26,13 +29,43 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         .repeat_last(true)
         .start()
         .await;
+    let mut all = Vec::new();
+    for &store in &args.stores {
+        all.push(run_store(args, store, &gateway).await?);
+    }
+    if all.len() > 1 {
+        print_side_by_side(args, &all);
+    }
+    Ok(())
+}
+
+/// What one store's server did: turns/s and server CPU ms per turn by concurrency.
+struct StoreFigures {
+    store: TurnStore,
+    levels: Vec<(usize, f64, f64)>,
+}
+
+/// Starts a server on `store`, measures every concurrency level, stops it.
+async fn run_store(
+    args: &TurnsArgs,
+    store: TurnStore,
+    gateway: &MockGateway,
+) -> Result<StoreFigures, String> {
     // Dropped before the gateway on every path, so a draining turn can still finish.
     // A load generator sends turns far faster than a person: the per-connection
     // limits are raised so they never refuse it (they are still counted).
-    let database = match &args.postgres {
-        Some(server) => Some(Throwaway::create(server).await?),
-        None => None,
+    let database = match (store, &args.postgres) {
+        (TurnStore::Postgres, Some(server)) => Some(Throwaway::create(server).await?),
+        _ => None,
     };
+    let data_dir = std::env::temp_dir().join(format!(
+        "sb-bench-turns-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    ));
+    let data_dir_text = data_dir.display().to_string();
     let gateway_url = gateway.url();
     let mut env = vec![
         ("SMOOAI_GATEWAY_URL", gateway_url.as_str()),
@@ -44,9 +77,17 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
         ("SMOOTH_AGENT_STORED_BYTES_PER_DAY_PER_ORG", "0"),
         ("SMOOTH_AGENT_MAX_PENDING_PER_IP", "0"),
     ];
-    if let Some(database) = &database {
-        env.push(("SMOOTH_AGENT_STORAGE", "postgres"));
-        env.push(("SMOOTH_AGENT_DATABASE_URL", database.url()));
+    match (store, &database) {
+        (TurnStore::Memory, _) => env.push(("SMOOTH_AGENT_STORAGE", "memory")),
+        (TurnStore::Sqlite, _) => {
+            env.push(("SMOOTH_AGENT_STORAGE", "sqlite"));
+            env.push(("SMOOTH_AGENT_DATA_DIR", data_dir_text.as_str()));
+        }
+        (TurnStore::Postgres, Some(database)) => {
+            env.push(("SMOOTH_AGENT_STORAGE", "postgres"));
+            env.push(("SMOOTH_AGENT_DATABASE_URL", database.url()));
+        }
+        (TurnStore::Postgres, None) => return Err("PostgreSQL needs --postgres".into()),
     }
     let sink = if args.otlp {
         Some(crate::otlp_sink::Sink::start().await?)
@@ -63,10 +104,11 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
             if let Some(database) = database {
                 database.drop().await?;
             }
+            std::fs::remove_dir_all(&data_dir).ok();
             return Err(error);
         }
     };
-    let measured = measure_all(args, &server, &gateway).await;
+    let measured = measure_all(args, store, &server, gateway).await;
     let status = server.stop()?;
     if let Some(sink) = &sink {
         let (requests, bytes) = sink.received();
@@ -75,46 +117,112 @@ pub async fn run(args: &TurnsArgs) -> Result<(), String> {
     if let Some(database) = database {
         database.drop().await?;
     }
-    measured?;
+    if store == TurnStore::Sqlite {
+        let size = sqlite_size(&data_dir.join("switchboard.db")).await;
+        std::fs::remove_dir_all(&data_dir).ok();
+        match size {
+            Ok(line) => println!("{line}"),
+            Err(why) => println!("SQLite size: not reported: {why}"),
+        }
+    }
+    let levels = measured?;
     if !status.success() {
         return Err(format!("the server exited with {status} after SIGTERM"));
     }
-    Ok(())
+    Ok(StoreFigures { store, levels })
+}
+
+/// The size of the SQLite file a server left, per 1,000 of its messages.
+async fn sqlite_size(path: &std::path::Path) -> Result<String, String> {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Whatever the write-ahead log still holds goes into the file first.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut connection)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let counts: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM conversations)",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .map_err(|e| e.to_string())?;
+    let _ = connection.close().await;
+    let (messages, conversations) = counts;
+    if messages == 0 {
+        return Err("no messages were stored".into());
+    }
+    Ok(format!(
+        "SQLite file: {:.1} MiB for {messages} messages in {conversations} conversations: {:.0} KiB per 1,000 messages",
+        bytes as f64 / 1048576.0,
+        bytes as f64 / 1024.0 / messages as f64 * 1000.0
+    ))
+}
+
+/// One table: turns/s and server CPU per turn of every store, by concurrency.
+fn print_side_by_side(args: &TurnsArgs, all: &[StoreFigures]) {
+    println!();
+    println!("side by side: turns/s (server CPU ms/turn, schedstat; x memory's CPU)");
+    let mut header = format!("{:<11}", "concurrency");
+    for figures in all {
+        header.push_str(&format!("  {:<30}", figures.store.label()));
+    }
+    println!("{header}");
+    let memory = all.iter().find(|f| f.store == TurnStore::Memory);
+    for (i, &concurrency) in args.concurrency.iter().enumerate() {
+        let mut line = format!("{concurrency:<11}");
+        for figures in all {
+            let (_, rate, cpu) = figures.levels[i];
+            let ratio = memory
+                .map(|m| m.levels[i].2)
+                .filter(|m| *m > 0.0)
+                .map_or(String::new(), |m| format!("; x{:.2}", cpu / m));
+            line.push_str(&format!(
+                "  {:<30}",
+                format!("{rate:.0} ({cpu:.3} ms{ratio})")
+            ));
+        }
+        println!("{line}");
+    }
 }
 
 async fn measure_all(
     args: &TurnsArgs,
+    store: TurnStore,
     server: &ServerProcess,
     gateway: &MockGateway,
-) -> Result<(), String> {
+) -> Result<Vec<(usize, f64, f64)>, String> {
     println!(
         "turns against the mock gateway (server: {}, store: {}, trace export: {})",
         args.server.display(),
-        if args.postgres.is_some() {
-            "PostgreSQL"
-        } else {
-            "memory"
-        },
+        store.label(),
         if args.otlp { "OTLP/HTTP" } else { "off" }
     );
     println!(
         "concurrency  turns  failed  wall s   turns/s  server CPU ms/turn (schedstat | stat)  bench CPU ms/turn"
     );
     let mut latency = None;
+    let mut levels = Vec::new();
     for &concurrency in &args.concurrency {
         let level = measure(server, gateway, concurrency, args.turns).await?;
         let per_turn = |d: Duration| d.as_secs_f64() * 1000.0 / args.turns as f64;
+        let rate = args.turns as f64 / level.wall.as_secs_f64();
         println!(
             "{:<11}  {:<5}  {:<6}  {:<7.2}  {:<7.0}  {:>8.3} | {:<8.3}                    {:.3}",
             concurrency,
             args.turns,
             level.failures.len(),
             level.wall.as_secs_f64(),
-            args.turns as f64 / level.wall.as_secs_f64(),
+            rate,
             per_turn(level.server_cpu.schedstat),
             per_turn(level.server_cpu.stat),
             per_turn(level.bench_cpu),
         );
+        levels.push((concurrency, rate, per_turn(level.server_cpu.schedstat)));
         if let Some(first) = level.failures.first() {
             println!("  first failure: {first}");
         }
@@ -127,7 +235,7 @@ async fn measure_all(
         Some(Err(why)) => println!("server-added latency: not reported: {why}"),
         None => println!("server-added latency: not measured (only at concurrency 1)"),
     }
-    Ok(())
+    Ok(levels)
 }
 
 /// One connection with its session.

@@ -14,8 +14,9 @@ pub use backplane::{Bus, BusError, MemoryBus, Target};
 pub use ids::*;
 pub use model::*;
 pub use store::{
-    ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    ConversationUpdate, IndexingRunQuery, MessagePage, MessageQuery, NewSession, Order,
-    OrgConversationQuery, Owner, QuotaCharge, QuotaVerdict, SessionUpdate, Store, StoreError,
-    StoreResult, memory::MemoryStore,
+    ActivityCursor, ConversationCursor, ConversationPage, ConversationQuery, ConversationSearch,
+    ConversationSummary, ConversationSummaryPage, ConversationUpdate, IndexingRunQuery,
+    MAX_CONVERSATIONS_PAGE, MessagePage, MessageQuery, NewSession, Order, OrgConversationQuery,
+    Owner, QuotaCharge, QuotaVerdict, SearchTooLong, SessionUpdate, Store, StoreError, StoreResult,
+    memory::MemoryStore,
 };

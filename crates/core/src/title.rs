@@ -17,10 +17,16 @@ pub fn sanitize_title(raw: &str) -> Option<String> {
     (!capped.is_empty()).then_some(capped)
 }
 
+/// Whether `name` is one someone gave the conversation (a rename or auto-title),
+/// not the default placeholder.
+pub fn is_meaningful_name(name: &str) -> bool {
+    !name.starts_with(DEFAULT_NAME_PREFIX) && !name.trim().is_empty()
+}
+
 /// The label a sidebar shows: a real name when the conversation has one, otherwise
 /// the first thing the user said, otherwise the default name.
 pub fn sidebar_title(name: &str, first_user_text: Option<&str>) -> String {
-    if !name.starts_with(DEFAULT_NAME_PREFIX) && !name.trim().is_empty() {
+    if is_meaningful_name(name) {
         return ellipsize(name.trim());
     }
     match first_user_text.map(str::trim).filter(|t| !t.is_empty()) {

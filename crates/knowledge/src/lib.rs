@@ -16,6 +16,8 @@ pub mod rerank;
 mod retriever;
 pub mod retry;
 pub mod source;
+#[cfg(feature = "test-suite")]
+pub mod suite;
 pub mod text;
 
 pub use access::{Access, Acl};

@@ -1,5 +1,7 @@
 //! Tokenization for lexical retrieval.
 
+use unicode_segmentation::UnicodeSegmentation;
+
 /// Words that carry no retrieval signal.
 const STOPWORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how",
@@ -9,13 +11,54 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Lowercased, stemmed terms of `text`, stopwords removed.
+///
+/// Words are found by Unicode's word boundaries (UAX #29), so every script is
+/// split where its readers split it: Latin, Cyrillic or Greek at spaces and
+/// punctuation ("3.5" and "don't" stay whole), Chinese and Japanese ideographs one
+/// by one. Ideographs written without spaces also yield each adjacent pair
+/// ("退货" from "退" and "货"), so a query's words outrank its single characters.
 pub fn terms(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .map(|w| w.trim_matches('\'').to_lowercase())
-        .map(|w| w.strip_suffix("'s").map(str::to_owned).unwrap_or(w))
-        .filter(|w| !w.is_empty() && !STOPWORDS.contains(&w.as_str()))
-        .map(|w| stem(&w))
-        .collect()
+    let mut out = Vec::new();
+    // The previous ideograph, while a run of them lasts.
+    let mut previous: Option<&str> = None;
+    for word in text.unicode_words() {
+        if is_ideograph(word) {
+            if let Some(before) = previous {
+                out.push(format!("{before}{word}"));
+            }
+            out.push(word.to_owned());
+            previous = Some(word);
+            continue;
+        }
+        previous = None;
+        let word = word.to_lowercase();
+        let word = word
+            .strip_suffix("'s")
+            .or_else(|| word.strip_suffix("\u{2019}s"))
+            .unwrap_or(&word);
+        let word = word.trim_matches(|c| c == '\'' || c == '\u{2019}');
+        if !word.is_empty() && !STOPWORDS.contains(&word) {
+            out.push(stem(word));
+        }
+    }
+    out
+}
+
+/// Whether `word` is a single character of a script written without spaces
+/// between words (Han, Hiragana, Katakana, Hangul syllables), as UAX #29 yields
+/// them.
+fn is_ideograph(word: &str) -> bool {
+    let mut chars = word.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    matches!(c as u32,
+        0x3040..=0x30FF        // Hiragana, Katakana
+        | 0x3400..=0x4DBF      // CJK Extension A
+        | 0x4E00..=0x9FFF      // CJK Unified Ideographs
+        | 0xF900..=0xFAFF      // CJK Compatibility Ideographs
+        | 0x20000..=0x3134F    // CJK Extensions B–G
+    )
 }
 
 /// A light English stemmer: plural and possessive endings only, so "returns",
@@ -55,6 +98,24 @@ mod tests {
             terms("address status 17 days"),
             ["address", "status", "17", "day"]
         );
+    }
+
+    #[test]
+    fn words_follow_unicode_boundaries_in_every_script() {
+        assert_eq!(
+            terms("Version 3.5 doesn’t ship"),
+            ["version", "3.5", "doesn’t", "ship"]
+        );
+        assert_eq!(terms("Возврат товара"), ["возврат", "товара"]);
+        // Ideographs one by one, and each adjacent pair.
+        assert_eq!(
+            terms("退货期限"),
+            ["退", "退货", "货", "货期", "期", "期限", "限"]
+        );
+        // A pair never spans a word of another script.
+        assert_eq!(terms("退 ok 货"), ["退", "ok", "货"]);
+        assert_eq!(terms("返品はできますか"), terms("返品はできますか"));
+        assert!(terms("返品はできますか").contains(&"返品".to_owned()));
     }
 }
 

@@ -4,5 +4,6 @@ mod sources {
     pub mod files;
     pub mod github;
     pub mod helpers;
+    pub mod site;
     pub mod web;
 }

@@ -56,6 +56,10 @@ pub enum ErrorCode {
     /// A quota of the caller's address or organisation (sessions an hour, bytes
     /// stored a day) is used up; nothing was stored.
     QuotaExceeded,
+    /// A reopened conversation's running turn cannot be replayed: its events passed
+    /// the replay buffer's cap (or some were lost between replicas). Its reply is in
+    /// `get_conversation_messages` once it is done.
+    ReplayUnavailable,
 }
 
 impl ErrorCode {
@@ -85,6 +89,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::TurnExpired => "TURN_EXPIRED",
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::ReplayUnavailable => "REPLAY_UNAVAILABLE",
         }
     }
 }
@@ -129,6 +134,7 @@ mod tests {
             ErrorCode::AuthContextInvalid,
             ErrorCode::LlmUnavailable,
             ErrorCode::QuotaExceeded,
+            ErrorCode::ReplayUnavailable,
         ] {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::String(code.as_str().into()));

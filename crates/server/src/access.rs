@@ -109,6 +109,8 @@ impl Viewer {
             only,
             owner,
             limit,
+            after: None,
+            search: None,
         }
     }
 }
@@ -163,9 +165,10 @@ pub async fn may_read(
         .filter_map(|p| p.internal_id.as_deref())
         .collect();
     for agent in agents {
+        let agent = state.runtime().wire_agent_id(agent);
         if state
             .widget()
-            .admit(agent, viewer.origin(), None)
+            .admit(agent.as_str(), viewer.origin(), None)
             .await
             .is_err()
         {

@@ -3,8 +3,9 @@
 //! Each connection registers its outbound queue and the targets it belongs to (its
 //! own id, the sessions it opened and their agents). [`Hub::publish`] delivers an
 //! event to the matching sockets here and, when a [`Bus`] joins the replicas, sends
-//! it to the others, which deliver it to theirs. Agent turns do not travel this way:
-//! their events go straight to the connection that asked.
+//! it to the others, which deliver it to theirs. Agent turns travel their own way:
+//! their events go to the connection that asked and, numbered, to every replica's
+//! [`TurnStreams`], from which sockets that reopen the conversation are served.
 //!
 //! Order: one task publishes this replica's messages in the order they were
 //! published (what queued up while it waited on the broker goes out as one batch),
@@ -13,6 +14,7 @@
 //! A slow client cannot hold anyone up: a socket whose queue is full misses the
 //! event (best-effort, as on the existing servers), and it is logged.
 
+use crate::replay::{CancelTurn, TurnMessage, TurnStreams};
 use crate::ws::Outbound;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -56,6 +58,12 @@ struct Envelope {
     /// A parked turn was taken here: a live turn waiting on it elsewhere stops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     park_taken: Option<ParkTaken>,
+    /// An event of a turn running there, or its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    turn: Option<TurnMessage>,
+    /// A socket there cancels a conversation's turn, wherever it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cancel_turn: Option<CancelTurn>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -70,6 +78,7 @@ pub struct Hub {
     /// The other replicas, when there are any.
     bus: Option<BusLink>,
     parking: Parking,
+    streams: Arc<TurnStreams>,
 }
 
 struct BusLink {
@@ -90,12 +99,13 @@ struct Registry {
 
 impl Hub {
     /// A hub for this replica alone.
-    pub fn local(parking: Parking) -> Arc<Self> {
+    pub fn local(parking: Parking, streams: Arc<TurnStreams>) -> Arc<Self> {
         Arc::new(Self {
             origin: Uuid::new_v4(),
             local: Mutex::default(),
             bus: None,
             parking,
+            streams,
         })
     }
 
@@ -103,6 +113,7 @@ impl Hub {
     pub async fn joined(
         bus: Arc<dyn Bus>,
         parking: Parking,
+        streams: Arc<TurnStreams>,
         stop: CancellationToken,
     ) -> Result<Arc<Self>, switchboard_core::BusError> {
         let mut inbox = bus.subscribe().await?;
@@ -116,6 +127,7 @@ impl Hub {
                 bus: bus.clone(),
             }),
             parking,
+            streams,
         });
         // One publisher, so this replica's messages leave in order; what queued up
         // while it waited on the broker leaves together.
@@ -158,17 +170,55 @@ impl Hub {
         Ok(hub)
     }
 
-    /// Whether the broker takes a message now: publishes one that every replica
-    /// ignores. A single replica has no broker and is always ready.
-    pub async fn probe(&self) -> Result<(), switchboard_core::BusError> {
-        let Some(link) = &self.bus else { return Ok(()) };
-        let probe = Envelope {
+    /// The turns this replica runs and hears of, for replay.
+    pub fn streams(&self) -> &Arc<TurnStreams> {
+        &self.streams
+    }
+
+    /// Sends an event (or the end) of a turn running here to the other replicas.
+    pub async fn publish_turn(&self, message: TurnMessage) -> Result<(), Backlogged> {
+        self.broadcast(Envelope {
+            turn: Some(message),
+            ..self.envelope()
+        })
+        .await
+    }
+
+    /// Cancels the running turns of `conversation`, here and on the other replicas.
+    pub async fn cancel_turn(&self, org: &OrgId, conversation: switchboard_core::ConversationId) {
+        self.streams.cancel(org, conversation);
+        let sent = self
+            .broadcast(Envelope {
+                cancel_turn: Some(CancelTurn {
+                    org: org.clone(),
+                    conversation,
+                }),
+                ..self.envelope()
+            })
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "a cancel was not sent to the other replicas");
+        }
+    }
+
+    /// An envelope from this replica carrying nothing yet.
+    fn envelope(&self) -> Envelope {
+        Envelope {
             origin: self.origin,
             target: None,
             event: None,
             org: None,
             park_taken: None,
-        };
+            turn: None,
+            cancel_turn: None,
+        }
+    }
+
+    /// Whether the broker takes a message now: publishes one that every replica
+    /// ignores. A single replica has no broker and is always ready.
+    pub async fn probe(&self) -> Result<(), switchboard_core::BusError> {
+        let Some(link) = &self.bus else { return Ok(()) };
+        let probe = self.envelope();
         let message = serde_json::to_vec(&probe).unwrap_or_default();
         link.bus.publish(message).await
     }
@@ -243,11 +293,10 @@ impl Hub {
     ) -> Result<usize, Backlogged> {
         let delivered = self.deliver(target, &event.to_string(), org);
         self.broadcast(Envelope {
-            origin: self.origin,
             target: Some(target.clone()),
             event: Some(event.clone()),
             org: org.cloned(),
-            park_taken: None,
+            ..self.envelope()
         })
         .await?;
         Ok(delivered)
@@ -258,11 +307,8 @@ impl Hub {
     pub async fn park_taken(&self, session: SessionId, park: Uuid) {
         let sent = self
             .broadcast(Envelope {
-                origin: self.origin,
-                target: None,
-                event: None,
-                org: None,
                 park_taken: Some(ParkTaken { session, park }),
+                ..self.envelope()
             })
             .await;
         if let Err(error) = sent {
@@ -311,6 +357,12 @@ impl Hub {
         }
         if let Some(taken) = envelope.park_taken {
             self.parking.forget(taken.session, taken.park);
+        }
+        if let Some(turn) = envelope.turn {
+            self.streams.apply_remote(turn);
+        }
+        if let Some(cancel) = envelope.cancel_turn {
+            self.streams.cancel(&cancel.org, cancel.conversation);
         }
     }
 
@@ -362,13 +414,17 @@ mod tests {
     use serde_json::json;
     use switchboard_core::{BusError, MemoryBus};
 
+    fn test_streams() -> Arc<TurnStreams> {
+        crate::replay::tests::streams()
+    }
+
     fn session(id: &str) -> Target {
         Target::Session(id.into())
     }
 
     #[tokio::test]
     async fn events_reach_the_sockets_of_their_target_only() {
-        let hub = Hub::local(Parking::default());
+        let hub = Hub::local(Parking::default(), test_streams());
         let (a, mut rx_a) = Outbound::channel(8);
         let (b, mut rx_b) = Outbound::channel(8);
         let (ca, cb) = (hub.attach(a), hub.attach(b));
@@ -398,7 +454,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_misses_the_event_without_blocking_others() {
-        let hub = Hub::local(Parking::default());
+        let hub = Hub::local(Parking::default(), test_streams());
         let (slow, _keep) = Outbound::channel(1);
         let (fast, mut rx) = Outbound::channel(8);
         let (cs, cf) = (hub.attach(slow), hub.attach(fast));
@@ -423,7 +479,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_organisations_event_skips_sockets_of_other_organisations() {
-        let hub = Hub::local(Parking::default());
+        let hub = Hub::local(Parking::default(), test_streams());
         let agent = Target::Agent("shared-agent".into());
         let (x, mut rx_x) = Outbound::channel(8);
         let (y, mut rx_y) = Outbound::channel(8);
@@ -452,10 +508,15 @@ mod tests {
     async fn replicas_deliver_each_others_events_in_order() {
         let bus: Arc<dyn Bus> = Arc::new(MemoryBus::default());
         let stop = CancellationToken::new();
-        let one = Hub::joined(bus.clone(), Parking::default(), stop.clone())
-            .await
-            .unwrap();
-        let two = Hub::joined(bus, Parking::default(), stop.clone())
+        let one = Hub::joined(
+            bus.clone(),
+            Parking::default(),
+            test_streams(),
+            stop.clone(),
+        )
+        .await
+        .unwrap();
+        let two = Hub::joined(bus, Parking::default(), test_streams(), stop.clone())
             .await
             .unwrap();
         let (out, mut rx) = Outbound::channel(64);
@@ -519,13 +580,19 @@ mod tests {
                 open,
             }),
             Parking::default(),
+            test_streams(),
             stop.clone(),
         )
         .await
         .unwrap();
-        let receiver = Hub::joined(Arc::new(inner), Parking::default(), stop.clone())
-            .await
-            .unwrap();
+        let receiver = Hub::joined(
+            Arc::new(inner),
+            Parking::default(),
+            test_streams(),
+            stop.clone(),
+        )
+        .await
+        .unwrap();
         let (out, mut rx) = Outbound::channel(8192);
         let id = receiver.attach(out);
         receiver.associate(id, session("s"));

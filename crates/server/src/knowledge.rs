@@ -28,6 +28,9 @@ pub enum KnowledgeHome {
         /// Fuse by reciprocal rank instead of relative score.
         rank_fusion: bool,
     },
+    /// In the store's SQLite file (FTS5 and vectors as blobs), kept across restarts.
+    #[cfg(feature = "sqlite")]
+    Sqlite(switchboard_store_sqlite::SqlitePool),
     /// In the store's DynamoDB table; each replica searches a copy it keeps in step.
     #[cfg(feature = "dynamodb")]
     DynamoDb(switchboard_store_dynamodb::DynamoStore),
@@ -40,6 +43,15 @@ impl KnowledgeHome {
     ) -> Result<Arc<dyn KnowledgeBase>, StartupError> {
         Ok(match self {
             KnowledgeHome::Memory => Arc::new(KnowledgeIndex::new(embedder)),
+            #[cfg(feature = "sqlite")]
+            KnowledgeHome::Sqlite(pool) => {
+                use switchboard_store_sqlite::{KnowledgeOptions, SqliteKnowledge};
+                Arc::new(
+                    SqliteKnowledge::connect(pool, embedder, KnowledgeOptions::default())
+                        .await
+                        .map_err(|e| StartupError::Knowledge(e.to_string()))?,
+                )
+            }
             #[cfg(feature = "dynamodb")]
             KnowledgeHome::DynamoDb(store) => Arc::new(
                 switchboard_store_dynamodb::DynamoKnowledge::new(store, embedder),
@@ -100,6 +112,7 @@ pub async fn build(
         name: None,
         path: Some(path.display().to_string()),
         url: None,
+        crawl: None,
         github: None,
         org: None,
         acl: Default::default(),

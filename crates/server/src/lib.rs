@@ -13,6 +13,7 @@ pub mod hub;
 pub mod knowledge;
 mod listener;
 pub mod quota;
+pub mod replay;
 mod shutdown;
 pub mod state;
 mod sweeper;

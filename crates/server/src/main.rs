@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchboard_server::cli::{Cli, Command, chat, ingest, token};
+use switchboard_server::cli::{Cli, Command, backup, chat, ingest, probe, token};
 use switchboard_server::{AppState, Config, serve, shutdown_signal};
 use tokio::net::TcpListener;
 
@@ -25,6 +25,26 @@ async fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("switchboard ingest: {e}");
                 ExitCode::from(e.exit_code())
+            }
+        },
+        Some(Command::Probe(args)) => match probe::run(&args) {
+            Ok(status) => {
+                println!("{status}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchboard probe: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Backup(args)) => match backup::run(&args).await {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchboard backup: {e}");
+                ExitCode::FAILURE
             }
         },
         Some(Command::Token(args)) => match token::run(&args) {
@@ -83,6 +103,17 @@ fn raise_descriptor_limit() {
     }
 }
 
+/// The store's name, and for a file where the data lives.
+fn store_summary(storage: &switchboard_server::config::StorageConfig) -> String {
+    match storage {
+        switchboard_server::config::StorageConfig::Sqlite { path } => {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            format!("sqlite, data in {}", absolute.display())
+        }
+        other => other.label().to_owned(),
+    }
+}
+
 /// Why the process ends badly: exit code 2 when start-up could not use what the
 /// configuration names (an address, a database, a key, a broker), 1 when serving failed.
 enum Failure {
@@ -108,7 +139,7 @@ async fn run(config: Config) -> Result<(), Failure> {
         .map_err(Failure::Startup)?;
     let summary = format!(
         "store={}, backplane={}, llm={}, model={}",
-        config.storage.label(),
+        store_summary(&config.storage),
         config.backplane.label(),
         config
             .gateway

@@ -57,6 +57,9 @@ pub enum StartupError {
     StorageUnavailable(&'static str),
     #[error("SMOOTH_AGENT_DATABASE_URL: {0}")]
     Storage(String),
+    /// The SQLite file could not be opened, or another server holds it.
+    #[error("SMOOTH_AGENT_STORAGE=sqlite: {0}")]
+    Sqlite(String),
     /// The table, or the service behind it, could not be reached or created.
     #[error(
         "SMOOTH_AGENT_STORAGE=dynamodb (SMOOTH_AGENT_DDB_TABLE, SMOOTH_AGENT_DDB_ENDPOINT, AWS credentials): {0}"
@@ -68,6 +71,8 @@ pub enum StartupError {
     Gateway(switchboard_agent::llm::LlmError),
     #[error("knowledge: {0}")]
     Knowledge(String),
+    #[error("{0}")]
+    Http(String),
     #[error("{0}")]
     Auth(String),
     #[error("SMOOTH_AGENT_BACKPLANE={0} is not available in this build")]
@@ -86,6 +91,21 @@ pub(crate) async fn open_store(
 ) -> Result<(Arc<dyn Store>, KnowledgeHome), StartupError> {
     match storage {
         StorageConfig::Memory => Ok((Arc::new(MemoryStore::new()), KnowledgeHome::Memory)),
+        // The conversation store and the knowledge base share the file: the store
+        // holds the file's lock; the knowledge base has connections of its own.
+        #[cfg(feature = "sqlite")]
+        StorageConfig::Sqlite { path } => {
+            let store = switchboard_store_sqlite::SqliteStore::open(
+                path,
+                switchboard_store_sqlite::SqliteOptions::default(),
+            )
+            .await
+            .map_err(|e| StartupError::Sqlite(e.to_string()))?;
+            let pool = switchboard_store_sqlite::knowledge::open_pool(path)
+                .await
+                .map_err(|e| StartupError::Sqlite(e.to_string()))?;
+            Ok((Arc::new(store), KnowledgeHome::Sqlite(pool)))
+        }
         #[cfg(feature = "postgres")]
         StorageConfig::Postgres { url, rank_fusion } => {
             use secrecy::ExposeSecret;
@@ -143,14 +163,15 @@ async fn connect_dynamodb(
 async fn open_hub(
     backplane: &BackplaneConfig,
     parking: switchboard_agent::turn::Parking,
+    streams: Arc<crate::replay::TurnStreams>,
     stop: CancellationToken,
     metrics: &Arc<crate::telemetry::Metrics>,
 ) -> Result<Arc<Hub>, StartupError> {
     match connect_bus(backplane).await? {
-        None => Ok(Hub::local(parking)),
+        None => Ok(Hub::local(parking, streams)),
         Some(bus) => {
             let bus = Arc::new(crate::telemetry::MeteredBus::new(bus, metrics.clone()));
-            Hub::joined(bus, parking, stop)
+            Hub::joined(bus, parking, streams, stop)
                 .await
                 .map_err(|e| StartupError::Backplane(e.to_string()))
         }
@@ -303,7 +324,7 @@ impl AppState {
         let auth = Authenticator::new(&config.auth)
             .await
             .map_err(StartupError::Auth)?;
-        let http = switchboard_agent::http::client();
+        let http = switchboard_agent::http::try_client().map_err(StartupError::Http)?;
         let metrics = Arc::new(crate::telemetry::Metrics::new(configured_models(
             &config, &file,
         )));
@@ -358,9 +379,17 @@ impl AppState {
             },
         })
         .observed(observe);
+        // A stream heard of from another replica is dropped once it has been silent
+        // longer than any turn can be: its replica died or its end was lost.
+        let streams = crate::replay::TurnStreams::new(
+            config.resume,
+            config.turn_timeout + config.park_timeout + config.resume.window.unwrap_or_default(),
+            store.clone(),
+        );
         let hub = open_hub(
             &config.backplane,
             runtime.parking().clone(),
+            streams,
             shutdown.clone(),
             &metrics,
         )
@@ -376,7 +405,7 @@ impl AppState {
                 runtime: Arc::new(runtime),
                 widget,
                 http,
-                admin: crate::admin::Cache::new(),
+                admin: crate::admin::Cache::new().map_err(StartupError::Http)?,
                 shutdown,
                 connections: TaskTracker::new(),
                 metrics,

@@ -140,11 +140,21 @@ fn summary(item: &Item) -> StoreResult<ConversationSummary> {
 pub(crate) async fn list_conversations(
     store: &DynamoStore,
     query: ConversationQuery,
-) -> StoreResult<Vec<ConversationSummary>> {
+) -> StoreResult<ConversationSummaryPage> {
     let owner = query.owner.as_ref();
+    let search = query.search.as_ref();
     let keep = |item: &Item| {
-        owner.is_none_or(|o| owned_by(item, o)) && item.number("msgs").is_ok_and(|n| n > 0)
+        owner.is_none_or(|o| owned_by(item, o))
+            && item.number("msgs").is_ok_and(|n| n > 0)
+            && search.is_none_or(|search| {
+                search.matches(
+                    item.string("name").unwrap_or_default(),
+                    item.string("first_in").ok(),
+                )
+            })
     };
+    let size = query.page_size();
+    let want = size.saturating_add(1);
     let items = match &query.only {
         // A list of ids is read by key, strongly consistent, not from the index.
         Some(ids) => {
@@ -156,27 +166,39 @@ pub(crate) async fn list_conversations(
                 .collect()
         }
         None => {
-            let request = store
+            let mut request = store
                 .client
                 .query()
                 .table_name(&store.table)
                 .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :org")
                 .expression_attribute_values(":org", s(keys::org(&query.org_id)))
                 .scan_index_forward(false)
-                .limit(page_size(query.limit));
-            collect(request, query.limit, keep).await?
+                .limit(page_size(want));
+            request = match query.after {
+                Some(after) => request
+                    .key_condition_expression("gsi1pk = :org AND gsi1sk < :after")
+                    .expression_attribute_values(
+                        ":after",
+                        s(keys::org_order(after.updated_at, after.id)),
+                    ),
+                None => request.key_condition_expression("gsi1pk = :org"),
+            };
+            collect(request, want, keep).await?
         }
     };
     let mut rows = items.iter().map(summary).collect::<StoreResult<Vec<_>>>()?;
+    // Rows read by key still need the position filter; index rows already had it.
+    if let Some(after) = query.after {
+        rows.retain(|row| after.precedes(&row.conversation));
+    }
     rows.sort_by(|a, b| {
         b.conversation
             .updated_at
             .cmp(&a.conversation.updated_at)
             .then_with(|| b.conversation.id.cmp(&a.conversation.id))
     });
-    rows.truncate(query.limit);
-    Ok(rows)
+    rows.truncate(want);
+    Ok(ConversationSummaryPage::from_overfetch(rows, size))
 }
 
 /// The conversation items of `ids` that exist.

@@ -235,7 +235,7 @@ impl Store for DynamoStore {
     async fn list_conversations(
         &self,
         query: ConversationQuery,
-    ) -> StoreResult<Vec<ConversationSummary>> {
+    ) -> StoreResult<ConversationSummaryPage> {
         crate::pages::list_conversations(self, query).await
     }
 

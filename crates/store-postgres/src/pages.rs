@@ -56,41 +56,49 @@ pub(crate) async fn list_messages(pool: &PgPool, query: MessageQuery) -> StoreRe
 pub(crate) async fn list_conversations(
     pool: &PgPool,
     query: ConversationQuery,
-) -> StoreResult<Vec<ConversationSummary>> {
+) -> StoreResult<ConversationSummaryPage> {
     // The count is kept on the row; the first inbound message comes from a partial
-    // index. A list of ids is looked up by key rather than by scanning the organisation.
-    macro_rules! summaries {
-        ($filter:literal) => {
-            concat!(
-                "SELECT ",
-                conversation_columns!(),
-                ", message_count, (SELECT m.text FROM messages m ",
-                "WHERE m.conversation_id = c.id AND m.direction = 'inbound' ",
-                "ORDER BY m.seq LIMIT 1) AS first_user_text ",
-                "FROM conversations c WHERE org_id = $1 AND message_count > 0",
-                $filter,
-                " ORDER BY updated_at_ns DESC, id DESC LIMIT $2"
-            )
-        };
-    }
-    // Filters that do not apply bind NULL and drop out.
-    let sql = summaries!(
-        " AND ($3::uuid[] IS NULL OR id = ANY($3)) AND ($4::text IS NULL OR id IN ( \
-         SELECT p.conversation_id FROM participants p \
-         WHERE p.org_id = $5 AND p.kind = 'user' AND p.external_id = $4))"
+    // index. A list of ids is looked up by key rather than by scanning the
+    // organisation. Filters that do not apply bind NULL and drop out. The search
+    // compares lower-cased text with `strpos`, so `%` and `_` are plain characters.
+    let sql = concat!(
+        "SELECT ",
+        conversation_columns!(),
+        ", message_count, f.text AS first_user_text ",
+        "FROM conversations c LEFT JOIN LATERAL (SELECT m.text FROM messages m ",
+        "WHERE m.conversation_id = c.id AND m.direction = 'inbound' ",
+        "ORDER BY m.seq LIMIT 1) f ON TRUE ",
+        "WHERE c.org_id = $1 AND c.message_count > 0 ",
+        "AND ($3::uuid[] IS NULL OR c.id = ANY($3)) ",
+        "AND ($4::text IS NULL OR c.id IN (SELECT p.conversation_id FROM participants p ",
+        "WHERE p.org_id = $5 AND p.kind = 'user' AND p.external_id = $4)) ",
+        "AND ($6::bigint IS NULL OR (c.updated_at_ns, c.id) < ($6, $7::uuid)) ",
+        "AND ($8::text IS NULL ",
+        "OR (NOT starts_with(c.name, $9) AND btrim(c.name) <> '' ",
+        "AND strpos(lower(c.name), $8) > 0) ",
+        "OR strpos(lower(f.text), $8) > 0) ",
+        "ORDER BY c.updated_at_ns DESC, c.id DESC LIMIT $2"
     );
     let only = query
         .only
         .as_ref()
         .map(|ids| ids.iter().map(|id| *id.as_uuid()).collect::<Vec<_>>());
-    let statement = sqlx::query(sql)
+    let size = query.page_size();
+    let after_ns = query.after.map(|a| nanos(a.updated_at)).transpose()?;
+    let found = sqlx::query(sql)
         .bind(query.org_id.as_str())
-        .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        .bind(fetch_limit(size))
         .bind(only)
         .bind(query.owner.as_ref().map(|o| o.user_id.as_str()))
-        .bind(query.owner.as_ref().map(|o| o.org_id.as_str()));
-    let found = statement.fetch_all(pool).await.map_err(backend)?;
-    found
+        .bind(query.owner.as_ref().map(|o| o.org_id.as_str()))
+        .bind(after_ns)
+        .bind(query.after.map(|a| *a.id.as_uuid()))
+        .bind(query.search.as_ref().map(|s| s.needle()))
+        .bind(switchboard_core::title::DEFAULT_NAME_PREFIX)
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    let rows = found
         .iter()
         .map(|row| {
             let count: i64 = sqlx::Row::try_get(row, "message_count").map_err(backend)?;
@@ -100,7 +108,8 @@ pub(crate) async fn list_conversations(
                 first_user_text: sqlx::Row::try_get(row, "first_user_text").map_err(backend)?,
             })
         })
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ConversationSummaryPage::from_overfetch(rows, size))
 }
 
 pub(crate) async fn list_org_conversations(

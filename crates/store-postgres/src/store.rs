@@ -116,7 +116,7 @@ impl Store for PostgresStore {
     async fn list_conversations(
         &self,
         query: ConversationQuery,
-    ) -> StoreResult<Vec<ConversationSummary>> {
+    ) -> StoreResult<ConversationSummaryPage> {
         crate::pages::list_conversations(&self.pool, query).await
     }
 

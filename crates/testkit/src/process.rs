@@ -25,14 +25,17 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `binary` on a free port with a clean environment holding only `env`
-    /// (plus `RUST_LOG=warn` unless given), and waits for its first line,
+    /// (plus `RUST_LOG=warn` and `SMOOTH_AGENT_STORAGE=memory` unless given, so
+    /// that no test writes the default SQLite file into the checkout), and waits
+    /// for its first line,
     /// `switchboard listening on ws://ADDR/ws (...)`.
     pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Result<Self, String> {
         let mut command = Command::new(binary);
         command
             .env_clear()
             .env("SMOOTH_AGENT_PORT", "0")
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            .env("SMOOTH_AGENT_STORAGE", "memory");
         for (name, value) in env {
             command.env(name, value);
         }

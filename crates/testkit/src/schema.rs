@@ -32,6 +32,8 @@ const ACK_SCHEMAS: &[(&str, &str)] = &[
     ("create_conversation_session", "create-conversation-session"),
     ("get_session", "get-session"),
     ("get_conversation_messages", "get-messages"),
+    ("list_conversations", "list-conversations"),
+    ("rename_conversation", "rename-conversation"),
 ];
 
 impl Schemas {

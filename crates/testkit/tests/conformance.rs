@@ -37,6 +37,8 @@ scenarios! {
         interaction_invalid_retryable,
         interaction_conversational_fallback,
         interaction_choices_park_resume,
+        list_conversations_paging_search,
+        get_messages_before,
     ],
     pending: [],
 }

@@ -108,6 +108,36 @@ fn samples() -> Vec<(Event, Option<&'static str>)> {
             ),
             Some("get_conversation_messages"),
         ),
+        (
+            Event::ack(
+                Some("l".into()),
+                200,
+                "Conversations",
+                Ack::Conversations(ConversationList {
+                    conversations: vec![ConversationRow {
+                        conversation_id: uuid.clone(),
+                        title: "Where is my refund?".into(),
+                        updated_at: "2026-11-21T06:00:00.000Z".into(),
+                        message_count: 2,
+                    }],
+                    next_cursor: Some("opaque".into()),
+                    has_more: true,
+                }),
+            ),
+            Some("list_conversations"),
+        ),
+        (
+            Event::ack(
+                Some("n".into()),
+                200,
+                "Conversation renamed",
+                Ack::ConversationRenamed(ConversationRenamed {
+                    conversation_id: uuid.clone(),
+                    title: "Billing".into(),
+                }),
+            ),
+            Some("rename_conversation"),
+        ),
         (Event::token("r", "Hel"), None),
         (Event::reasoning("r", "thinking"), None),
         (Event::preamble("r", "Looking that up."), None),
@@ -258,6 +288,14 @@ fn the_validator_rejects_fields_the_schema_does_not_allow() {
 /// repository, they must not have drifted apart.
 #[test]
 fn vendored_spec_matches_the_shared_spec() {
+    // Files this repository extends (issue 16: list_conversations paging and search,
+    // `before`): each is checked to keep everything the shared one has instead.
+    const EXTENDED: [&str; 4] = [
+        "README.md",
+        "actions/get-messages.schema.json",
+        "conformance/fixtures.json",
+        "envelope.schema.json",
+    ];
     let shared = spec_dir().join("../../shared/spec");
     if !shared.exists() {
         eprintln!("no shared spec at {}; nothing to compare", shared.display());
@@ -275,11 +313,82 @@ fn vendored_spec_matches_the_shared_spec() {
             let ours = std::fs::read(spec_dir().join(relative)).unwrap_or_else(|_| {
                 panic!("spec/{} is missing from the repository", relative.display())
             });
+            let theirs = std::fs::read(&path).unwrap();
+            if EXTENDED.iter().any(|e| relative == std::path::Path::new(e)) {
+                assert_extends(&theirs, &ours, relative);
+                continue;
+            }
             assert!(
-                ours == std::fs::read(&path).unwrap(),
+                ours == theirs,
                 "spec/{} differs from the shared spec",
                 relative.display()
             );
         }
     }
+}
+
+/// Each fixture of `spec/conformance/fixtures.json` is a valid instance of the
+/// schema it names, so the examples a client author copies are right.
+#[test]
+fn every_fixture_matches_the_schema_it_names() {
+    let read = |path: std::path::PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let fixtures = read(spec_dir().join("conformance/fixtures.json"));
+    let mut checked = 0;
+    for (name, fixture) in fixtures.as_object().unwrap() {
+        let Some(reference) = fixture["$schema_ref"].as_str() else {
+            continue;
+        };
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        let mut schema = read(spec_dir().join(file));
+        if !pointer.is_empty() {
+            let object = schema.as_object_mut().unwrap();
+            object.remove("oneOf");
+            object.insert("$ref".into(), Value::from(format!("#{pointer}")));
+        }
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        let problems: Vec<String> = validator
+            .iter_errors(&fixture["instance"])
+            .map(|e| format!("at '{}': {e}", e.instance_path()))
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "fixture '{name}' ({reference}): {problems:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} fixtures name a schema");
+}
+
+/// An extended JSON spec file keeps what the shared one says: every key and array
+/// element of the shared one (recursively; arrays may grow; descriptions may
+/// change).
+fn assert_extends(theirs: &[u8], ours: &[u8], relative: &std::path::Path) {
+    fn contains(theirs: &serde_json::Value, ours: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match (theirs, ours) {
+            // Descriptions may say more (what the extension does).
+            (Value::Object(t), Value::Object(o)) => t
+                .iter()
+                .all(|(k, v)| k == "description" || o.get(k).is_some_and(|ov| contains(v, ov))),
+            (Value::Array(t), Value::Array(o)) => {
+                t.iter().all(|v| o.iter().any(|ov| contains(v, ov)))
+            }
+            _ => theirs == ours,
+        }
+    }
+    if relative.extension().is_some_and(|e| e == "json") {
+        let theirs: serde_json::Value = serde_json::from_slice(theirs).unwrap();
+        let ours: serde_json::Value = serde_json::from_slice(ours).unwrap();
+        assert!(
+            contains(&theirs, &ours),
+            "spec/{} drops something the shared spec has",
+            relative.display()
+        );
+    }
+    // A text file (the README) says what the extensions are; it only has to exist.
 }

@@ -32,6 +32,12 @@ pub async fn run(args: &EvalArgs) -> Result<(), String> {
     questions::check(&questions, &ids)?;
 
     let embedder: Arc<dyn Embedder> = Arc::new(HashingEmbedder::default());
+    if args.sqlite {
+        let scratch = crate::sqlite::Scratch::create()?;
+        println!("on SQLite: \"BM25\" below is FTS5's bm25()");
+        let base = scratch.knowledge(embedder).await?;
+        return evaluate(args, base, documents, &questions).await;
+    }
     let Some(server) = &args.postgres else {
         let index = Arc::new(KnowledgeIndex::new(embedder));
         return evaluate(args, index, documents, &questions).await;
@@ -111,6 +117,7 @@ async fn read_corpus(dir: &Path) -> Result<Vec<Document>, String> {
         name: Some(SOURCE.into()),
         path: Some(dir.display().to_string()),
         url: None,
+        crawl: None,
         github: None,
         org: None,
         acl: Default::default(),

@@ -196,13 +196,14 @@ impl Store for MemoryStore {
     async fn list_conversations(
         &self,
         query: ConversationQuery,
-    ) -> StoreResult<Vec<ConversationSummary>> {
+    ) -> StoreResult<ConversationSummaryPage> {
         let inner = self.read();
         let mut rows: Vec<ConversationSummary> = inner
             .conversations
             .values()
             .filter(|c| c.org_id == query.org_id)
             .filter(|c| query.only.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .filter(|c| query.after.is_none_or(|after| after.precedes(c)))
             .filter(|c| {
                 query
                     .owner
@@ -220,6 +221,11 @@ impl Store for MemoryStore {
                         .map(|m| m.text.clone()),
                 })
             })
+            .filter(|row| {
+                query.search.as_ref().is_none_or(|search| {
+                    search.matches(&row.conversation.name, row.first_user_text.as_deref())
+                })
+            })
             .collect();
         rows.sort_by(|a, b| {
             b.conversation
@@ -227,8 +233,9 @@ impl Store for MemoryStore {
                 .cmp(&a.conversation.updated_at)
                 .then_with(|| b.conversation.id.cmp(&a.conversation.id))
         });
-        rows.truncate(query.limit);
-        Ok(rows)
+        let size = query.page_size();
+        rows.truncate(size + 1);
+        Ok(ConversationSummaryPage::from_overfetch(rows, size))
     }
 
     async fn update_session(

@@ -122,6 +122,10 @@ impl Owner {
     }
 }
 
+/// The most conversations one [`Store::list_conversations`] page holds, whatever
+/// the query's `limit`.
+pub const MAX_CONVERSATIONS_PAGE: usize = 200;
+
 /// Which conversations of an organisation to list.
 #[derive(Debug, Clone)]
 pub struct ConversationQuery {
@@ -132,7 +136,116 @@ pub struct ConversationQuery {
     /// organisation with the owner's verified identity); an owner of another
     /// organisation than `org_id` owns nothing here.
     pub owner: Option<Owner>,
+    /// Rows wanted; stores serve [`ConversationQuery::page_size`] of them.
     pub limit: usize,
+    /// Continue after this position (exclusive), in the listing order.
+    pub after: Option<ActivityCursor>,
+    /// Keep only conversations this text is found in (see [`ConversationSearch`]).
+    pub search: Option<ConversationSearch>,
+}
+
+impl ConversationQuery {
+    /// The page size a store serves: `limit` within `1..=MAX_CONVERSATIONS_PAGE`.
+    pub fn page_size(&self) -> usize {
+        self.limit.clamp(1, MAX_CONVERSATIONS_PAGE)
+    }
+}
+
+/// A position in [`Store::list_conversations`]'s order (last activity, then id,
+/// both descending). Keyset, so a page never repeats or skips a conversation that
+/// did not move; one updated while a reader pages moves to the top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub id: ConversationId,
+}
+
+impl ActivityCursor {
+    /// Where `conversation` sits in the order.
+    pub fn of(conversation: &Conversation) -> Self {
+        Self {
+            updated_at: conversation.updated_at,
+            id: conversation.id,
+        }
+    }
+
+    /// Whether `conversation` comes strictly after this position.
+    pub fn precedes(&self, conversation: &Conversation) -> bool {
+        (conversation.updated_at, conversation.id) < (self.updated_at, self.id)
+    }
+}
+
+/// Text searched for in a conversation's meaningful name (a rename or auto-title,
+/// never the default `Session …` placeholder) and in its first inbound message:
+/// a case-insensitive substring match, with no wildcard characters.
+///
+/// Built only through [`ConversationSearch::new`], so no store ever sees a blank or
+/// over-long needle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSearch {
+    /// Trimmed and lower-cased.
+    needle: String,
+}
+
+/// A search text longer than [`ConversationSearch::MAX_CHARS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a search is at most {} characters", ConversationSearch::MAX_CHARS)]
+pub struct SearchTooLong;
+
+impl ConversationSearch {
+    /// The longest search, in characters (after trimming).
+    pub const MAX_CHARS: usize = 200;
+
+    /// `None` for a blank text (no filter).
+    pub fn new(raw: &str) -> Result<Option<Self>, SearchTooLong> {
+        let trimmed = raw.trim();
+        if trimmed.chars().count() > Self::MAX_CHARS {
+            return Err(SearchTooLong);
+        }
+        Ok((!trimmed.is_empty()).then(|| Self {
+            needle: trimmed.to_lowercase(),
+        }))
+    }
+
+    /// The lower-cased text to find.
+    pub fn needle(&self) -> &str {
+        &self.needle
+    }
+
+    /// Whether a conversation with this name and first inbound text matches.
+    pub fn matches(&self, name: &str, first_user_text: Option<&str>) -> bool {
+        let found = |text: &str| text.to_lowercase().contains(&self.needle);
+        (crate::title::is_meaningful_name(name) && found(name))
+            || first_user_text.is_some_and(found)
+    }
+}
+
+/// One page of [`Store::list_conversations`].
+#[derive(Debug, Clone, Default)]
+pub struct ConversationSummaryPage {
+    pub conversations: Vec<ConversationSummary>,
+    /// The last conversation of this page when more remain beyond it.
+    pub next: Option<ActivityCursor>,
+}
+
+impl ConversationSummaryPage {
+    /// The page of at most `limit` rows from `fetched` (in listing order), read one
+    /// deeper than `limit`: a row beyond the limit only says that more remain.
+    pub fn from_overfetch(mut fetched: Vec<ConversationSummary>, limit: usize) -> Self {
+        let more = fetched.len() > limit;
+        fetched.truncate(limit);
+        let next = if more {
+            fetched
+                .last()
+                .map(|row| ActivityCursor::of(&row.conversation))
+        } else {
+            None
+        };
+        Self {
+            conversations: fetched,
+            next,
+        }
+    }
 }
 
 /// A conversation with what a sidebar shows about it.
@@ -220,11 +333,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn list_messages(&self, query: MessageQuery) -> StoreResult<MessagePage>;
 
-    /// Conversations that have at least one message, most recently updated first.
+    /// One page of the conversations that have at least one message, most recently
+    /// updated first (ties: greater id first), after `query.after`, matching
+    /// `query.search`, at most `query.page_size()` of them.
     async fn list_conversations(
         &self,
         query: ConversationQuery,
-    ) -> StoreResult<Vec<ConversationSummary>>;
+    ) -> StoreResult<ConversationSummaryPage>;
 
     /// Applies `update` and bumps `updated_at`; `None` when there is no such session.
     async fn update_session(

@@ -65,7 +65,7 @@ pub(crate) fn normalize(v: &mut [f32]) {
 
 /// Dot product; on unit vectors, the cosine similarity. Eight independent sums let
 /// the compiler use SIMD (one running sum forces strict left-to-right order).
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 8;
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);

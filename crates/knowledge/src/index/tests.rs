@@ -246,3 +246,32 @@ async fn compaction_keeps_the_index_correct() {
     assert_eq!(hits[0].document_id, "doc-77");
     assert!(hits[0].text.contains("revision 2"));
 }
+
+#[tokio::test]
+async fn chinese_and_japanese_documents_are_found_by_queries_in_their_language() {
+    let index = KnowledgeIndex::new(Arc::new(HashingEmbedder::default()));
+    let mut documents = demo_documents();
+    documents.extend([
+        Document::public("zh-returns", "退货政策：商品在收货后三十天内可以退货。"),
+        Document::public("zh-shipping", "配送时间：订单通常在五个工作日内送达。"),
+        Document::public(
+            "ja-returns",
+            "返品について：商品到着後三十日以内であれば返品できます。",
+        ),
+    ]);
+    index.ingest_source("docs", documents).await.unwrap();
+    for (query, expected) in [
+        ("退货期限是多久？", "zh-returns"),
+        ("订单多久送达", "zh-shipping"),
+        ("返品できますか", "ja-returns"),
+    ] {
+        let hits = index
+            .search_with(query, &anyone(), 3, SearchMode::Lexical)
+            .await;
+        assert_eq!(
+            hits.first().map(|h| h.document_id.as_str()),
+            Some(expected),
+            "{query}: {hits:?}"
+        );
+    }
+}

@@ -1,16 +1,23 @@
 //! A folder (walked recursively) or a single file on local disk.
 
-use super::{Source, SourceConfig, SourceError, html_to_text, stamp};
+use super::{Source, SourceConfig, SourceError, html_to_text, office, stamp};
 use crate::Document;
 use async_trait::async_trait;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-/// Files larger than this are skipped: they are rarely prose.
+/// Text files larger than this are skipped: they are rarely prose.
 const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+/// PDF and Word files larger than this are skipped.
+const MAX_DOCUMENT_BYTES: u64 = 20 * 1024 * 1024;
 
 /// Extensions picked up when walking a folder (compared lowercased).
-const EXTENSIONS: [&str; 7] = ["md", "markdown", "mdx", "txt", "text", "html", "htm"];
+const EXTENSIONS: [&str; 9] = [
+    "md", "markdown", "mdx", "txt", "text", "html", "htm", "pdf", "docx",
+];
+
+/// Extensions of documents that are not text: converted to text when read.
+const CONVERTED: [&str; 2] = ["pdf", "docx"];
 
 /// Folder names never walked into (besides every hidden entry).
 const SKIPPED_DIRS: [&str; 2] = ["node_modules", "target"];
@@ -204,6 +211,17 @@ fn resolve_inside(root: &Path, path: &Path) -> Option<PathBuf> {
 /// part and without waiting on a FIFO, so a file swapped for either after it was
 /// resolved is not read; at most `MAX_FILE_BYTES + 1` bytes are read.
 fn read_text(path: &Path) -> Result<Option<String>, SourceError> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let converted = CONVERTED.contains(&extension.as_str());
+    let limit = if converted {
+        MAX_DOCUMENT_BYTES
+    } else {
+        MAX_FILE_BYTES
+    };
     let file = match open_no_follow(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -215,12 +233,32 @@ fn read_text(path: &Path) -> Result<Option<String>, SourceError> {
         return Ok(None);
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|err| io_error(path, err))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        tracing::warn!(path = %path.display(), "skipping a file over 2 MiB");
+    if bytes.len() as u64 > limit {
+        tracing::warn!(path = %path.display(), "skipping a file over {} MiB", limit >> 20);
         return Ok(None);
+    }
+    if converted {
+        let text = match extension.as_str() {
+            "pdf" => office::pdf_to_text(&bytes),
+            _ => office::docx_to_text(&bytes).map(|(title, text)| match title {
+                // The title in the document's properties leads, as a Markdown
+                // title would (it names the citation).
+                Some(title) if text.lines().next() != Some(&format!("# {title}")) => {
+                    format!("# {title}\n\n{text}")
+                }
+                _ => text,
+            }),
+        };
+        return match text {
+            Ok(text) => Ok(Some(text)),
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), %reason, "skipping a document that cannot be read");
+                Ok(None)
+            }
+        };
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
@@ -254,7 +292,8 @@ pub(super) fn convert(path: &str, text: String) -> (Option<String>, String) {
         .unwrap_or_default();
     match extension.as_str() {
         "html" | "htm" => html_to_text(&text),
-        "md" | "markdown" | "mdx" => (markdown_title(&text), text),
+        // Converted to Markdown when read (`read_text`).
+        "md" | "markdown" | "mdx" | "pdf" | "docx" => (markdown_title(&text), text),
         _ => (None, text),
     }
 }

@@ -6,11 +6,15 @@
 mod files;
 mod github;
 mod html;
+mod office;
+mod site;
 mod web;
 
 pub use files::FileSource;
 pub use github::GitHubSource;
 pub use html::html_to_text;
+pub use office::{docx_to_text, pdf_to_text};
+pub use site::{CrawlConfig, CrawlReport, DEFAULT_MAX_PAGES, MAX_PAGES, SiteSource};
 pub use web::WebSource;
 
 use crate::{Acl, Document};
@@ -28,8 +32,11 @@ pub struct SourceConfig {
     /// A folder (walked recursively: `.md`, `.markdown`, `.mdx`, `.txt`, `.text`,
     /// `.html`, `.htm`) or a single file (read whatever its extension).
     pub path: Option<String>,
-    /// A web page (HTML is converted to text).
+    /// A web page (HTML is converted to text); with `crawl`, a whole site from it.
     pub url: Option<String>,
+    /// Crawl the site from `url`: its sitemap and same-site links within the URL's
+    /// folder, up to `maxPages`, honouring robots.txt.
+    pub crawl: Option<CrawlConfig>,
     pub github: Option<GitHubConfig>,
     /// The owning organisation; omitted means every organisation.
     pub org: Option<String>,
@@ -92,8 +99,16 @@ pub(crate) fn stamp(mut document: Document, config: &SourceConfig) -> Document {
 impl SourceConfig {
     /// Builds the source this configuration describes.
     pub fn build(&self, http: reqwest::Client) -> Result<Box<dyn Source>, SourceError> {
+        if self.crawl.is_some() && self.url.is_none() {
+            return Err(SourceError::Config(
+                "'crawl' goes with a 'url' (the site's start page)".into(),
+            ));
+        }
         match (&self.path, &self.url, &self.github) {
             (Some(_), None, None) => Ok(Box::new(FileSource::new(self.clone())?)),
+            (None, Some(_), None) if self.crawl.is_some() => {
+                Ok(Box::new(SiteSource::new(self.clone(), http)?))
+            }
             (None, Some(_), None) => Ok(Box::new(WebSource::new(self.clone(), http)?)),
             (None, None, Some(_)) => Ok(Box::new(GitHubSource::new(self.clone(), http)?)),
             _ => Err(SourceError::Config(

@@ -1,6 +1,7 @@
 //! A single web page.
 
 use super::files::markdown_title;
+use super::html::{content_type_charset, decode_html, html_links};
 use super::{Source, SourceConfig, SourceError, html_to_text, stamp};
 use crate::Document;
 use async_trait::async_trait;
@@ -12,9 +13,9 @@ use std::time::Duration;
 pub(super) const AGENT: &str = "switchboard-knowledge";
 
 /// Bodies larger than this are refused rather than indexed in part.
-const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+pub(super) const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
-const TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A web page, fetched whole on every ingest.
 #[derive(Debug)]
@@ -58,57 +59,98 @@ impl Source for WebSource {
     }
 
     async fn fetch(&self) -> Result<Vec<Document>, SourceError> {
-        let fetch_error = |reason: String| SourceError::Fetch {
-            url: self.url.to_string(),
-            reason,
-        };
-        let response = self
-            .http
-            .get(self.url.clone())
-            .timeout(TIMEOUT)
-            .header(USER_AGENT, AGENT)
-            .send()
-            .await
-            .map_err(|err| fetch_error(http_reason(&err)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(fetch_error(format!("HTTP {status}")));
-        }
-        let final_url = response.url().to_string();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .map(|value| value.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        let body = read_capped(response, MAX_BODY_BYTES)
-            .await
-            .map_err(fetch_error)?;
-        let body = String::from_utf8_lossy(&body);
-        let (title, content) = match content_type.as_str() {
-            "text/html" | "application/xhtml+xml" => html_to_text(&body),
-            _ if looks_like_html(&body) => html_to_text(&body),
-            "text/markdown" | "text/x-markdown" => (markdown_title(&body), body.into_owned()),
-            "text/plain" => (None, body.into_owned()),
-            "" => return Err(fetch_error("no content type".into())),
-            other => return Err(fetch_error(format!("unsupported content type {other}"))),
-        };
-        if content.trim().is_empty() {
+        let page =
+            fetch_page(&self.http, &self.url)
+                .await
+                .map_err(|reason| SourceError::Fetch {
+                    url: self.url.to_string(),
+                    reason,
+                })?;
+        if page.content.trim().is_empty() {
             return Ok(Vec::new());
         }
         let document = Document {
             id: self.id.clone(),
             source: self.id.clone(),
-            title,
-            url: Some(final_url),
-            content,
+            title: page.title,
+            url: Some(page.url.to_string()),
+            content: page.content,
             org: None,
             acl: Default::default(),
             sets: Vec::new(),
         };
         Ok(vec![stamp(document, &self.config)])
     }
+}
+
+/// A fetched page as text.
+pub(super) struct Page {
+    /// Where it was found, after redirects.
+    pub url: Url,
+    pub title: Option<String>,
+    /// Markdown text.
+    pub content: String,
+    /// Its links (absolute, without fragments), when it was HTML.
+    pub links: Vec<Url>,
+}
+
+/// Fetches one page: HTML (in its charset), Markdown or plain text, at most 5 MiB;
+/// anything else, or a status other than 2xx, is an error saying which.
+pub(super) async fn fetch_page(http: &Client, url: &Url) -> Result<Page, String> {
+    let response = http
+        .get(url.clone())
+        .timeout(TIMEOUT)
+        .header(USER_AGENT, AGENT)
+        .send()
+        .await
+        .map_err(|err| http_reason(&err))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    let final_url = response.url().clone();
+    let header = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let content_type = header
+        .split(';')
+        .next()
+        .map(|value| value.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let bytes = read_capped(response, MAX_BODY_BYTES).await?;
+    let charset = content_type_charset(&header);
+    let body = String::from_utf8_lossy(&bytes);
+    let is_html = matches!(content_type.as_str(), "text/html" | "application/xhtml+xml")
+        || (!matches!(
+            content_type.as_str(),
+            "text/markdown" | "text/x-markdown" | "text/plain"
+        ) && looks_like_html(&body));
+    if is_html {
+        let html = decode_html(&bytes, charset);
+        let (title, content) = html_to_text(&html);
+        let links = html_links(&html, &final_url);
+        return Ok(Page {
+            url: final_url,
+            title,
+            content,
+            links,
+        });
+    }
+    let (title, content) = match content_type.as_str() {
+        "text/markdown" | "text/x-markdown" => (markdown_title(&body), body.into_owned()),
+        "text/plain" => (None, body.into_owned()),
+        "" => return Err("no content type".into()),
+        other => return Err(format!("unsupported content type {other}")),
+    };
+    Ok(Page {
+        url: final_url,
+        title,
+        content,
+        links: Vec::new(),
+    })
 }
 
 fn looks_like_html(body: &str) -> bool {

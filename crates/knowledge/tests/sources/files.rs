@@ -239,3 +239,96 @@ async fn a_named_file_that_is_not_a_regular_file_is_an_error_naming_it() {
         "{err:?}"
     );
 }
+
+/// A Python with `fpdf2` and `python-docx`, in a virtual environment under the
+/// user's cache, made once.
+fn python_with_writers() -> std::path::PathBuf {
+    let venv = std::path::Path::new(&std::env::var("HOME").unwrap())
+        .join(".cache/switchboard-test-python");
+    let python = venv.join("bin/python");
+    let ready = |python: &std::path::Path| {
+        std::process::Command::new(python)
+            .args(["-c", "import fpdf, docx"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ready(&python) {
+        let status = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(status.success(), "python3 -m venv");
+        let status = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "fpdf2", "python-docx"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip install fpdf2 python-docx");
+    }
+    python
+}
+
+#[tokio::test]
+async fn pdf_and_word_files_made_by_their_writers_are_ingested_as_text() {
+    super::helpers::init();
+    let dir = TempDir::new("office");
+    let python = python_with_writers();
+    let script = r#"
+import sys
+from fpdf import FPDF
+from docx import Document
+folder = sys.argv[1]
+pdf = FPDF()
+pdf.add_page()
+pdf.set_font("Helvetica", size=14)
+pdf.cell(text="Warranty terms")
+pdf.ln(12)
+pdf.multi_cell(w=0, text="Every kettle carries a warranty of 29 months from delivery.")
+pdf.output(folder + "/warranty.pdf")
+doc = Document()
+doc.core_properties.title = "Shipping guide"
+doc.add_heading("Shipping", level=1)
+doc.add_paragraph("Parcels to Norway take 6 working days.")
+doc.add_paragraph("Tracked", style="List Bullet")
+doc.add_paragraph("Insured", style="List Bullet")
+table = doc.add_table(rows=2, cols=2)
+table.cell(0, 0).text = "Zone"
+table.cell(0, 1).text = "Days"
+table.cell(1, 0).text = "Nordics"
+table.cell(1, 1).text = "6"
+doc.save(folder + "/shipping.docx")
+"#;
+    let out = std::process::Command::new(&python)
+        .args(["-c", script, dir.path_str()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    dir.write("broken.pdf", b"%PDF-1.7\nnot really");
+
+    let source = FileSource::new(config(json!({"name": "kb", "path": dir.path_str()}))).unwrap();
+    let documents = source.fetch().await.unwrap();
+    let ids: Vec<&str> = documents.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["kb/shipping.docx", "kb/warranty.pdf"],
+        "the broken PDF is skipped"
+    );
+    let word = &documents[0];
+    assert_eq!(word.title.as_deref(), Some("Shipping guide"));
+    assert!(
+        word.content.contains("# Shipping")
+            && word
+                .content
+                .contains("Parcels to Norway take 6 working days.")
+            && word.content.contains("- Tracked\n- Insured")
+            && word.content.contains("| Nordics | 6 |"),
+        "{}",
+        word.content
+    );
+    let pdf = &documents[1];
+    assert!(
+        pdf.content.contains("warranty of 29 months"),
+        "{}",
+        pdf.content
+    );
+}

@@ -21,6 +21,24 @@ const OVER_LIMIT: usize = 5 * 1024 * 1024 + 1;
 async fn site() -> String {
     let app = Router::new()
         .route("/page", get(|| async { Html(PAGE) }))
+        .route(
+            "/latin1",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/html; charset=windows-1252")],
+                    &b"<p>Caf\xe9 cr\xe8me \x97 3 \x80</p>"[..],
+                )
+            }),
+        )
+        .route(
+            "/meta-latin1",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/html")],
+                    &b"<html><head><meta charset=iso-8859-1></head><body>\xe9t\xe9</body></html>"[..],
+                )
+            }),
+        )
         .route("/old", get(|| async { Redirect::permanent("/page") }))
         .route(
             "/notes.md",
@@ -87,9 +105,21 @@ async fn an_html_page_becomes_text_with_headings_and_its_title() {
     assert_eq!(page.url.as_deref(), Some(url.as_str()));
     assert_eq!(page.title.as_deref(), Some("Returns | Acme"));
     assert_eq!(
-        page.content,
-        "Home\n\n# Returns\n\nWithin 17 days.\n\n## Exceptions\n\n- Gift cards\n- Software"
+        page.content, "# Returns\n\nWithin 17 days.\n\n## Exceptions\n\n- Gift cards\n- Software",
+        "the navigation is dropped"
     );
+}
+
+#[tokio::test]
+async fn a_page_in_another_charset_is_decoded() {
+    let base = site().await;
+    let documents = fetch(&format!("{base}/latin1")).await.unwrap();
+    assert_eq!(
+        documents[0].content,
+        "Caf\u{e9} cr\u{e8}me \u{2014} 3 \u{20ac}"
+    );
+    let documents = fetch(&format!("{base}/meta-latin1")).await.unwrap();
+    assert_eq!(documents[0].content, "\u{e9}t\u{e9}");
 }
 
 #[tokio::test]

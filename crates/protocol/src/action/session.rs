@@ -91,7 +91,8 @@ pub const DEFAULT_MESSAGES_PAGE: u32 = 50;
 pub struct GetMessages {
     pub session_id: String,
     pub limit: u32,
-    /// The opaque `nextCursor` of the previous page.
+    /// The opaque `nextCursor` of the previous page, sent as `cursor` or (by some
+    /// clients) as `before`.
     pub cursor: Option<String>,
 }
 
@@ -101,6 +102,7 @@ pub(super) struct GetMessagesWire {
     session_id: Option<String>,
     limit: Option<Value>,
     cursor: Option<String>,
+    before: Option<String>,
 }
 
 impl Wire for GetMessagesWire {
@@ -108,34 +110,59 @@ impl Wire for GetMessagesWire {
     fn validate(self, _: Option<&str>) -> Result<GetMessages, String> {
         let session_id = non_blank(self.session_id).ok_or("missing 'sessionId'")?;
         let limit = parse_limit(self.limit, DEFAULT_MESSAGES_PAGE, MAX_MESSAGES_PAGE)?;
+        // `before` is another name for `cursor`; two different positions in one
+        // request are refused rather than one of them silently winning.
+        let cursor = match (non_blank(self.cursor), non_blank(self.before)) {
+            (Some(cursor), Some(before)) if cursor != before => {
+                return Err("'cursor' and 'before' name different pages; send one of them".into());
+            }
+            (cursor, before) => cursor.or(before),
+        };
         Ok(GetMessages {
             session_id,
             limit,
-            cursor: non_blank(self.cursor),
+            cursor,
         })
     }
 }
 
-/// Largest number of rows `list_conversations` returns.
+/// Largest number of rows `list_conversations` returns; larger limits are clamped.
 pub const MAX_CONVERSATIONS_PAGE: u32 = 200;
+/// Page size when `limit` is omitted.
+pub const DEFAULT_CONVERSATIONS_PAGE: u32 = 50;
 
-/// `list_conversations`: the caller's conversations for a sidebar, most recent first.
+/// `list_conversations`: one page of the caller's conversations for a sidebar, most
+/// recent first, optionally narrowed by a search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListConversations {
     pub limit: u32,
+    /// The opaque `nextCursor` of the previous page (blank: the first page).
+    pub cursor: Option<String>,
+    /// Text to find in titles and first messages, as sent (blank: no filter).
+    pub query: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ListConversationsWire {
     limit: Option<Value>,
+    cursor: Option<String>,
+    query: Option<String>,
 }
 
 impl Wire for ListConversationsWire {
     type Output = ListConversations;
     fn validate(self, _: Option<&str>) -> Result<ListConversations, String> {
-        let limit = parse_limit(self.limit, 50, MAX_CONVERSATIONS_PAGE)?;
-        Ok(ListConversations { limit })
+        let limit = parse_limit(
+            self.limit,
+            DEFAULT_CONVERSATIONS_PAGE,
+            MAX_CONVERSATIONS_PAGE,
+        )?;
+        Ok(ListConversations {
+            limit,
+            cursor: non_blank(self.cursor),
+            query: non_blank(self.query),
+        })
     }
 }
 
@@ -218,6 +245,52 @@ mod tests {
         assert_eq!((m.limit, m.cursor.as_deref()), (100, Some("c")));
         let e = decode_frame(r#"{"action":"get_conversation_messages","limit":4}"#).unwrap_err();
         assert_eq!(e.message, "missing 'sessionId'");
+    }
+
+    #[test]
+    fn before_is_another_name_for_cursor() {
+        let page = |text: &str| match decode_frame(text).map(|f| f.action) {
+            Ok(Action::GetConversationMessages(m)) => Ok(m.cursor),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.message),
+        };
+        let base = r#"{"action":"get_conversation_messages","sessionId":"s""#;
+        assert_eq!(
+            page(&format!(r#"{base},"before":"m1"}}"#)),
+            Ok(Some("m1".into()))
+        );
+        assert_eq!(
+            page(&format!(r#"{base},"before":"m1","cursor":"m1"}}"#)),
+            Ok(Some("m1".into()))
+        );
+        assert_eq!(
+            page(&format!(r#"{base},"before":"","cursor":"m2"}}"#)),
+            Ok(Some("m2".into()))
+        );
+        assert_eq!(
+            page(&format!(r#"{base},"before":"m1","cursor":"m2"}}"#)),
+            Err("'cursor' and 'before' name different pages; send one of them".into())
+        );
+    }
+
+    #[test]
+    fn list_takes_a_cursor_and_a_query() {
+        let f = decode_frame(r#"{"action":"list_conversations"}"#).unwrap();
+        let Action::ListConversations(l) = f.action else {
+            panic!()
+        };
+        assert_eq!((l.limit, l.cursor, l.query), (50, None, None));
+        let f = decode_frame(
+            r#"{"action":"list_conversations","limit":500,"cursor":"","query":" Refund "}"#,
+        )
+        .unwrap();
+        let Action::ListConversations(l) = f.action else {
+            panic!()
+        };
+        assert_eq!(
+            (l.limit, l.cursor, l.query.as_deref()),
+            (200, None, Some("Refund"))
+        );
     }
 
     #[test]

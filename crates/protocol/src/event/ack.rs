@@ -86,9 +86,13 @@ pub struct WireContent {
     pub text: String,
 }
 
+/// One page of `list_conversations`: exactly `conversations`, `nextCursor`, `hasMore`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConversationList {
     pub conversations: Vec<ConversationRow>,
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
 }
 
 /// A sidebar row of `list_conversations`.

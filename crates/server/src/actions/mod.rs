@@ -9,7 +9,7 @@ mod turn;
 
 pub use error::ActionError;
 pub(crate) use messages::wire_message;
-pub use turn::TurnSlot;
+pub use turn::{TurnPlace, TurnSlot};
 
 use crate::access::Viewer;
 use crate::hub::ConnectionId;
@@ -41,14 +41,13 @@ pub async fn dispatch(ctx: &mut Ctx<'_>, frame: Frame) {
         Action::Ping => Ok(Some(Event::pong(ctx.request_id.clone()))),
         Action::CreateConversationSession(a) => session::create(ctx, a)
             .await
-            .inspect(|_| ctx.state.metrics().session_created())
-            .map(Some),
+            .inspect(|_| ctx.state.metrics().session_created()),
         Action::GetSession(a) => session::get(ctx, a).await,
         Action::GetConversationMessages(a) => messages::page(ctx, a).await.map(Some),
         Action::ListConversations(a) => conversations::list(ctx, a).await.map(Some),
         Action::RenameConversation(a) => conversations::rename(ctx, a).await.map(Some),
         Action::SendMessage(a) => turn::send_message(ctx, a).await,
-        Action::Cancel(_) => Ok(turn::cancel(ctx).await),
+        Action::Cancel(a) => turn::cancel(ctx, a).await,
         Action::ConfirmToolAction(a) => resume::confirm_tool_action(ctx, a).await,
         Action::SubmitInteraction(a) => resume::submit_interaction(ctx, a).await,
         Action::VerifyOtp(a) => resume::verify_otp(ctx, a).await,

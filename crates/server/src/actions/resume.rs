@@ -248,8 +248,15 @@ async fn resume(
         }
     };
     let request_id = parked.turn.request_id.clone();
+    let place = super::TurnPlace {
+        hub: ctx.state.hub(),
+        connection: ctx.connection,
+        org: session.org_id.clone(),
+        conversation: session.conversation_id,
+    };
     ctx.turn.start(
         ctx.out,
+        place,
         request_id,
         session.id,
         busy,

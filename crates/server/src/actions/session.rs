@@ -30,7 +30,21 @@ pub const DEFAULT_AGENT_NAME: &str = "smooth-agent";
 ///
 /// The acknowledgement is sent only once everything is stored, so a client that
 /// awaits it can immediately send messages.
-pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, ActionError> {
+pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Option<Event>, ActionError> {
+    // From here on the agent is its UUID, whether the client sent it or a slug.
+    let agent = ctx
+        .state
+        .runtime()
+        .resolve_agent(&req.agent_id)
+        .ok_or_else(|| {
+            ActionError::Validation(
+                "'agentId' must be an agent's UUID or the slug of a configured agent".into(),
+            )
+        })?;
+    let req = CreateSession {
+        agent_id: agent.to_string(),
+        ..req
+    };
     let limits = &ctx.state.config().storage_limits;
     crate::quota::check_metadata(&req.metadata, limits)?;
     let admission = ctx
@@ -47,7 +61,8 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         Some(id) => access::open_conversation(ctx.state, ctx.viewer, id)
             .await?
             .filter(|(_, participants)| {
-                access::agent_of(participants) == Some(req.agent_id.as_str())
+                access::agent_of(participants)
+                    .is_some_and(|a| ctx.state.runtime().wire_agent_id(a) == agent)
             }),
         None => None,
     };
@@ -98,7 +113,9 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
         ParticipantKind::AiAgent,
         existing.iter().find(|p| {
             p.kind == ParticipantKind::AiAgent
-                && p.internal_id.as_deref() == Some(agent_id.as_str())
+                && p.internal_id
+                    .as_deref()
+                    .is_some_and(|a| ctx.state.runtime().wire_agent_id(a) == agent_id)
         }),
     );
     let mut metadata = Metadata::new();
@@ -144,12 +161,41 @@ pub async fn create(ctx: &mut Ctx<'_>, req: CreateSession) -> Result<Event, Acti
     }
     ctx.viewer.remember(conversation.id, &conversation.org_id);
     join(ctx, &session);
-    Ok(Event::ack(
+    let ack = Event::ack(
         ctx.request_id.clone(),
         200,
         "Session created",
         Ack::SessionCreated(ids(&session)),
-    ))
+    );
+    if resumed.is_none() {
+        return Ok(Some(ack));
+    }
+    // A reopened conversation's running turn follows its acknowledgement.
+    if ctx.out.send(ack).await.is_ok() {
+        replay(ctx, &session);
+    }
+    Ok(None)
+}
+
+/// Sends the caller the running turns of the session's conversation, from their
+/// first event (see [`crate::replay`]). Returns their request ids.
+fn replay(ctx: &mut Ctx<'_>, session: &Session) -> Vec<String> {
+    let turn = &*ctx.turn;
+    let attached = ctx.state.hub().streams().attach(
+        ctx.connection,
+        ctx.out,
+        &session.org_id,
+        session.conversation_id,
+        |id| turn.watches(id),
+    );
+    let mut request_ids = Vec::with_capacity(attached.len());
+    let mut watching = Vec::with_capacity(attached.len());
+    for (watch, request_id) in attached {
+        watching.push(watch);
+        request_ids.push(request_id);
+    }
+    ctx.turn.watch(watching);
+    request_ids
 }
 
 /// Makes the caller's socket reachable by what published events target: the
@@ -292,17 +338,26 @@ async fn redeclare_supports(
     Ok(())
 }
 
-/// Reads a session back. When a turn of the session waits for an answer, its prompt
-/// follows the acknowledgement again: a client that reconnected can show it.
+/// Reads a session back. A running turn of its conversation follows the
+/// acknowledgement from its first event; when a turn of the session waits for an
+/// answer, its prompt follows again: a client that reconnected can show it.
 pub async fn get(ctx: &mut Ctx<'_>, req: GetSession) -> Result<Option<Event>, ActionError> {
-    let session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
+    let mut session = access::load_session(ctx.state, ctx.viewer, &req.session_id).await?;
+    // A session stored before agents had UUIDs still answers with one.
+    session.agent_id = ctx.state.runtime().wire_agent_id(session.agent_id.as_str());
     ctx.viewer
         .remember(session.conversation_id, &session.org_id);
     join(ctx, &session);
     let ack = session_ack(ctx, session.clone());
-    let _ = ctx.out.send(ack).await;
+    if ctx.out.send(ack).await.is_err() {
+        return Ok(None);
+    }
+    let replayed = replay(ctx, &session);
     let parked = ctx.state.store().get_parked_turn(session.id).await?;
-    if let Some(stored) = parked.filter(|p| p.expires_at > chrono::Utc::now())
+    // A replayed turn's prompt is in its stream already.
+    if let Some(stored) = parked
+        .filter(|p| p.expires_at > chrono::Utc::now())
+        .filter(|p| !replayed.contains(&p.request_id))
         && let Some(parked) = switchboard_agent::turn::Parked::from_value(&stored.state)
     {
         let event = switchboard_agent::turn::park_event(&stored.request_id, &parked.waiting);

@@ -2,28 +2,49 @@
 
 use super::{ActionError, Ctx};
 use crate::access;
+use crate::hub::{ConnectionId, Hub};
+use crate::replay::{LocalTurn, StreamSink, TurnKey, TurnStreams, Watching};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use switchboard_agent::llm::ImageRef;
-use switchboard_agent::turn::{EventSink, TerminalClaim, TurnIo};
+use switchboard_agent::turn::{EventSink, Parking, TerminalClaim, TurnIo};
 use switchboard_agent::{BusyGuard, TurnRequest};
-use switchboard_core::{Direction, Message, SessionId};
-use switchboard_protocol::{Ack, Empty, Event, SendMessage};
+use switchboard_core::{ConversationId, Direction, Message, OrgId, SessionId};
+use switchboard_protocol::{Ack, Cancel, Empty, ErrorCode, Event, SendMessage};
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
-/// The connection's single running turn, if any.
+/// The connection's single running turn, if any, and the turns of other sockets
+/// it watches because it reopened their conversation.
 #[derive(Default)]
 pub struct TurnSlot {
     running: Option<RunningTurn>,
     /// The connection's client address, handed to its turns.
     client: Option<std::net::IpAddr>,
+    watching: Vec<Watching>,
 }
+
+/// The most streams one connection watches at once; reopening more conversations
+/// while their turns run stops watching the oldest.
+const MAX_WATCHED: usize = 16;
 
 struct RunningTurn {
     request_id: String,
     session: SessionId,
     task: JoinHandle<()>,
     terminal: TerminalClaim,
+    /// Its stream, when turns outlive their socket.
+    sink: Option<Arc<StreamSink>>,
+}
+
+/// Where a turn of this connection runs: the hub (for its stream) and which
+/// conversation it belongs to.
+pub struct TurnPlace<'a> {
+    pub hub: &'a Arc<Hub>,
+    pub connection: ConnectionId,
+    pub org: OrgId,
+    pub conversation: ConversationId,
 }
 
 impl TurnSlot {
@@ -32,6 +53,7 @@ impl TurnSlot {
         Self {
             running: None,
             client,
+            watching: Vec::new(),
         }
     }
 
@@ -68,20 +90,128 @@ impl TurnSlot {
     /// Stops the running turn for a `cancel`: returns the turn when the cancel won
     /// the right to end it. A turn that already claimed its own terminal event is
     /// left to finish.
-    fn cancel(&mut self) -> Option<(String, SessionId)> {
+    fn cancel(&mut self) -> Option<(String, SessionId, Option<Arc<StreamSink>>)> {
         let turn = self.running.take()?;
         if turn.task.is_finished() || !turn.terminal.claim() {
             return None;
         }
-        turn.stop();
-        Some((turn.request_id, turn.session))
+        turn.task.abort();
+        turn.terminal.release();
+        Some((turn.request_id, turn.session, turn.sink))
     }
 
-    /// Aborts the running turn silently (the client is gone). A parked turn stays
-    /// stored, so a reconnecting client can still answer it.
+    /// Aborts the running turn silently (a limit closes the connection). A parked
+    /// turn stays stored, so a reconnecting client can still answer it.
     pub fn abort(&mut self) {
         if let Some(turn) = self.running.take() {
             turn.stop();
+        }
+    }
+
+    /// The client is gone. Its turn runs on for up to `window` for whoever reopens
+    /// the conversation (see [`crate::replay`]), then is stopped with
+    /// `TURN_EXPIRED`; a turn parked on a human stops now, as its park is stored.
+    /// Without a window (or a stream), or when this client address has too many
+    /// turns running on already, the turn is aborted, as before.
+    pub fn detach(
+        &mut self,
+        window: Option<Duration>,
+        parking: &Parking,
+        streams: &Arc<TurnStreams>,
+    ) {
+        let Some(turn) = self.running.take() else {
+            return;
+        };
+        let (Some(window), Some(sink)) = (window, turn.sink.clone()) else {
+            turn.stop();
+            return;
+        };
+        if turn.task.is_finished() {
+            return;
+        }
+        let Some(slot) = streams.hold_detached(self.client) else {
+            turn.stop();
+            return;
+        };
+        if parking.is_parked(turn.session) {
+            turn.stop();
+            return;
+        }
+        sink.forget_origin();
+        let parking = parking.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let RunningTurn {
+                request_id,
+                session,
+                mut task,
+                terminal,
+                ..
+            } = turn;
+            if tokio::time::timeout(window, &mut task).await.is_ok() {
+                return;
+            }
+            if !parking.is_parked(session) && terminal.claim() {
+                task.abort();
+                terminal.release();
+                tracing::info!(%request_id, "a turn whose client left ran past the resume window; stopping it");
+                let message = format!(
+                    "The turn was stopped: its connection closed more than {} s ago.",
+                    window.as_secs()
+                );
+                let _ = sink
+                    .emit(Event::error(
+                        Some(request_id),
+                        ErrorCode::TurnExpired,
+                        message,
+                    ))
+                    .await;
+            } else if !terminal.is_released() {
+                // Parked: its park is stored and answerable; the task can go.
+                task.abort();
+                terminal.release();
+            } else {
+                // Its terminal event is on its way.
+                let _ = task.await;
+            }
+            sink.end().await;
+        });
+    }
+
+    /// Starts watching streams; the oldest beyond [`MAX_WATCHED`] are dropped.
+    pub fn watch(&mut self, watching: impl IntoIterator<Item = Watching>) {
+        self.watching.retain(|w| !w.task.is_finished());
+        self.watching.extend(watching);
+        while self.watching.len() > MAX_WATCHED {
+            self.watching.remove(0).task.abort();
+        }
+    }
+
+    /// Whether this connection already watches stream `id`.
+    pub fn watches(&self, id: Uuid) -> bool {
+        self.watching
+            .iter()
+            .any(|w| w.stream == id && !w.task.is_finished())
+    }
+
+    /// The conversations of the live streams this connection watches.
+    fn watched(&self) -> Vec<(OrgId, ConversationId)> {
+        let mut watched: Vec<(OrgId, ConversationId)> = Vec::new();
+        for w in self.watching.iter().filter(|w| !w.task.is_finished()) {
+            if !watched
+                .iter()
+                .any(|(o, c)| o == &w.org && *c == w.conversation)
+            {
+                watched.push((w.org.clone(), w.conversation));
+            }
+        }
+        watched
+    }
+
+    /// Stops sending watched streams (the connection ends).
+    pub fn stop_watching(&mut self) {
+        for w in self.watching.drain(..) {
+            w.task.abort();
         }
     }
 
@@ -102,9 +232,12 @@ impl TurnSlot {
     }
 
     /// Runs `turn` as this connection's turn, holding `busy` until it releases.
+    /// With resumable turns on, its events go through a stream (see
+    /// [`crate::replay`]) that outlives this socket.
     pub fn start<F>(
         &mut self,
         ctx_out: &crate::ws::Outbound,
+        place: TurnPlace<'_>,
         request_id: String,
         session: SessionId,
         busy: BusyGuard,
@@ -115,27 +248,68 @@ impl TurnSlot {
         let terminal = TerminalClaim::default();
         // The session stays reserved until the turn releases it.
         terminal.hold(busy);
-        let sink: Arc<dyn EventSink> = Arc::new(ctx_out.clone());
-        let task = tokio::spawn(turn(TurnIo {
+        let streams = place.hub.streams();
+        let stream_sink = streams.config().window.map(|_| {
+            let stream = streams.open(TurnKey {
+                stream: Uuid::new_v4(),
+                org: place.org,
+                conversation: place.conversation,
+                request_id: request_id.clone(),
+            });
+            StreamSink::new(stream, place.hub.clone(), ctx_out.clone())
+        });
+        let sink: Arc<dyn EventSink> = match &stream_sink {
+            Some(sink) => sink.clone(),
+            None => Arc::new(ctx_out.clone()),
+        };
+        // The task waits to be registered, so a turn that ends at once is forgotten
+        // after it was noted, never before.
+        let (go, registered) = tokio::sync::oneshot::channel::<()>();
+        let ending = stream_sink.clone();
+        let run = turn(TurnIo {
             sink,
             terminal: terminal.clone(),
             client: self.client,
-        }));
+        });
+        let task = tokio::spawn(async move {
+            let _ = registered.await;
+            run.await;
+            if let Some(sink) = ending {
+                sink.end().await;
+            }
+        });
+        if let Some(sink) = &stream_sink {
+            streams.run(
+                sink.key().stream,
+                LocalTurn {
+                    session,
+                    origin: place.connection,
+                    claim: terminal.clone(),
+                    abort: task.abort_handle(),
+                    sink: sink.clone(),
+                },
+            );
+        }
+        let _ = go.send(());
         self.running = Some(RunningTurn {
             request_id,
             session,
             task,
             terminal,
+            sink: stream_sink,
         });
     }
 }
 
 impl RunningTurn {
     /// Aborts the turn and frees its session at once, rather than whenever the
-    /// aborted task is finally dropped.
+    /// aborted task is finally dropped; its stream ends.
     fn stop(&self) {
         self.task.abort();
         self.terminal.release();
+        if let Some(sink) = self.sink.clone() {
+            tokio::spawn(async move { sink.end().await });
+        }
     }
 }
 
@@ -208,8 +382,15 @@ pub async fn send_message(
         session: session.clone(),
         skill,
     };
+    let place = TurnPlace {
+        hub: ctx.state.hub(),
+        connection: ctx.connection,
+        org: session.org_id.clone(),
+        conversation: session.conversation_id,
+    };
     ctx.turn.start(
         ctx.out,
+        place,
         request_id,
         session.id,
         busy,
@@ -219,12 +400,38 @@ pub async fn send_message(
 }
 
 /// Stops the running turn with `cancelled`, echoing the turn's request id, and
-/// forgets anything it waited for. With no turn running, nothing is sent.
-pub async fn cancel(ctx: &mut Ctx<'_>) -> Option<Event> {
-    let (turn_request_id, session) = ctx.turn.cancel()?;
+/// forgets anything it waited for. Without a turn of its own, a connection that
+/// reopened a conversation cancels that conversation's turn, on whichever replica
+/// it runs (with `sessionId`, only that session's conversation's); its
+/// `cancelled` arrives with the turn's stream. With no turn running, nothing is
+/// sent.
+pub async fn cancel(ctx: &mut Ctx<'_>, req: Cancel) -> Result<Option<Event>, ActionError> {
+    let Some((turn_request_id, session, sink)) = ctx.turn.cancel() else {
+        let mut watched = ctx.turn.watched();
+        if watched.is_empty() {
+            return Ok(None);
+        }
+        if let Some(id) = &req.session_id {
+            let session = access::load_session(ctx.state, ctx.viewer, id).await?;
+            watched.retain(|(org, c)| *org == session.org_id && *c == session.conversation_id);
+        }
+        for (org, conversation) in watched {
+            ctx.state.hub().cancel_turn(&org, conversation).await;
+        }
+        return Ok(None);
+    };
     ctx.state.metrics().turn_cancelled();
     if let Err(e) = ctx.state.store().take_parked_turn(session, None).await {
         tracing::error!(error = %e, "could not forget a cancelled turn's park");
     }
-    Some(Event::cancelled(Some(turn_request_id)))
+    let cancelled = Event::cancelled(Some(turn_request_id));
+    Ok(match sink {
+        // Every socket of the stream, this one included, gets it in order.
+        Some(sink) => {
+            let _ = sink.emit(cancelled).await;
+            sink.end().await;
+            None
+        }
+        None => Some(cancelled),
+    })
 }

@@ -231,6 +231,7 @@ pub fn source(
         name: Some(key.to_owned()),
         path: None,
         url: None,
+        crawl: None,
         github: None,
         org: Some(org.as_str().to_owned()),
         acl: Acl::Org,

@@ -17,8 +17,8 @@ use std::time::Duration;
 const MAX_REDIRECTS: usize = 5;
 
 /// The connectors' client. Builds after the server's main client, which installs
-/// the TLS crypto provider.
-pub fn client() -> reqwest::Client {
+/// the TLS crypto provider; fails, like it, only without CA certificates.
+pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
@@ -34,7 +34,7 @@ pub fn client() -> reqwest::Client {
             }
         }))
         .build()
-        .expect("an HTTP client with default settings")
+        .map_err(|e| format!("cannot set up the connectors' HTTPS client: {e}"))
 }
 
 /// Refuses a URL that is not http(s) or names a non-public address directly.

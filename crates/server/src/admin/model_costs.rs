@@ -22,17 +22,11 @@ pub struct Cache {
 
 impl Cache {
     /// Builds after the server's main HTTP client (which installs TLS).
-    pub fn new() -> Self {
-        Self {
+    pub fn new() -> Result<Self, String> {
+        Ok(Self {
             model_costs: tokio::sync::OnceCell::new(),
-            egress: super::egress::client(),
-        }
-    }
-}
-
-impl Default for Cache {
-    fn default() -> Self {
-        Self::new()
+            egress: super::egress::client()?,
+        })
     }
 }
 

@@ -55,6 +55,17 @@ pub async fn publish(
             "unknown target type '{kind}' (expected: connection | session | user | org | agent)"
         ))
     })?;
+    // Sockets join an agent under its UUID; a slug or another spelling of the
+    // UUID names the same agent.
+    let target = match target {
+        Target::Agent(agent) => Target::Agent(
+            state
+                .runtime()
+                .resolve_agent(&agent)
+                .map_or(agent, |id| id.to_string()),
+        ),
+        other => other,
+    };
     if !request.event.is_object() {
         return Err(AdminError::Validation(
             "'event' must be a JSON object (clients read events by their 'type')".into(),

@@ -74,7 +74,7 @@ impl KeySet {
                 "AUTH_JWT_JWKS_URL is plain http: anyone on the path could substitute keys; use https"
             );
         }
-        let http = switchboard_agent::http::client();
+        let http = switchboard_agent::http::try_client()?;
         let (keys, max_age) = fetch(&http, &url)
             .await
             .map_err(|e| format!("cannot use the key set at {url}: {e}"))?;

@@ -40,6 +40,13 @@ pub struct IngestArgs {
     /// Document sets the documents join (repeatable).
     #[arg(long = "set")]
     pub sets: Vec<String>,
+    /// Crawl each URL as a site: its sitemap and the links of its pages within the
+    /// URL's folder, honouring robots.txt.
+    #[arg(long)]
+    pub crawl: bool,
+    /// The page budget of each crawled site (default 100, at most 5000).
+    #[arg(long, requires = "crawl")]
+    pub max_pages: Option<usize>,
     /// The source's key instead of the argument itself (one source only).
     #[arg(long)]
     pub name: Option<String>,
@@ -141,7 +148,7 @@ pub async fn run(args: IngestArgs) -> Result<Summary, IngestError> {
     let (_store, home) = crate::state::open_store(&config.storage)
         .await
         .map_err(|e| IngestError::Startup(e.to_string()))?;
-    let http = switchboard_agent::http::client();
+    let http = switchboard_agent::http::try_client().map_err(IngestError::Startup)?;
     let base = knowledge::open(&config, &http, home)
         .await
         .map_err(|e| IngestError::Startup(e.to_string()))?;
@@ -208,6 +215,9 @@ fn source_config(argument: &str, args: &IngestArgs) -> SourceConfig {
         name: args.name.clone(),
         path: (!is_url).then(|| argument.to_owned()),
         url: is_url.then(|| argument.to_owned()),
+        crawl: (is_url && args.crawl).then(|| switchboard_knowledge::source::CrawlConfig {
+            max_pages: args.max_pages,
+        }),
         github: None,
         org: args.org.clone(),
         acl: if args.users.is_empty() && args.groups.is_empty() {
@@ -297,6 +307,8 @@ mod tests {
             users: vec![],
             groups: vec!["staff".into()],
             sets: vec![],
+            crawl: false,
+            max_pages: None,
             name: None,
         };
         let web = source_config("https://example.test/faq", &args);

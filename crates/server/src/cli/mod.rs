@@ -1,19 +1,30 @@
 //! The `switchboard` command line. With no subcommand it serves, so the README's
 //! first command keeps working; `chat` talks to a running server from a terminal or
-//! a script; `token` mints a development JWT for trying the admin API.
+//! a script; `token` mints a development JWT for trying the admin API; `backup`
+//! copies a running server's SQLite file.
 
+pub mod backup;
 pub mod chat;
 pub mod ingest;
+pub mod probe;
 pub mod token;
 
 use crate::config::vars::VARIABLES;
 use clap::{Parser, Subcommand};
 
+/// The version and the commit it was built from (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SWITCHBOARD_COMMIT"),
+    ")"
+);
+
 /// A self-hostable AI agent service speaking the smooth-operator protocol.
 #[derive(Debug, Parser)]
 #[command(
     name = "switchboard",
-    version,
+    version = VERSION,
     about = "A self-hostable AI agent service speaking the smooth-operator protocol.",
     after_long_help = variables_help()
 )]
@@ -35,9 +46,16 @@ pub enum Command {
     /// store (the one `serve` would use), with progress and a summary. Ingesting the
     /// same source again re-embeds only what changed.
     Ingest(ingest::IngestArgs),
+    /// Ask the server running with the same environment whether it is ready (exit
+    /// 0) or not (exit 1): a container health check that needs no shell or curl.
+    Probe(probe::ProbeArgs),
     /// Print a development JWT signed with AUTH_JWT_HS256_SECRET, to try the admin
     /// API without an identity provider.
     Token(token::TokenArgs),
+    /// Copy the SQLite database to PATH, consistently, while the server runs
+    /// (VACUUM INTO). Never overwrites: PATH must not exist. Restore by stopping
+    /// the server and copying the file back.
+    Backup(backup::BackupArgs),
 }
 
 /// Every environment variable the server reads, with its default, for `--help`.

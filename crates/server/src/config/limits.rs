@@ -41,6 +41,24 @@ pub(super) fn storage_limits<F: Fn(&str) -> Option<String>>(
     })
 }
 
+/// How long a turn outlives its client's socket, and its replay buffer's cap.
+pub(super) fn resume<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<crate::replay::ResumeConfig, ConfigError> {
+    let window = env.parse::<u32>(
+        "SMOOTH_AGENT_RESUME_WINDOW_SECS",
+        "a number of seconds (0 turns resumable turns off)",
+        120,
+    )?;
+    Ok(crate::replay::ResumeConfig {
+        window: (window > 0).then(|| std::time::Duration::from_secs(u64::from(window))),
+        cap: crate::replay::Cap {
+            bytes: env.positive("SMOOTH_AGENT_RESUME_BUFFER_BYTES", 512 * 1024)? as usize,
+            events: env.positive("SMOOTH_AGENT_RESUME_BUFFER_EVENTS", 4096)? as usize,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Config;

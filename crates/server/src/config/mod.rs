@@ -89,6 +89,10 @@ pub struct Config {
     pub connector_file_roots: Vec<PathBuf>,
     /// `SMOOTH_AGENT_DRAIN_SECS`: how long shutdown waits for running turns.
     pub drain_timeout: Duration,
+    /// `SMOOTH_AGENT_RESUME_WINDOW_SECS` and `SMOOTH_AGENT_RESUME_BUFFER_*`: how
+    /// long a turn outlives its client's socket, and how much of it is kept for
+    /// replay.
+    pub resume: crate::replay::ResumeConfig,
     /// `SMOOTH_AGENT_MAX_FRAME_BYTES`: the largest inbound WebSocket message.
     pub max_frame_bytes: usize,
     /// `SMOOTH_AGENT_OUTBOUND_QUEUE`: events buffered per connection before the
@@ -248,6 +252,7 @@ impl Config {
                 "a number of seconds",
                 25,
             )?)),
+            resume: limits::resume(&env)?,
             max_frame_bytes: env.positive("SMOOTH_AGENT_MAX_FRAME_BYTES", 1 << 20)? as usize,
             outbound_queue: env.positive("SMOOTH_AGENT_OUTBOUND_QUEUE", 256)? as usize,
             rate_limit: rate_limit(&env)?,
@@ -297,6 +302,8 @@ impl Config {
     pub fn for_tests() -> Self {
         let mut config = Self::from_lookup(|_| None).expect("defaults are valid");
         config.port = 0;
+        // Nothing on disk: tests that test storage say which.
+        config.storage = StorageConfig::Memory;
         config.drain_timeout = Duration::from_secs(5);
         config
     }

@@ -116,8 +116,12 @@ fn key_source<F: Fn(&str) -> Option<String>>(
     {
         return Ok(OtpKeySource::JwtSecret(secret.clone()));
     }
-    let shared =
-        !matches!(storage, StorageConfig::Memory) || !matches!(backplane, BackplaneConfig::Memory);
+    // A SQLite file serves one process (it is locked), so a random key is not
+    // shared with anyone; a restart only fails the codes sent before it.
+    let shared = matches!(
+        storage,
+        StorageConfig::Postgres { .. } | StorageConfig::DynamoDb { .. }
+    ) || !matches!(backplane, BackplaneConfig::Memory);
     let codes_on = env.get("SMOOTH_AGENT_OTP_WEBHOOK_URL").is_some()
         || env.get("SMOOTH_AGENT_SMTP_HOST").is_some();
     if shared && codes_on {

@@ -4,11 +4,17 @@
 use super::ConfigError;
 use super::env::Env;
 use secrecy::SecretString;
+use std::path::{Path, PathBuf};
 
 /// Where conversations, sessions and messages are kept.
 #[derive(Debug, Clone)]
 pub enum StorageConfig {
     Memory,
+    /// A SQLite file: `SMOOTH_AGENT_DATABASE_URL=sqlite://PATH`, or
+    /// `switchboard.db` in `SMOOTH_AGENT_DATA_DIR` (default `./data`). The default.
+    Sqlite {
+        path: PathBuf,
+    },
     /// `rank_fusion`: hybrid retrieval fuses the arms by reciprocal rank
     /// (`SMOOTH_AGENT_KNOWLEDGE_FUSION=rrf`) instead of by relative score.
     Postgres {
@@ -26,6 +32,7 @@ impl StorageConfig {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Memory => "memory",
+            Self::Sqlite { .. } => "sqlite",
             Self::Postgres { .. } => "postgres",
             Self::DynamoDb { .. } => "dynamodb",
         }
@@ -67,7 +74,10 @@ pub(super) fn storage<F: Fn(&str) -> Option<String>>(
         });
     }
     match kind.as_deref() {
-        None | Some("memory" | "mem" | "inmemory" | "in-memory") => Ok(StorageConfig::Memory),
+        Some("memory" | "mem" | "inmemory" | "in-memory") => Ok(StorageConfig::Memory),
+        None | Some("sqlite") => Ok(StorageConfig::Sqlite {
+            path: sqlite_path(env)?,
+        }),
         Some("postgres" | "postgresql" | "pg") => {
             let url = env
                 .get("SMOOTH_AGENT_DATABASE_URL")
@@ -100,9 +110,43 @@ pub(super) fn storage<F: Fn(&str) -> Option<String>>(
         }
         Some(other) => Err(ConfigError {
             var: "SMOOTH_AGENT_STORAGE",
-            problem: format!("unknown storage '{other}' (expected: memory | postgres | dynamodb)"),
+            problem: format!(
+                "unknown storage '{other}' (expected: sqlite | memory | postgres | dynamodb)"
+            ),
         }),
     }
+}
+
+/// Where the SQLite file is: `SMOOTH_AGENT_DATABASE_URL=sqlite://PATH` (relative
+/// to the working directory, or absolute as `sqlite:///var/lib/...`), else
+/// `switchboard.db` in `SMOOTH_AGENT_DATA_DIR` (default `./data`). The folder is
+/// created when the store opens, not here.
+fn sqlite_path<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<PathBuf, ConfigError> {
+    const URL: &str = "SMOOTH_AGENT_DATABASE_URL";
+    let Some(url) = env.get(URL) else {
+        let dir = env
+            .get("SMOOTH_AGENT_DATA_DIR")
+            .unwrap_or_else(|| "./data".into());
+        return Ok(Path::new(&dir).join("switchboard.db"));
+    };
+    let refused = |problem: String| ConfigError { var: URL, problem };
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        // Never echo the URL: it may hold a password.
+        return Err(refused(
+            "SQLite needs a sqlite://PATH URL; for PostgreSQL set SMOOTH_AGENT_STORAGE=postgres"
+                .into(),
+        ));
+    };
+    if path.is_empty() || path == ":memory:" || path.contains(['?', '#']) {
+        return Err(refused(format!(
+            "'{url}' is not a file: write sqlite://PATH (no options), or \
+             SMOOTH_AGENT_STORAGE=memory for nothing on disk"
+        )));
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// `SMOOTH_AGENT_KNOWLEDGE_FUSION`: `score` (the default) or `rrf`.

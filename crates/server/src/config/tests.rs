@@ -21,7 +21,10 @@ fn defaults_match_the_reference_contract() {
     assert!(!c.seed_kb);
     assert_eq!(c.model, "claude-haiku-4-5");
     assert_eq!((c.max_iterations, c.max_tokens), (20, 8192));
-    assert!(matches!(c.storage, StorageConfig::Memory));
+    let StorageConfig::Sqlite { path } = &c.storage else {
+        panic!("SQLite is the default, not {:?}", c.storage)
+    };
+    assert_eq!(path, &std::path::Path::new("./data").join("switchboard.db"));
     assert!(c.gateway.is_none());
     assert!(c.agent_config.is_none());
 }
@@ -35,12 +38,60 @@ fn invalid_values_name_their_variable() {
         ("SMOOTH_AGENT_MAX_ITERATIONS", "0"),
         ("SMOOTH_AGENT_MAX_TOKENS", "-5"),
         ("SMOOTH_AGENT_SEED_KB", "maybe"),
-        ("SMOOTH_AGENT_STORAGE", "sqlite3"),
+        ("SMOOTH_AGENT_STORAGE", "mysql"),
         ("SMOOAI_GATEWAY_URL", "llm.local:4000"),
     ] {
         let err = config(&[(var, value)]).unwrap_err();
         assert_eq!(err.var, var, "{value}");
         assert!(err.to_string().starts_with(var));
+    }
+}
+
+#[test]
+fn sqlite_lives_in_the_data_dir_or_where_its_url_says() {
+    let sqlite = |vars: &[(&str, &str)]| match config(vars).unwrap().storage {
+        StorageConfig::Sqlite { path } => path,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        sqlite(&[("SMOOTH_AGENT_DATA_DIR", "/srv/sb")]),
+        std::path::Path::new("/srv/sb/switchboard.db")
+    );
+    assert_eq!(
+        sqlite(&[
+            ("SMOOTH_AGENT_STORAGE", "SQLite"),
+            ("SMOOTH_AGENT_DATABASE_URL", "sqlite:///var/lib/sb/chat.db"),
+        ]),
+        std::path::Path::new("/var/lib/sb/chat.db")
+    );
+    assert_eq!(
+        sqlite(&[("SMOOTH_AGENT_DATABASE_URL", "sqlite://here.db")]),
+        std::path::Path::new("here.db")
+    );
+    // DATABASE_URL belongs to PostgreSQL; SQLite ignores it.
+    assert_eq!(
+        sqlite(&[("DATABASE_URL", "postgres://x/y")]),
+        std::path::Path::new("./data/switchboard.db")
+    );
+    assert!(matches!(
+        config(&[("SMOOTH_AGENT_STORAGE", "memory")])
+            .unwrap()
+            .storage,
+        StorageConfig::Memory
+    ));
+    for (url, says) in [
+        (
+            "postgres://app:hunter2@db/app",
+            "SMOOTH_AGENT_STORAGE=postgres",
+        ),
+        ("sqlite::memory:", "SMOOTH_AGENT_STORAGE=memory"),
+        ("sqlite://x.db?mode=ro", "no options"),
+        ("sqlite://", "not a file"),
+    ] {
+        let err = config(&[("SMOOTH_AGENT_DATABASE_URL", url)]).unwrap_err();
+        assert_eq!(err.var, "SMOOTH_AGENT_DATABASE_URL");
+        assert!(err.to_string().contains(says), "{url}: {err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }
 
@@ -628,4 +679,43 @@ fn a_shared_store_with_codes_needs_a_configured_key() {
     let mut short = shared.to_vec();
     short.push(("SMOOTH_AGENT_OTP_SECRET", "short"));
     assert_eq!(config(&short).unwrap_err().var, "SMOOTH_AGENT_OTP_SECRET");
+    // One process per SQLite file: a random key is shared with no one (codes sent
+    // before a restart stop verifying; docs/sqlite.md).
+    let sqlite = config(&[("SMOOTH_AGENT_OTP_WEBHOOK_URL", "http://127.0.0.1:9/hook")]);
+    assert!(matches!(
+        sqlite.unwrap().otp_options.key,
+        OtpKeySource::Random
+    ));
+}
+
+#[test]
+fn sqlite_takes_a_file_path() {
+    let path = |vars: &[(&str, &str)]| match config(vars).map(|c| c.storage) {
+        Ok(StorageConfig::Sqlite { path }) => Ok(path),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e.to_string()),
+    };
+    let sqlite = ("SMOOTH_AGENT_STORAGE", "sqlite");
+    assert_eq!(
+        path(&[sqlite]).unwrap(),
+        std::path::Path::new("data/switchboard.db")
+    );
+    let url = |u| [sqlite, ("SMOOTH_AGENT_DATABASE_URL", u)];
+    assert_eq!(
+        path(&url("sqlite:///var/lib/sb/x.db")).unwrap(),
+        std::path::Path::new("/var/lib/sb/x.db")
+    );
+    assert_eq!(
+        path(&url("sqlite://rel/x.db")).unwrap(),
+        std::path::Path::new("rel/x.db")
+    );
+    for bad in [
+        "postgres://x/y",
+        "sqlite://",
+        "sqlite://:memory:",
+        "sqlite://x.db?mode=ro",
+    ] {
+        let err = path(&url(bad)).unwrap_err();
+        assert!(err.contains("SMOOTH_AGENT_DATABASE_URL"), "{bad}: {err}");
+    }
 }

@@ -135,7 +135,11 @@ struct AgentList {
 
 #[derive(Serialize)]
 struct AgentEntry {
+    /// The agent's UUID.
     id: String,
+    /// The short name a page may use instead (`?agent=`, `data-agent-id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slug: Option<String>,
     name: String,
 }
 
@@ -148,7 +152,12 @@ async fn agents(State(state): State<AppState>) -> Response {
         .filter(|a| !a.internal())
         .map(|a| AgentEntry {
             id: a.id.clone(),
-            name: a.name.clone().unwrap_or_else(|| a.id.clone()),
+            slug: a.slug.clone(),
+            name: a
+                .name
+                .clone()
+                .or_else(|| a.slug.clone())
+                .unwrap_or_else(|| a.id.clone()),
         })
         .collect();
     let has_documents = !state.knowledge().is_empty().await.unwrap_or(true);

@@ -35,7 +35,8 @@ pub struct Connection {
 /// Why the reader loop stopped.
 #[derive(Debug)]
 enum Exit {
-    /// The client closed the socket or it broke: abort the running turn.
+    /// The client closed the socket or it broke: the running turn goes on for
+    /// whoever reopens its conversation, within the resume window.
     ClientGone,
     /// The server is shutting down: let the running turn finish, within a bound.
     Shutdown,
@@ -75,8 +76,14 @@ impl Connection {
         let shutdown = self.state.shutdown_token();
         let writer = tokio::spawn(write_loop(sink, rx));
         let exit = self.read_loop(&mut stream, &out, connection).await;
+        self.turn.stop_watching();
         match &exit {
-            Exit::ClientGone | Exit::Refused { .. } => self.turn.abort(),
+            Exit::ClientGone => self.turn.detach(
+                self.state.config().resume.window,
+                self.state.runtime().parking(),
+                hub.streams(),
+            ),
+            Exit::Refused { .. } => self.turn.abort(),
             Exit::Shutdown => {
                 let parking = self.state.runtime().parking().clone();
                 let limit = self.state.config().drain_timeout;

@@ -27,6 +27,12 @@ impl Outbound {
         self.tx.send(event.to_json()).await.map_err(|_| Closed)
     }
 
+    /// Queues an already serialized frame, waiting for room: a turn's events,
+    /// serialized once for every socket that receives them.
+    pub async fn send_frame(&self, frame: String) -> Result<(), Closed> {
+        self.tx.send(frame).await.map_err(|_| Closed)
+    }
+
     /// Queues an already serialized frame if there is room, never waiting: for
     /// published events, which must not let one slow client hold up the others.
     pub fn try_send_frame(&self, frame: String) -> Result<(), Closed> {

@@ -150,6 +150,7 @@ fn run_switchboard(vars: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.env_clear()
         .env("RUST_LOG", "warn")
+        .env("SMOOTH_AGENT_STORAGE", "memory")
         .env("SMOOTH_AGENT_PORT", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -226,6 +227,7 @@ fn a_short_hs256_secret_is_warned_about_at_startup() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .env_clear()
             .env("RUST_LOG", "warn")
+            .env("SMOOTH_AGENT_STORAGE", "memory")
             .env("SMOOTH_AGENT_PORT", "0")
             .env("AUTH_JWT_HS256_SECRET", secret)
             .stdout(Stdio::piped())

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 fn switchboard() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    cmd.env_clear().env("RUST_LOG", "warn");
+    // Nothing on disk unless a test says where: SQLite is the default storage.
+    cmd.env_clear()
+        .env("RUST_LOG", "warn")
+        .env("SMOOTH_AGENT_STORAGE", "memory");
     cmd
 }
 
@@ -54,6 +57,26 @@ fn an_unreachable_dynamodb_stops_startup_naming_what_to_check() {
     assert!(stderr.contains("SMOOTH_AGENT_DDB_ENDPOINT"), "{stderr}");
 }
 
+/// A container image without CA certificates: a clear start-up error, never a panic.
+/// (rustls' system loader reads only `SSL_CERT_FILE`/`SSL_CERT_DIR` when they are set.)
+#[test]
+fn without_ca_certificates_startup_stops_saying_what_to_install() {
+    let out = switchboard()
+        .env("SSL_CERT_FILE", "/nonexistent/ca.pem")
+        .env("SSL_CERT_DIR", "/nonexistent/certs")
+        .env("SMOOTH_AGENT_STORAGE", "memory")
+        .env("SMOOTH_AGENT_PORT", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("CA certificates") && stderr.contains("ca-certificates package"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_bad_agent_configuration_file_stops_startup() {
     let dir = std::env::temp_dir().join(format!("sb-binary-{}", std::process::id()));
@@ -75,7 +98,13 @@ fn a_bad_agent_configuration_file_stops_startup() {
 
 #[test]
 fn starts_with_defaults_prints_one_line_and_exits_zero_on_sigterm() {
+    // No storage variable: SQLite, in ./data of the working directory.
+    let cwd = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("defaults-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&cwd).unwrap();
     let mut child = switchboard()
+        .env_remove("SMOOTH_AGENT_STORAGE")
+        .current_dir(&cwd)
         .env("SMOOTH_AGENT_PORT", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -90,7 +119,12 @@ fn starts_with_defaults_prints_one_line_and_exits_zero_on_sigterm() {
         "{line}"
     );
     assert!(line.contains("/ws"), "{line}");
-    assert!(line.contains("store=memory"), "{line}");
+    let db = cwd.join("data").join("switchboard.db");
+    assert!(
+        line.contains(&format!("store=sqlite, data in {}", db.display())),
+        "{line}"
+    );
+    assert!(db.is_file(), "{} was not created", db.display());
 
     let port: u16 = line
         .split("127.0.0.1:")
@@ -114,6 +148,7 @@ fn starts_with_defaults_prints_one_line_and_exits_zero_on_sigterm() {
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             assert_eq!(status.code(), Some(0));
+            std::fs::remove_dir_all(&cwd).ok();
             break;
         }
         assert!(

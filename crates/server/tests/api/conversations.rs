@@ -99,3 +99,183 @@ async fn rename_errors() {
         assert_eq!(e["error"]["message"], message);
     }
 }
+
+/// Every row of every page of `list_conversations` for `query`, following
+/// `nextCursor` while `hasMore` says more remain.
+async fn every_page(
+    client: &mut switchboard_testkit::TestClient,
+    limit: u32,
+    query: &str,
+) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let mut frame = json!({"action": "list_conversations", "limit": limit, "query": query});
+        if let Some(cursor) = &cursor {
+            frame["cursor"] = json!(cursor);
+        }
+        let ack = client.request("l", frame).await;
+        assert_eq!(ack["message"], "Conversations", "{ack}");
+        let data = &ack["data"];
+        pages.push(
+            data["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["conversationId"].as_str().unwrap().to_owned())
+                .collect(),
+        );
+        assert_eq!(data["hasMore"], data["nextCursor"].is_string(), "{data}");
+        match data["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return pages,
+        }
+    }
+    panic!("list_conversations kept answering hasMore");
+}
+
+#[tokio::test]
+async fn limit_one_pages_through_every_conversation() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let mut made = Vec::new();
+    for text in ["first", "second", "third"] {
+        let (session, conversation) = client.create_session().await;
+        say(&app, &session, text).await;
+        made.push(conversation);
+    }
+    made.reverse();
+    let pages = every_page(&mut client, 1, "").await;
+    assert_eq!(
+        pages,
+        made.iter().map(|c| vec![c.clone()]).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn query_finds_titles_and_first_messages_ignoring_case() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let (s1, renamed) = client.create_session().await;
+    say(&app, &s1, "hello").await;
+    client
+        .request("n", json!({"action": "rename_conversation", "conversationId": renamed, "title": "Billing question"}))
+        .await;
+    let (s2, asked) = client.create_session().await;
+    say(&app, &s2, "My REFUND is late").await;
+    say(&app, &s2, "billing, by the way").await;
+    let (s3, _) = client.create_session().await;
+    say(&app, &s3, "nothing to see").await;
+
+    assert_eq!(
+        every_page(&mut client, 50, "billing").await,
+        [vec![renamed.clone()]]
+    );
+    assert_eq!(
+        every_page(&mut client, 50, " Refund ").await,
+        [vec![asked.clone()]]
+    );
+    assert_eq!(
+        every_page(&mut client, 50, "%").await,
+        [Vec::<String>::new()]
+    );
+    let all_e = every_page(&mut client, 1, "E").await.concat();
+    assert_eq!(
+        all_e.len(),
+        3,
+        "'hello', 'late', 'see' a page at a time: {all_e:?}"
+    );
+
+    // A search never widens what the caller may see.
+    let mut stranger = app.client().await;
+    assert_eq!(
+        every_page(&mut stranger, 50, "billing").await,
+        [Vec::<String>::new()]
+    );
+    let e = client
+        .request(
+            "l",
+            json!({"action": "list_conversations", "query": "x".repeat(201)}),
+        )
+        .await;
+    assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(
+        e["error"]["message"],
+        "'query' is too long: a search is at most 200 characters"
+    );
+}
+
+#[tokio::test]
+async fn list_refuses_cursors_it_did_not_issue() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    for text in ["one", "two"] {
+        let (session, _) = client.create_session().await;
+        say(&app, &session, text).await;
+    }
+    let first = client
+        .request("l", json!({"action": "list_conversations", "limit": 1}))
+        .await;
+    let issued = first["data"]["nextCursor"].as_str().unwrap().to_owned();
+
+    // Someone else's conversation as the position: another caller's cursor.
+    let mut stranger = app.client().await;
+    for text in ["mine", "also mine"] {
+        let (session, _) = stranger.create_session().await;
+        say(&app, &session, text).await;
+    }
+    let theirs = stranger
+        .request("l", json!({"action": "list_conversations", "limit": 1}))
+        .await["data"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let random = engine.encode(format!(
+        "2026-01-01T00:00:00.000000000Z|{}|",
+        uuid::Uuid::new_v4()
+    ));
+    for (cursor, query, message) in [
+        (
+            "garbage".to_owned(),
+            "",
+            "'cursor' is not a cursor this server issued",
+        ),
+        (random, "", "'cursor' is not a cursor this server issued"),
+        (theirs, "", "'cursor' is not a cursor this server issued"),
+        (
+            issued.clone(),
+            "one",
+            "'cursor' was issued for another 'query'; send the same 'query' to page on",
+        ),
+    ] {
+        let e = client
+            .request(
+                "l",
+                json!({"action": "list_conversations", "cursor": cursor, "query": query}),
+            )
+            .await;
+        assert_eq!(e["type"], "error", "{cursor}: {e}");
+        assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
+        assert_eq!(e["error"]["message"], message);
+    }
+    // The issued one still works, and an empty cursor is the first page.
+    let second = client
+        .request(
+            "l",
+            json!({"action": "list_conversations", "limit": 1, "cursor": issued}),
+        )
+        .await;
+    assert_eq!(second["data"]["hasMore"], false);
+    let again = client
+        .request(
+            "l",
+            json!({"action": "list_conversations", "limit": 1, "cursor": ""}),
+        )
+        .await;
+    assert_eq!(
+        again["data"]["conversations"],
+        first["data"]["conversations"]
+    );
+}

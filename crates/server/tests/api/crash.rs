@@ -1,6 +1,7 @@
 //! A server killed with SIGKILL in the middle of turns, then restarted: everything
 //! it acknowledged is still there, and clients carry on. Run on every durable store
-//! (PostgreSQL, DynamoDB), each living outside the server process.
+//! (PostgreSQL and DynamoDB, living outside the server process; SQLite, a file the
+//! killed process had open).
 
 use serde_json::json;
 use std::path::Path;
@@ -35,6 +36,20 @@ async fn a_killed_server_loses_nothing_it_acknowledged() {
         ("SMOOTH_AGENT_DATABASE_URL", database.url()),
     ];
     kill_and_restart(storage, "pg").await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_on_sqlite_loses_nothing_it_acknowledged() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("crash-sqlite-{}", uuid::Uuid::new_v4().simple()));
+    let storage = vec![
+        ("SMOOTH_AGENT_STORAGE", "sqlite".to_owned()),
+        ("SMOOTH_AGENT_DATA_DIR", dir.display().to_string()),
+    ];
+    kill_and_restart(storage, "sqlite").await;
+    assert!(dir.join("switchboard.db").is_file());
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[cfg(feature = "dynamodb")]

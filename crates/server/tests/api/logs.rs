@@ -43,6 +43,7 @@ async fn run_logged(format: &str) -> Logged {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .env_clear()
         .env("RUST_LOG", "debug")
+        .env("SMOOTH_AGENT_STORAGE", "memory")
         .env("SMOOTH_AGENT_PORT", "0")
         .env("AUTH_JWT_HS256_SECRET", SECRET)
         .env("SMOOAI_GATEWAY_URL", gateway.url())

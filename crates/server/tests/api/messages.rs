@@ -131,3 +131,47 @@ async fn unknown_session_is_not_found() {
         .await;
     assert_eq!(e["error"]["code"], "SESSION_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn before_is_another_name_for_cursor() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    seed(&app, &session, 6).await;
+    let first = page(&mut client, &session, json!({"limit": 4})).await;
+    let cursor = first["data"]["nextCursor"].as_str().unwrap().to_owned();
+
+    let by_before = page(&mut client, &session, json!({"limit": 4, "before": cursor})).await;
+    assert_eq!(texts(&by_before), ["message 1", "message 0"]);
+    let both = page(
+        &mut client,
+        &session,
+        json!({"limit": 4, "before": cursor, "cursor": cursor}),
+    )
+    .await;
+    assert_eq!(texts(&both), ["message 1", "message 0"]);
+
+    let newest = first["data"]["messages"][0]["id"].as_str().unwrap();
+    let e = client
+        .request(
+            "m",
+            json!({"action": "get_conversation_messages", "sessionId": session,
+                   "before": cursor, "cursor": newest}),
+        )
+        .await;
+    assert_eq!(e["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(
+        e["error"]["message"],
+        "'cursor' and 'before' name different pages; send one of them"
+    );
+    let e = client
+        .request(
+            "m",
+            json!({"action": "get_conversation_messages", "sessionId": session, "before": "garbage"}),
+        )
+        .await;
+    assert_eq!(
+        e["error"]["code"], "VALIDATION_ERROR",
+        "never the newest page again"
+    );
+}

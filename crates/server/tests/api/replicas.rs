@@ -13,23 +13,23 @@ use switchboard_testkit::process::ServerProcess;
 
 /// What joins the replicas: the backplane and its broker's URL.
 #[derive(Clone, Copy)]
-struct Broker {
+pub(crate) struct Broker {
     kind: &'static str,
     url: &'static str,
 }
 
-const REDIS: Broker = Broker {
+pub(crate) const REDIS: Broker = Broker {
     kind: "redis",
     url: "redis://127.0.0.1:6379",
 };
-const NATS: Broker = Broker {
+pub(crate) const NATS: Broker = Broker {
     kind: "nats",
     url: "nats://127.0.0.1:4222",
 };
 
-struct Deployment {
+pub(crate) struct Deployment {
     database: TestDatabase,
-    gateway: MockGateway,
+    pub(crate) gateway: MockGateway,
     broker: Broker,
     /// Unique per test, so runs sharing the broker never see each other.
     channel: String,
@@ -37,7 +37,7 @@ struct Deployment {
 }
 
 impl Deployment {
-    async fn new(broker: Broker, script: Vec<ScriptedReply>) -> Self {
+    pub(crate) async fn new(broker: Broker, script: Vec<ScriptedReply>) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let config = std::env::temp_dir().join(format!("sb-replicas-{id}.json"));
         std::fs::write(
@@ -61,25 +61,29 @@ impl Deployment {
         }
     }
 
-    async fn replica(&self) -> ServerProcess {
+    pub(crate) async fn replica(&self) -> ServerProcess {
+        self.replica_with(&[]).await
+    }
+
+    /// A replica with `extra` variables besides the deployment's.
+    pub(crate) async fn replica_with(&self, extra: &[(&str, &str)]) -> ServerProcess {
         let (database, gateway) = (self.database.url(), self.gateway.url());
         let config = self.config.display().to_string();
-        ServerProcess::start(
-            Path::new(env!("CARGO_BIN_EXE_switchboard")),
-            &[
-                ("SMOOTH_AGENT_STORAGE", "postgres"),
-                ("SMOOTH_AGENT_DATABASE_URL", &database),
-                ("SMOOAI_GATEWAY_URL", &gateway),
-                ("SMOOTH_AGENT_CONFIG", &config),
-                ("SMOOTH_AGENT_BACKPLANE", self.broker.kind),
-                ("SMOOTH_AGENT_BACKPLANE_URL", self.broker.url),
-                ("SMOOTH_AGENT_BACKPLANE_CHANNEL", &self.channel),
-                ("AUTH_MODE", "jwt"),
-                ("AUTH_JWT_HS256_SECRET", crate::admin::SECRET),
-            ],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("a {} replica starts: {e}", self.broker.kind))
+        let mut env = vec![
+            ("SMOOTH_AGENT_STORAGE", "postgres"),
+            ("SMOOTH_AGENT_DATABASE_URL", &database),
+            ("SMOOAI_GATEWAY_URL", &gateway),
+            ("SMOOTH_AGENT_CONFIG", &config),
+            ("SMOOTH_AGENT_BACKPLANE", self.broker.kind),
+            ("SMOOTH_AGENT_BACKPLANE_URL", self.broker.url),
+            ("SMOOTH_AGENT_BACKPLANE_CHANNEL", &self.channel),
+            ("AUTH_MODE", "jwt"),
+            ("AUTH_JWT_HS256_SECRET", crate::admin::SECRET),
+        ];
+        env.extend_from_slice(extra);
+        ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_switchboard")), &env)
+            .await
+            .unwrap_or_else(|e| panic!("a {} replica starts: {e}", self.broker.kind))
     }
 }
 

@@ -1,10 +1,10 @@
 //! The knowledge base on a real PostgreSQL server with pgvector (127.0.0.1:5432).
 //!
-//! The behaviour every knowledge base shares is checked once, by functions taking
-//! `Arc<dyn KnowledgeBase>`, and run against the in-memory index and PostgreSQL
-//! with either fusion (`shared.rs`). Then what only the database has: the embedder recorded in the
-//! schema, replicas ingesting together, and filtered vector search on the index
-//! (`postgres_only.rs`).
+//! The behaviour every knowledge base shares is checked once, by
+//! `switchboard_knowledge::suite` (feature `test-suite`), and run against the
+//! in-memory index and PostgreSQL with either fusion (`shared.rs`). Then what only
+//! the database has: the embedder recorded in the schema, replicas ingesting
+//! together, and filtered vector search on the index (`postgres_only.rs`).
 
 #[allow(dead_code)] // The store tests' helpers; this binary uses a few.
 #[path = "../common/mod.rs"]
@@ -15,15 +15,15 @@ mod shared;
 use common::{SERVER, TestDatabase, pool_options};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use switchboard_knowledge::embed::{EmbedError, EmbedderSignature};
+use std::sync::atomic::{AtomicBool, Ordering};
+use switchboard_knowledge::embed::EmbedError;
 use switchboard_knowledge::{
     Access, Acl, Document, Embedder, HashingEmbedder, KnowledgeBase, KnowledgeError,
     KnowledgeIndex, SearchMode, demo_documents,
 };
 use switchboard_store_postgres::{Fusion, KnowledgeOptions, PostgresKnowledge, PostgresStore};
 
-const MODES: [SearchMode; 3] = [SearchMode::Hybrid, SearchMode::Lexical, SearchMode::Vector];
+use switchboard_knowledge::suite::{Counting, anyone, search};
 
 // The database ----------------------------------------------------------------
 
@@ -93,56 +93,4 @@ async fn postgres(
     };
     let knowledge = PostgresKnowledge::connect(pool, embedder, options).await;
     Arc::new(knowledge.expect("knowledge on a migrated schema"))
-}
-
-// Embedders -------------------------------------------------------------------
-
-/// The hashing embedder (with its floor and fusion weight), counting texts.
-struct Counting {
-    inner: HashingEmbedder,
-    texts: AtomicUsize,
-}
-
-impl Counting {
-    fn new(dimension: usize) -> Arc<Self> {
-        Arc::new(Self {
-            inner: HashingEmbedder::new(dimension),
-            texts: AtomicUsize::new(0),
-        })
-    }
-
-    fn texts(&self) -> usize {
-        self.texts.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait::async_trait]
-impl Embedder for Counting {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.texts.fetch_add(texts.len(), Ordering::SeqCst);
-        self.inner.embed(texts).await
-    }
-    fn relevance_floor(&self) -> f32 {
-        self.inner.relevance_floor()
-    }
-    fn fusion_weight(&self) -> f32 {
-        self.inner.fusion_weight()
-    }
-}
-
-fn anyone() -> Access {
-    Access::anonymous("o")
-}
-
-async fn search(
-    base: &dyn KnowledgeBase,
-    query: &str,
-    access: &Access,
-    mode: SearchMode,
-) -> Vec<String> {
-    let hits = base.search_with(query, access, 10, mode).await.unwrap();
-    hits.into_iter().map(|h| h.document_id).collect()
 }

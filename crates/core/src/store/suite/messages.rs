@@ -146,6 +146,8 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
             only,
             owner: None,
             limit,
+            after: None,
+            search: None,
         })
     };
     let owned_by = |owner: &str| {
@@ -154,9 +156,11 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
             only: None,
             owner: Some(Owner::new(OrgId::new(&org), owner)),
             limit: 10,
+            after: None,
+            search: None,
         })
     };
-    let rows = list(None, 10).await.unwrap();
+    let rows = list(None, 10).await.unwrap().conversations;
     assert_eq!(
         rows.iter().map(|r| r.conversation.id).collect::<Vec<_>>(),
         vec![cb.id, ca.id],
@@ -164,17 +168,17 @@ pub async fn list_conversations_is_org_scoped_and_skips_empty(store: Arc<dyn Sto
     );
     assert_eq!(rows[1].message_count, 3);
     assert_eq!(rows[1].first_user_text.as_deref(), Some("message 0"));
-    assert_eq!(list(None, 1).await.unwrap().len(), 1);
-    let only_a = list(Some(vec![ca.id]), 10).await.unwrap();
+    assert_eq!(list(None, 1).await.unwrap().conversations.len(), 1);
+    let only_a = list(Some(vec![ca.id]), 10).await.unwrap().conversations;
     assert_eq!(only_a.len(), 1);
     assert_eq!(only_a[0].conversation.id, ca.id);
-    let mine = owned_by("user-a").await.unwrap();
+    let mine = owned_by("user-a").await.unwrap().conversations;
     assert_eq!(
         mine.iter().map(|r| r.conversation.id).collect::<Vec<_>>(),
         vec![ca.id],
         "an owner sees only their conversations"
     );
-    assert!(owned_by("user-b").await.unwrap().is_empty());
+    assert!(owned_by("user-b").await.unwrap().conversations.is_empty());
 }
 
 pub async fn messages_keep_append_order_whatever_their_clocks_say(store: Arc<dyn Store>) {
@@ -267,10 +271,16 @@ pub async fn owner_filters_match_the_organisation_and_the_user(store: Arc<dyn St
                 only: None,
                 owner: who.clone(),
                 limit: 10,
+                after: None,
+                search: None,
             })
             .await
             .unwrap();
-        let ids: Vec<_> = listed.iter().map(|r| r.conversation.id).collect();
+        let ids: Vec<_> = listed
+            .conversations
+            .iter()
+            .map(|r| r.conversation.id)
+            .collect();
         assert_eq!(ids, expected, "sidebar of {org} for {who:?}");
         let admin = store
             .list_org_conversations(OrgConversationQuery {

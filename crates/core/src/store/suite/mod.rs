@@ -10,12 +10,14 @@
 
 mod admin;
 mod bounds;
+mod listing;
 mod messages;
 mod sessions;
 mod waiting;
 
 pub use admin::*;
 pub use bounds::*;
+pub use listing::*;
 pub use messages::*;
 pub use sessions::*;
 pub use waiting::*;
@@ -56,6 +58,12 @@ macro_rules! store_conformance_tests {
             quota_charges_stop_at_the_limit,
             concurrent_quota_charges_never_pass_the_limit,
             quota_expiry_keeps_live_counters,
+        );
+        $crate::store_conformance_tests!(@tests $make;
+            conversation_pages_reach_every_conversation,
+            conversation_pages_bound_the_limit_and_the_search,
+            conversation_pages_keep_the_owner_filter,
+            conversation_search_matches_titles_and_first_messages,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {

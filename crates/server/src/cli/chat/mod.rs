@@ -23,7 +23,7 @@ pub struct ChatArgs {
     /// The server's WebSocket endpoint.
     #[arg(long, default_value = "ws://127.0.0.1:8787/ws")]
     pub url: String,
-    /// The agent to talk to.
+    /// The agent to talk to: its UUID, or the slug the configuration file gives it.
     #[arg(long, default_value = DEFAULT_AGENT)]
     pub agent: String,
     /// A token proving who you are (see `switchboard token`), sent as `?token=`.

@@ -135,6 +135,9 @@
         /* the list is a convenience: chat still works without it */
       }
       this.agents = info.agents || [];
+      // A page may name its agent by slug; from here on it is the agent's UUID.
+      const named = this.agents.find((a) => a.slug && a.slug === this.agentId);
+      if (named) this.agentId = named.id;
       if (!this.agentId) {
         let last = null;
         try {

@@ -18,8 +18,7 @@ const LISTED: &str = "5e0e0000-0000-4000-8000-000000000001";
 const UNKNOWN: &str = "5e0e0000-0000-4000-8000-000000000002";
 const BROKEN: &str = "5e0e0000-0000-4000-8000-000000000003";
 const GARBLED: &str = "5e0e0000-0000-4000-8000-000000000004";
-/// Not a uuid: its policy refuses every origin, so no acknowledgement (whose
-/// schema wants a uuid) ever carries it.
+/// Not a uuid, nor any agent's slug: refused before the service is asked.
 const ODD: &str = "a/b c";
 
 /// One request the policy service received.
@@ -207,11 +206,21 @@ async fn the_file_wins_over_the_service() {
     assert_eq!(service.times_asked(SHOP), 0, "the service is not asked");
 }
 
+/// The service is asked for the agent's UUID (the canonical form, whatever form
+/// the client wrote it in); an `agentId` that is no agent's UUID or slug never
+/// reaches it.
 #[tokio::test]
-async fn the_agent_id_is_sent_as_one_encoded_path_segment() {
+async fn the_service_is_asked_for_the_uuid_and_never_for_anything_else() {
     let service = PolicyServer::start().await;
     let app = spawn_asking(&service, Duration::from_secs(60), true).await;
     let e = app.client().await.request("c", create(ODD)).await;
+    assert_eq!(code(&e), "VALIDATION_ERROR", "{e}");
+    assert!(service.paths().is_empty(), "{:?}", service.paths());
+    let e = app
+        .client()
+        .await
+        .request("c", create(&LISTED.to_uppercase()))
+        .await;
     assert_eq!(code(&e), "ORIGIN_NOT_ALLOWED", "the policy was found: {e}");
-    assert_eq!(service.paths(), ["/policies/a%2Fb%20c"]);
+    assert_eq!(service.paths(), [format!("/policies/{LISTED}")]);
 }

@@ -62,7 +62,7 @@ impl Store for RecordingStore {
     async fn list_conversations(
         &self,
         query: ConversationQuery,
-    ) -> StoreResult<Vec<ConversationSummary>> {
+    ) -> StoreResult<ConversationSummaryPage> {
         self.inner.list_conversations(query).await
     }
 
