@@ -4,6 +4,7 @@ use crate::config::{AgentFile, AgentProfile};
 use crate::contact;
 use crate::interactions::Kind;
 use crate::llm::{ChatMessage, ImageRef, LlmProvider};
+use crate::observe::{self, Observe};
 use crate::otp::OtpService;
 use crate::skills::SkillLibrary;
 use crate::tools::{ConfirmPolicy, KNOWLEDGE_SEARCH, KnowledgeSearch, ToolRegistry};
@@ -11,10 +12,11 @@ use crate::turn::state::{STATE_VERSION, TurnState};
 use crate::turn::{self, Parked, Parking, Resolution, TurnEnv, TurnIo, TurnTools, prompt};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use switchboard_core::{Message, Session, SessionId, Store, StoreError};
 use switchboard_knowledge::{Access, Retriever};
 use switchboard_protocol::ErrorCode;
+use tracing::Instrument;
 
 /// Passages retrieved for every user message and given to the model.
 const AUTO_RETRIEVED: usize = 3;
@@ -118,6 +120,7 @@ impl AgentRuntime {
                     .collect(),
             ),
             judge_model: settings.judge_model.clone(),
+            observe: Observe::default(),
         };
         Self {
             env,
@@ -128,6 +131,12 @@ impl AgentRuntime {
             skills,
             busy: Arc::default(),
         }
+    }
+
+    /// The runtime reporting its measurements to `observe`.
+    pub fn observed(mut self, observe: Observe) -> Self {
+        self.env.observe = observe;
+        self
     }
 
     /// The body of skill `name`, if this server has it.
@@ -180,17 +189,44 @@ impl AgentRuntime {
         })
     }
 
-    /// Plans and runs a turn to its terminal event.
+    /// Plans and runs a turn to its terminal event, inside its spans (see
+    /// [`crate::observe`]).
     pub async fn run(&self, request: TurnRequest, io: TurnIo) {
+        let started = Instant::now();
+        let log = observe::turn_log_span(&request.session.id.to_string(), &request.request_id);
+        let chat = log.in_scope(|| {
+            observe::chat_span(
+                &request.session.conversation_id.to_string(),
+                request.session.org_id.as_str(),
+            )
+        });
+        let end = self
+            .plan_and_run(request, io, started)
+            .instrument(chat)
+            .instrument(log)
+            .await;
+        if let Some(end) = end {
+            self.env.observe.turn_ended(end, started.elapsed());
+        }
+    }
+
+    async fn plan_and_run(
+        &self,
+        request: TurnRequest,
+        io: TurnIo,
+        started: Instant,
+    ) -> Option<observe::TurnEnd> {
         let request_id = request.request_id.clone();
         // Planning (retrieval, with its gateway calls) gets the turn's deadline too.
         let (code, message) = match tokio::time::timeout(self.env.turn_timeout, self.plan(request))
             .await
         {
             Ok(Ok((state, tools))) => {
-                return turn::run(state, tools, self.env.clone(), io).await;
+                tracing::Span::current().record("gen_ai.request.model", state.model.as_str());
+                return turn::run(state, tools, self.env.clone(), io, started).await;
             }
             Ok(Err(e)) => {
+                self.env.observe.store_error("turn");
                 tracing::error!(request_id, error = %e, "could not load the conversation for a turn");
                 (
                     ErrorCode::StorageError,
@@ -203,15 +239,32 @@ impl AgentRuntime {
                 (timeout.code(), timeout.safe_message())
             }
         };
-        io.fail(request_id, code, message).await;
+        io.fail(request_id, code, message)
+            .await
+            .then_some(observe::TurnEnd::Failed(code))
     }
 
     /// Continues a stored parked turn with the human's answer, on this connection.
     pub async fn resume(&self, parked: Parked, resolution: Resolution, io: TurnIo) {
+        let started = Instant::now();
         let mut state = parked.turn;
         state.resolution = Some(resolution);
         let tools = self.tools_named(&state.tools);
-        turn::run(state, tools, self.env.clone(), io).await
+        let log = observe::turn_log_span(&state.session_id.to_string(), &state.request_id);
+        let chat = log.in_scope(|| {
+            observe::chat_span(
+                &state.conversation_id.to_string(),
+                state.access.org.as_deref().unwrap_or_default(),
+            )
+        });
+        chat.record("gen_ai.request.model", state.model.as_str());
+        let end = turn::run(state, tools, self.env.clone(), io, started)
+            .instrument(chat)
+            .instrument(log)
+            .await;
+        if let Some(end) = end {
+            self.env.observe.turn_ended(end, started.elapsed());
+        }
     }
 
     /// Resolves model, limits, prompt, memory, knowledge and tools for a turn.
@@ -225,10 +278,13 @@ impl AgentRuntime {
         let max_iterations = profile
             .and_then(|p| p.max_iterations)
             .unwrap_or(self.settings.max_iterations);
+        let retrieving = Instant::now();
         let grounding = self
             .retriever
             .retrieve(&request.message.text, &request.access, AUTO_RETRIEVED)
+            .instrument(tracing::info_span!("retrieval", limit = AUTO_RETRIEVED))
             .await;
+        self.env.observe.retrieval(retrieving.elapsed());
         let history = prompt::history(
             &*self.env.store,
             session.conversation_id,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 pub const USAGE: &str = "usage:
   switchboard-bench foundation WS_URL [--pid PID] [--pings N] [--sessions N] [--concurrency N] [--idle N]
-  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--stores LIST] [--postgres URL]
+  switchboard-bench turns --server PATH_TO_switchboard [--turns N] [--concurrency LIST] [--stores LIST] [--postgres URL] [--otlp]
   switchboard-bench retrieval-eval [--corpus DIR] [--questions FILE] [--misses] [--postgres URL | --sqlite]
   switchboard-bench knowledge [--sizes LIST] [--queries N] [--postgres URL | --sqlite]
   switchboard-bench backplane --server PATH_TO_switchboard [--brokers redis,nats] [--receivers N] [--events N] [--burst N] [--in-flight N]
@@ -45,6 +45,8 @@ pub struct TurnsArgs {
     /// A PostgreSQL server (`postgres://user@host:port`) to store in, in a
     /// throwaway database.
     pub postgres: Option<String>,
+    /// Export traces over OTLP/HTTP to a sink in this process (the cost of tracing).
+    pub otlp: bool,
 }
 
 /// Where the server of a `turns` run stores.
@@ -217,10 +219,12 @@ impl TurnsArgs {
         let mut turns = 400;
         let mut concurrency = vec![1, 20];
         let mut postgres = None;
+        let mut otlp = false;
         let mut stores = None;
         while let Some(arg) = argv.next() {
             let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
+                "--otlp" => otlp = true,
                 "--server" => server = Some(PathBuf::from(value("--server")?)),
                 "--stores" => {
                     let list = value("--stores")?;
@@ -269,6 +273,7 @@ impl TurnsArgs {
             concurrency,
             stores,
             postgres,
+            otlp,
         })
     }
 }

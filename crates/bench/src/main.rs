@@ -32,6 +32,7 @@ mod cpu;
 mod eval;
 mod foundation;
 mod knowledge;
+mod otlp_sink;
 mod postgres;
 mod soak;
 mod sqlite;

@@ -89,6 +89,15 @@ async fn run_store(
         }
         (TurnStore::Postgres, None) => return Err("PostgreSQL needs --postgres".into()),
     }
+    let sink = if args.otlp {
+        Some(crate::otlp_sink::Sink::start().await?)
+    } else {
+        None
+    };
+    if let Some(sink) = &sink {
+        env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", sink.url.as_str()));
+        env.push(("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"));
+    }
     let server = match ServerProcess::start(&args.server, &env).await {
         Ok(server) => server,
         Err(error) => {
@@ -101,6 +110,10 @@ async fn run_store(
     };
     let measured = measure_all(args, store, &server, gateway).await;
     let status = server.stop()?;
+    if let Some(sink) = &sink {
+        let (requests, bytes) = sink.received();
+        println!("trace export: {requests} OTLP requests, {bytes} bytes received");
+    }
     if let Some(database) = database {
         database.drop().await?;
     }
@@ -184,9 +197,10 @@ async fn measure_all(
     gateway: &MockGateway,
 ) -> Result<Vec<(usize, f64, f64)>, String> {
     println!(
-        "turns against the mock gateway (server: {}, store: {})",
+        "turns against the mock gateway (server: {}, store: {}, trace export: {})",
         args.server.display(),
-        store.label()
+        store.label(),
+        if args.otlp { "OTLP/HTTP" } else { "off" }
     );
     println!(
         "concurrency  turns  failed  wall s   turns/s  server CPU ms/turn (schedstat | stat)  bench CPU ms/turn"

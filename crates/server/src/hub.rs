@@ -84,6 +84,8 @@ pub struct Hub {
 struct BusLink {
     label: &'static str,
     queue: mpsc::Sender<Vec<u8>>,
+    /// The bus itself, for readiness probes.
+    bus: Arc<dyn Bus>,
 }
 
 #[derive(Default)]
@@ -122,6 +124,7 @@ impl Hub {
             bus: Some(BusLink {
                 label: bus.label(),
                 queue,
+                bus: bus.clone(),
             }),
             parking,
             streams,
@@ -209,6 +212,15 @@ impl Hub {
             turn: None,
             cancel_turn: None,
         }
+    }
+
+    /// Whether the broker takes a message now: publishes one that every replica
+    /// ignores. A single replica has no broker and is always ready.
+    pub async fn probe(&self) -> Result<(), switchboard_core::BusError> {
+        let Some(link) = &self.bus else { return Ok(()) };
+        let probe = self.envelope();
+        let message = serde_json::to_vec(&probe).unwrap_or_default();
+        link.bus.publish(message).await
     }
 
     /// `memory` for a single replica, else the bus's name.

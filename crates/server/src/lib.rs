@@ -17,6 +17,7 @@ pub mod replay;
 mod shutdown;
 pub mod state;
 mod sweeper;
+pub mod telemetry;
 pub mod web;
 pub mod widget;
 pub mod ws;
@@ -31,17 +32,24 @@ use axum::routing::get;
 use std::future::Future;
 use tokio::net::TcpListener;
 
-/// The HTTP routes: the WebSocket endpoint, the health probe and the admin API.
+/// The HTTP routes: the WebSocket endpoint, the health and readiness probes, the
+/// metrics (unless `SMOOTH_AGENT_METRICS_ADDR` moves them) and the admin API.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/ws", get(ws::upgrade))
         .route("/health", get(health))
+        .route("/ready", get(telemetry::ready));
+    if state.config().telemetry.metrics_addr.is_none() {
+        router = router.route("/metrics", get(telemetry::metrics));
+    }
+    router
         .nest("/admin", admin::router(state.clone()))
         .merge(web::router())
         .with_state(state)
 }
 
-/// `GET /health`: the process is up. Touches no store and no LLM.
+/// `GET /health`: the process is up (liveness). Touches no store and no LLM; see
+/// `/ready` for readiness.
 async fn health() -> &'static str {
     "ok"
 }

@@ -119,6 +119,7 @@ fn admit(state: &AppState, peer: SocketAddr) -> Option<Admission> {
     let pending = match state.pending_slots().acquire(Some(ip)) {
         Ok(slot) => slot,
         Err(AtCapacity { max }) => {
+            state.metrics().refused("SMOOTH_AGENT_MAX_PENDING_PER_IP");
             tracing::warn!(
                 limit = "SMOOTH_AGENT_MAX_PENDING_PER_IP",
                 max,
@@ -133,6 +134,9 @@ fn admit(state: &AppState, peer: SocketAddr) -> Option<Admission> {
         .acquire(Some(ip))
         .map(AcceptedSlot::new)
         .inspect_err(|AtCapacity { max }| {
+            state
+                .metrics()
+                .refused("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP");
             tracing::warn!(
                 limit = "SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP",
                 max,

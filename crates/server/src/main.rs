@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use switchboard_server::cli::{Cli, Command, backup, chat, ingest, probe, token};
 use switchboard_server::{AppState, Config, serve, shutdown_signal};
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -67,20 +66,18 @@ async fn serve_from_env() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = match EnvFilter::try_new(&config.log_filter) {
-        Ok(filter) => filter,
+    let telemetry = match switchboard_server::telemetry::logging::init(&config) {
+        Ok(telemetry) => telemetry,
         Err(e) => {
-            eprintln!("switchboard: configuration error: RUST_LOG: {e}");
+            eprintln!("switchboard: configuration error: {e}");
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 
     raise_descriptor_limit();
-    match run(config).await {
+    let result = run(config).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Startup(e)) => {
             eprintln!("switchboard: {e:#}");
@@ -175,6 +172,23 @@ async fn run(config: Config) -> Result<(), Failure> {
             "no AUTH_MODE or key: connections are anonymous and the admin API is off"
         ),
         _ => {}
+    }
+    if let Some(addr) = state.config().telemetry.metrics_addr {
+        let metrics = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (SMOOTH_AGENT_METRICS_ADDR)"))
+            .map_err(Failure::Startup)?;
+        let router = switchboard_server::telemetry::metrics_router(state.clone());
+        let stop = state.shutdown_token();
+        tokio::spawn(async move {
+            let served = axum::serve(metrics, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+        tracing::info!(%addr, "metrics served on SMOOTH_AGENT_METRICS_ADDR");
     }
     serve(listener, state, shutdown_signal())
         .await

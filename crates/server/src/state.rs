@@ -44,6 +44,10 @@ struct Inner {
     /// Connections per client address not yet upgraded to a WebSocket, under
     /// `SMOOTH_AGENT_MAX_PENDING_PER_IP`.
     pending_slots: crate::ws::PerIpSlots,
+    /// What `GET /metrics` shows.
+    metrics: Arc<crate::telemetry::Metrics>,
+    /// Whether start-up ingestion is done (for `GET /ready`).
+    ingested: std::sync::atomic::AtomicBool,
 }
 
 /// Why the server could not start.
@@ -161,12 +165,16 @@ async fn open_hub(
     parking: switchboard_agent::turn::Parking,
     streams: Arc<crate::replay::TurnStreams>,
     stop: CancellationToken,
+    metrics: &Arc<crate::telemetry::Metrics>,
 ) -> Result<Arc<Hub>, StartupError> {
     match connect_bus(backplane).await? {
         None => Ok(Hub::local(parking, streams)),
-        Some(bus) => Hub::joined(bus, parking, streams, stop)
-            .await
-            .map_err(|e| StartupError::Backplane(e.to_string())),
+        Some(bus) => {
+            let bus = Arc::new(crate::telemetry::MeteredBus::new(bus, metrics.clone()));
+            Hub::joined(bus, parking, streams, stop)
+                .await
+                .map_err(|e| StartupError::Backplane(e.to_string()))
+        }
     }
 }
 
@@ -223,6 +231,14 @@ async fn seed_organizations(store: &dyn Store, file: &AgentFile) -> Result<(), S
         }
     }
     Ok(())
+}
+
+/// The models the configuration names: the only ones that get their own metrics
+/// label (a client may ask for any model; those count as `other`).
+fn configured_models(config: &Config, file: &AgentFile) -> Vec<String> {
+    let mut models = vec![config.model.clone(), config.judge_model.clone()];
+    models.extend(file.agents.iter().filter_map(|a| a.model.clone()));
+    models
 }
 
 /// The agent configuration file `SMOOTH_AGENT_CONFIG` names, if any.
@@ -309,12 +325,20 @@ impl AppState {
             .await
             .map_err(StartupError::Auth)?;
         let http = switchboard_agent::http::try_client().map_err(StartupError::Http)?;
+        let metrics = Arc::new(crate::telemetry::Metrics::new(configured_models(
+            &config, &file,
+        )));
+        let observe = switchboard_agent::observe::Observe(metrics.clone());
         let llm: Arc<dyn LlmProvider> = match &config.gateway {
             Some(gateway) => {
                 let mut settings = GatewaySettings::new(gateway.url.clone(), gateway.key.clone());
                 settings.first_byte_timeout = gateway.timeout;
                 settings.idle_timeout = gateway.timeout;
-                Arc::new(GatewayClient::new(settings).map_err(StartupError::Gateway)?)
+                Arc::new(
+                    GatewayClient::new(settings)
+                        .map_err(StartupError::Gateway)?
+                        .observed(observe.clone()),
+                )
             }
             None => Arc::new(OfflineResponder),
         };
@@ -353,7 +377,8 @@ impl AppState {
                 turn_timeout: config.turn_timeout,
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
-        });
+        })
+        .observed(observe);
         // A stream heard of from another replica is dropped once it has been silent
         // longer than any turn can be: its replica died or its end was lost.
         let streams = crate::replay::TurnStreams::new(
@@ -366,6 +391,7 @@ impl AppState {
             runtime.parking().clone(),
             streams,
             shutdown.clone(),
+            &metrics,
         )
         .await?;
         Ok(Self {
@@ -382,8 +408,23 @@ impl AppState {
                 admin: crate::admin::Cache::new().map_err(StartupError::Http)?,
                 shutdown,
                 connections: TaskTracker::new(),
+                metrics,
+                // The knowledge base was filled above, before the state exists.
+                ingested: std::sync::atomic::AtomicBool::new(true),
             }),
         })
+    }
+
+    /// What `GET /metrics` shows; the server's parts record into it.
+    pub fn metrics(&self) -> &Arc<crate::telemetry::Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Whether start-up ingestion is done.
+    pub fn ingested(&self) -> bool {
+        self.inner
+            .ingested
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn config(&self) -> &Config {

@@ -181,6 +181,11 @@ impl MockGateway {
         self.shared.log().authorization.clone()
     }
 
+    /// The W3C `traceparent` header of each chat completion request, in order.
+    pub fn traceparents(&self) -> Vec<Option<String>> {
+        self.shared.log().traceparent.clone()
+    }
+
     pub fn streamed_requests(&self) -> usize {
         self.shared.log().streamed
     }
@@ -232,6 +237,7 @@ struct Log {
     last: Option<ScriptedReply>,
     requests: Vec<Value>,
     authorization: Vec<Option<String>>,
+    traceparent: Vec<Option<String>>,
     streamed: usize,
     first_bytes: Vec<Instant>,
     served: u64,
@@ -362,6 +368,12 @@ async fn chat_completions(
         let mut log = shared.log();
         log.requests.push(request);
         log.authorization.push(authorization);
+        log.traceparent.push(
+            headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        );
         log.served += 1;
         let n = log.served;
         if !streamed {

@@ -60,6 +60,7 @@ pub struct GatewayClient {
     http: reqwest::Client,
     settings: GatewaySettings,
     endpoint: String,
+    observe: crate::observe::Observe,
 }
 
 impl GatewayClient {
@@ -81,16 +82,35 @@ impl GatewayClient {
             http,
             settings,
             endpoint,
+            observe: Default::default(),
         })
+    }
+
+    /// The client reporting its requests, retries and errors to `observe`.
+    pub fn observed(mut self, observe: crate::observe::Observe) -> Self {
+        self.observe = observe;
+        self
     }
 
     /// Sends the request until a successful response arrives, retrying what is
     /// worth retrying.
     async fn send_with_retries(&self, body: Vec<u8>) -> Result<Response, LlmError> {
-        self.settings
+        let started = std::time::Instant::now();
+        let mut attempts = 0u32;
+        let result = self
+            .settings
             .retry
-            .run("chat completions", || self.send_once(body.clone()))
-            .await
+            .run("chat completions", || {
+                attempts += 1;
+                if attempts > 1 {
+                    self.observe.gateway_retry();
+                }
+                self.send_once(body.clone())
+            })
+            .await;
+        self.observe
+            .gateway_request(started.elapsed(), result.as_ref().err().map(LlmError::kind));
+        result
     }
 
     /// One attempt, up to the response headers.
@@ -100,6 +120,7 @@ impl GatewayClient {
             .post(&self.endpoint)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "text/event-stream")
+            .headers(crate::observe::trace_headers())
             .body(body);
         if let Some(key) = &self.settings.key {
             request = request.bearer_auth(key.expose_secret());

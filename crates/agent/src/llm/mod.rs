@@ -217,6 +217,19 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// The failure's kind, a bounded metrics label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "unreachable",
+            Self::Timeout(_) => "timeout",
+            Self::Interrupted(_) => "interrupted",
+            Self::RateLimited => "rate_limited",
+            Self::Rejected { .. } => "rejected",
+            Self::Upstream { .. } => "upstream",
+            Self::Protocol(_) => "protocol",
+        }
+    }
+
     /// The stable wire code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -63,6 +63,7 @@ impl Tool for HttpTool {
             .timeout(self.timeout)
             .header("x-switchboard-session-id", ctx.session_id.to_string())
             .header("x-switchboard-agent-id", ctx.agent_id.as_str())
+            .headers(crate::observe::trace_headers())
             .json(arguments);
         for (name, value) in &self.headers {
             request = request.header(name, value);

@@ -12,6 +12,7 @@ use switchboard_core::ParkedTurn;
 use switchboard_protocol::{
     Event, InteractionRequired, RawResponse, ToolCallInfo, ToolResultInfo, WriteConfirmation,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Tool results shown to the client are cut here; the model gets all of it.
@@ -70,25 +71,63 @@ pub(super) async fn run(
     io: &TurnIo,
     clock: &TurnClock,
 ) -> Result<(), TurnError> {
+    let span = crate::observe::tool_span(
+        &state.conversation_id.to_string(),
+        state.access.org.as_deref().unwrap_or_default(),
+        &call.name,
+        &call.arguments,
+    );
+    let started = std::time::Instant::now();
+    let outcome = dispatch(state, &call, tools, env, io, clock)
+        .instrument(span.clone())
+        .await?;
+    crate::observe::record_tool_end(
+        &span,
+        started.elapsed(),
+        outcome.as_ref().err().map(String::as_str),
+    );
+    finish_call(state, call, outcome, io).await
+}
+
+/// Runs the call: a raise, a submission in conversation, or a configured tool.
+async fn dispatch(
+    state: &mut TurnState,
+    call: &ToolCall,
+    tools: &TurnTools,
+    env: &TurnEnv,
+    io: &TurnIo,
+    clock: &TurnClock,
+) -> Result<Outcome, TurnError> {
     let offered = state.tools.contains(&call.name);
-    let outcome = match Kind::from_raise_tool(&call.name).filter(|_| offered) {
-        Some(kind) => raise(state, &call, kind, env, io, clock).await?,
-        None if offered && call.name == SUBMIT_TOOL => {
-            io.sink.send(call_chunk(state, &call)).await?;
-            submit_in_conversation(state, &call, env).await?
-        }
-        None => match tools
-            .iter()
-            .find(|t| t.spec().name == call.name)
-            .filter(|_| offered)
-        {
-            Some(tool) => regular(state, &call, tool.as_ref(), env, io, clock).await?,
-            None => {
-                io.sink.send(call_chunk(state, &call)).await?;
-                Err(format!("unknown tool: {}", call.name))
+    Ok(
+        match Kind::from_raise_tool(&call.name).filter(|_| offered) {
+            Some(kind) => raise(state, call, kind, env, io, clock).await?,
+            None if offered && call.name == SUBMIT_TOOL => {
+                io.sink.send(call_chunk(state, call)).await?;
+                submit_in_conversation(state, call, env).await?
             }
+            None => match tools
+                .iter()
+                .find(|t| t.spec().name == call.name)
+                .filter(|_| offered)
+            {
+                Some(tool) => regular(state, call, tool.as_ref(), env, io, clock).await?,
+                None => {
+                    io.sink.send(call_chunk(state, call)).await?;
+                    Err(format!("unknown tool: {}", call.name))
+                }
+            },
         },
-    };
+    )
+}
+
+/// Shows the call's result and gives it to the model.
+async fn finish_call(
+    state: &mut TurnState,
+    call: ToolCall,
+    outcome: Outcome,
+    io: &TurnIo,
+) -> Result<(), TurnError> {
     let (text, is_error) = match outcome {
         Ok(output) => {
             state.tool_hits.extend(output.hits);
@@ -302,7 +341,11 @@ async fn wait_for_answer(
         }
         .to_value(),
     };
-    env.store.put_parked_turn(&parked).await?;
+    env.store
+        .put_parked_turn(&parked)
+        .instrument(crate::observe::store_span("put_parked_turn"))
+        .await?;
+    let _waiting = crate::observe::WaitingForHuman::start(&env.observe);
     let (guard, mut answer) = env.parking.wait(state.session_id, park_id);
     io.sink
         .send(park_event(&state.request_id, &waiting))

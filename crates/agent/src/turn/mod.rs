@@ -22,6 +22,7 @@ pub use state::{Parked, Resolution, TurnState, Waiting};
 use crate::llm::{
     ChatMessage, ChatRequest, Grounding, LlmError, LlmProvider, StreamEvent, TokenUsage, ToolCall,
 };
+use crate::observe::TurnEnd;
 use crate::otp::OtpService;
 use crate::tools::{ConfirmPolicy, Tool};
 use clock::TurnClock;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::{Store, StoreError};
 use switchboard_protocol::{ErrorCode, Event};
+use tracing::Instrument;
 
 /// The shared parts a turn runs against.
 #[derive(Clone)]
@@ -48,6 +50,8 @@ pub struct TurnEnv {
     /// judge, e.g. offline).
     pub workflows: Arc<std::collections::HashMap<String, crate::workflow::Workflow>>,
     pub judge_model: Option<String>,
+    /// Where turns report what they measure.
+    pub observe: crate::observe::Observe,
 }
 
 /// The tools a turn may call, resolved from the names in its state.
@@ -79,25 +83,35 @@ pub struct TurnIo {
 }
 
 impl TurnIo {
-    /// Ends the turn with an `error` event, unless its terminal event was sent.
-    pub async fn fail(&self, request_id: String, code: ErrorCode, message: String) {
-        if self.terminal.claim() {
-            self.terminal.release();
-            let _ = self
-                .sink
-                .send(Event::error(Some(request_id), code, message))
-                .await;
+    /// Ends the turn with an `error` event, unless its terminal event was sent;
+    /// says whether this call ended it.
+    pub async fn fail(&self, request_id: String, code: ErrorCode, message: String) -> bool {
+        if !self.terminal.claim() {
+            return false;
         }
+        self.terminal.release();
+        let _ = self
+            .sink
+            .send(Event::error(Some(request_id), code, message))
+            .await;
+        true
     }
 }
 
 /// Runs a turn (fresh, or resumed with its answer in `state.resolution`) to its
-/// single terminal event.
-pub async fn run(mut state: TurnState, tools: TurnTools, env: TurnEnv, io: TurnIo) {
+/// single terminal event, and says how it ended (`None`: it continues elsewhere, or
+/// a cancel ended it).
+pub async fn run(
+    mut state: TurnState,
+    tools: TurnTools,
+    env: TurnEnv,
+    io: TurnIo,
+    started: std::time::Instant,
+) -> Option<TurnEnd> {
     let request_id = state.request_id.clone();
     let clock = TurnClock::start(env.turn_timeout);
     let driven = clock
-        .bound(drive(&mut state, &tools, &env, &io, &clock))
+        .bound(drive(&mut state, &tools, &env, &io, &clock, started))
         .await;
     let result = match driven.map_err(TurnError::Llm).and_then(|r| r) {
         // The judge inside is bounded by what is left of the deadline; the rest
@@ -106,7 +120,10 @@ pub async fn run(mut state: TurnState, tools: TurnTools, env: TurnEnv, io: TurnI
         Err(e) => Err(e),
     };
     let (code, message) = match result {
-        Ok(()) | Err(TurnError::ClientGone(_) | TurnError::Handed) => return,
+        // A turn that lost its terminal to a cancel is counted by the cancel.
+        Ok(true) => return Some(TurnEnd::Answered),
+        Ok(false) | Err(TurnError::Handed) => return None,
+        Err(TurnError::ClientGone(_)) => return Some(TurnEnd::Abandoned),
         Err(TurnError::Expired) => (
             ErrorCode::TurnExpired,
             "Nobody answered in time, so the turn was stopped and nothing was done.".to_owned(),
@@ -116,6 +133,7 @@ pub async fn run(mut state: TurnState, tools: TurnTools, env: TurnEnv, io: TurnI
             (llm.code(), llm.safe_message())
         }
         Err(TurnError::Store(store)) => {
+            env.observe.store_error("turn");
             tracing::error!(request_id, error = %store, "turn failed in the store");
             (
                 ErrorCode::StorageError,
@@ -123,7 +141,11 @@ pub async fn run(mut state: TurnState, tools: TurnTools, env: TurnEnv, io: TurnI
             )
         }
     };
-    io.fail(request_id, code, message).await;
+    if io.fail(request_id, code, message).await {
+        Some(TurnEnd::Failed(code))
+    } else {
+        None
+    }
 }
 
 /// Model calls and tool calls until the model answers or the cap is reached.
@@ -133,7 +155,9 @@ async fn drive(
     env: &TurnEnv,
     io: &TurnIo,
     clock: &TurnClock,
+    started: std::time::Instant,
 ) -> Result<(), TurnError> {
+    let mut first_token = Some(started);
     loop {
         while let Some(call) = state.pending.front().cloned() {
             calls::run(state, call, tools, env, io, clock).await?;
@@ -169,7 +193,10 @@ async fn drive(
                 })
                 .collect(),
         };
-        let (text, tool_calls) = call_model(state, request, env, io).await?;
+        let span = tracing::info_span!("gateway.request", gen_ai.request.model = %state.model);
+        let (text, tool_calls) = call_model(state, request, env, io, &mut first_token)
+            .instrument(span)
+            .await?;
         state.transcript.push(ChatMessage::Assistant {
             content: (!text.is_empty()).then(|| text.clone()),
             tool_calls: tool_calls.clone(),
@@ -188,6 +215,7 @@ async fn call_model(
     request: ChatRequest,
     env: &TurnEnv,
     io: &TurnIo,
+    first_token: &mut Option<std::time::Instant>,
 ) -> Result<(String, Vec<ToolCall>), TurnError> {
     let request_id = state.request_id.clone();
     let mut stream = env.llm.stream(request).await?;
@@ -196,6 +224,9 @@ async fn call_model(
     while let Some(event) = stream.next().await {
         match event? {
             StreamEvent::Text(delta) => {
+                if let Some(started) = first_token.take() {
+                    env.observe.first_token(started.elapsed());
+                }
                 text.push_str(&delta);
                 state.streamed.push_str(&delta);
                 io.sink.send(Event::token(&request_id, &delta)).await?;
@@ -205,7 +236,10 @@ async fn call_model(
                 io.sink.send(Event::reasoning(&request_id, &delta)).await?;
             }
             StreamEvent::ToolCall(call) => tool_calls.push(call),
-            StreamEvent::Usage(usage) => add_usage(&mut state.usage, usage),
+            StreamEvent::Usage(usage) => {
+                env.observe.usage(&state.model, &usage);
+                add_usage(&mut state.usage, usage);
+            }
         }
     }
     Ok((text, tool_calls))

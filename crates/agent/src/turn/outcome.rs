@@ -12,6 +12,7 @@ use switchboard_knowledge::Hit;
 use switchboard_protocol::{
     AgentResponse, Citation, ErrorCode, Event, OtpSent, OtpVerificationRequired, TurnOutcome, Usage,
 };
+use tracing::Instrument;
 
 /// At most this many citations per turn.
 const MAX_CITATIONS: usize = 8;
@@ -26,11 +27,11 @@ pub(super) async fn finish(
     env: &TurnEnv,
     io: &TurnIo,
     clock: &TurnClock,
-) -> Result<(), TurnError> {
+) -> Result<bool, TurnError> {
     // Claim before storing: a cancel that loses the race must not leave a stored
     // reply behind a `cancelled` event.
     if !io.terminal.claim() {
-        return Ok(());
+        return Ok(false);
     }
     let request_id = state.request_id.clone();
     let mut reply = [&state.final_text, &state.streamed, &state.reasoning]
@@ -48,7 +49,10 @@ pub(super) async fn finish(
         .await?
         .ok_or_else(|| StoreError::Backend("the conversation disappeared".into()))?;
     let message = Message::new(&conversation, Direction::Outbound, reply.clone());
-    env.store.append_message(&message).await?;
+    env.store
+        .append_message(&message)
+        .instrument(crate::observe::store_span("append_message"))
+        .await?;
     if let Some(tool) = state.refused_for_identity.first() {
         offer_verification(&state, tool, env, io).await?;
     }
@@ -69,8 +73,9 @@ pub(super) async fn finish(
         directive: None,
     };
     io.terminal.release();
+    crate::observe::record_usage(&tracing::Span::current(), state.usage.as_ref());
     io.sink.send(Event::eventual(&request_id, outcome)).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// A tool was refused for want of a verified identity: when the session has a

@@ -15,7 +15,7 @@ use crate::access::Viewer;
 use crate::hub::ConnectionId;
 use crate::state::AppState;
 use crate::ws::Outbound;
-use switchboard_protocol::{Action, Event, Frame};
+use switchboard_protocol::{Action, ErrorCode, Event, Frame};
 
 /// What an action handler can reach: the server, the caller, and the caller's socket.
 pub struct Ctx<'a> {
@@ -39,7 +39,9 @@ pub async fn dispatch(ctx: &mut Ctx<'_>, frame: Frame) {
     tracing::debug!(action = frame.action.name(), request_id = ?ctx.request_id, "action");
     let result = match frame.action {
         Action::Ping => Ok(Some(Event::pong(ctx.request_id.clone()))),
-        Action::CreateConversationSession(a) => session::create(ctx, a).await,
+        Action::CreateConversationSession(a) => session::create(ctx, a)
+            .await
+            .inspect(|_| ctx.state.metrics().session_created()),
         Action::GetSession(a) => session::get(ctx, a).await,
         Action::GetConversationMessages(a) => messages::page(ctx, a).await.map(Some),
         Action::ListConversations(a) => conversations::list(ctx, a).await.map(Some),
@@ -54,7 +56,17 @@ pub async fn dispatch(ctx: &mut Ctx<'_>, frame: Frame) {
     let event = match result {
         Ok(Some(event)) => event,
         Ok(None) => return,
-        Err(e) => e.into_event(ctx.request_id.clone()),
+        Err(e) => {
+            match e.code() {
+                ErrorCode::StorageError => {
+                    use switchboard_agent::observe::Observer;
+                    ctx.state.metrics().store_error("action");
+                }
+                ErrorCode::QuotaExceeded => ctx.state.metrics().refused("quota"),
+                _ => {}
+            }
+            e.into_event(ctx.request_id.clone())
+        }
     };
     // A closed socket means the reader is about to stop too; nothing else to do.
     let _ = ctx.out.send(event).await;

@@ -420,6 +420,7 @@ pub async fn cancel(ctx: &mut Ctx<'_>, req: Cancel) -> Result<Option<Event>, Act
         }
         return Ok(None);
     };
+    ctx.state.metrics().turn_cancelled();
     if let Err(e) = ctx.state.store().take_parked_turn(session, None).await {
         tracing::error!(error = %e, "could not forget a cancelled turn's park");
     }

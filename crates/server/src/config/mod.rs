@@ -10,6 +10,7 @@ mod limits;
 mod llm;
 mod otp;
 mod storage;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 pub mod vars;
@@ -19,6 +20,7 @@ pub use limits::StorageLimits;
 pub use llm::{DEFAULT_GATEWAY_URL, EmbeddingsConfig, GatewayConfig, RerankConfig};
 pub use otp::{OtpKeySource, OtpOptions};
 pub use storage::{BackplaneConfig, StorageConfig};
+pub use telemetry::{LogFormat, OtlpConfig, OtlpProtocol, TelemetryConfig};
 
 use env::Env;
 use std::net::IpAddr;
@@ -133,6 +135,9 @@ pub struct Config {
     pub widget: WidgetAuthConfig,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
+    /// Log format, the metrics address, trace export (`SMOOTH_AGENT_LOG_FORMAT`,
+    /// `SMOOTH_AGENT_METRICS_ADDR`, `OTEL_*`).
+    pub telemetry: TelemetryConfig,
     /// Variables of the existing servers that are set but not acted on yet, for
     /// `main` to warn about.
     pub ignored: Vec<&'static str>,
@@ -153,11 +158,8 @@ const REFUSED_UNTIL_SUPPORTED: &[&str] = &[];
 
 /// Variables of the existing servers that only tune behaviour; this version warns
 /// that it ignores them.
-const IGNORED_UNTIL_SUPPORTED: &[&str] = &[
-    "SMOOTH_AGENT_PREAMBLE_MODEL",
-    "SMOOTH_EXTENSIONS_ALLOW",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-];
+const IGNORED_UNTIL_SUPPORTED: &[&str] =
+    &["SMOOTH_AGENT_PREAMBLE_MODEL", "SMOOTH_EXTENSIONS_ALLOW"];
 
 /// A configuration value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -287,6 +289,7 @@ impl Config {
             backplane,
             widget: auth::widget(&env)?,
             log_filter: env.get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            telemetry: telemetry::telemetry(&env)?,
             ignored: IGNORED_UNTIL_SUPPORTED
                 .iter()
                 .copied()

@@ -106,7 +106,13 @@ pub const VARIABLES: &[Variable] = &[
     var("WIDGET_AUTH_STRICT", "off", "refuse agents without a widget policy"),
     var("SMOOTH_AGENT_PREAMBLE_MODEL", "", "read by other servers; ignored here (a warning)"),
     var("SMOOTH_EXTENSIONS_ALLOW", "", "read by other servers; ignored here (a warning)"),
-    var("OTEL_EXPORTER_OTLP_ENDPOINT", "", "not exported yet; setting it logs a warning"),
+    var("OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP collector traces are exported to (unset: none)"),
+    var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "grpc or http/protobuf"),
+    var("OTEL_EXPORTER_OTLP_HEADERS", "", "key=value pairs sent with every export"),
+    var("OTEL_SERVICE_NAME", "switchboard", "service.name of exported traces"),
+    var("OTEL_RESOURCE_ATTRIBUTES", "", "key=value pairs describing this process"),
+    var("SMOOTH_AGENT_METRICS_ADDR", "", "serve /metrics here instead of the main port"),
+    var("SMOOTH_AGENT_LOG_FORMAT", "text", "text or json (one object per line)"),
     var("RUST_LOG", "info", "log filter (logs go to stderr)"),
 ];
 

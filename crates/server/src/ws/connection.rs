@@ -164,7 +164,12 @@ impl Connection {
             if let Some(allowance) = allowance.as_mut() {
                 match admit(allowance, &message, heard, out).await {
                     Gate::Pass => {}
-                    Gate::Skip => continue,
+                    Gate::Skip => {
+                        self.state
+                            .metrics()
+                            .refused("SMOOTH_AGENT_RATE_LIMIT_PER_SEC");
+                        continue;
+                    }
                     Gate::Exit(exit) => return exit,
                 }
             }
@@ -196,6 +201,7 @@ impl Connection {
         let cause = std::error::Error::source(e).and_then(|s| s.downcast_ref::<Error>());
         let (message, frame) = match cause {
             Some(Error::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                self.state.metrics().refused("SMOOTH_AGENT_MAX_FRAME_BYTES");
                 too_long(*size, *max_size)
             }
             Some(Error::Utf8(_)) => {

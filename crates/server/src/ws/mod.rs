@@ -55,6 +55,9 @@ pub async fn upgrade(
     let slot = match accepted.map_or_else(|| state.ip_slots().acquire(ip), Ok) {
         Ok(slot) => slot,
         Err(AtCapacity { max }) => {
+            state
+                .metrics()
+                .refused("SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP");
             tracing::warn!(
                 limit = "SMOOTH_AGENT_MAX_CONNECTIONS_PER_IP",
                 max,
@@ -85,6 +88,11 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let connections = state.connections().clone();
-            connections.track_future(Connection::new(state, viewer, slot, ip).run(socket))
+            let open = state.metrics().connection_opened();
+            let connection = Connection::new(state, viewer, slot, ip).run(socket);
+            connections.track_future(async move {
+                connection.await;
+                drop(open);
+            })
         })
 }

@@ -1,5 +1,7 @@
 //! What the real binary writes to its log: never a token, a signing secret or the
-//! gateway key, even at debug level and when all of them are refused or fail.
+//! gateway key, even at debug level and when all of them are refused or fail; in
+//! JSON (`SMOOTH_AGENT_LOG_FORMAT=json`), one object per line, and every line of a
+//! turn names its session and request.
 
 use serde_json::json;
 use std::io::{BufRead, BufReader};
@@ -21,8 +23,17 @@ fn sign(secret: &str, sub: &str) -> String {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_and_secrets_never_reach_the_logs() {
+/// What one run of the binary logged, and the secrets it was given.
+struct Logged {
+    written: String,
+    forged: String,
+    good: String,
+    session: String,
+}
+
+/// Runs the binary with `format` through a refused token, a turn failing at the
+/// gateway and a refused admin call; returns its stderr.
+async fn run_logged(format: &str) -> Logged {
     let gateway = MockGateway::start(vec![ScriptedReply::Fail {
         status: 401,
         body: r#"{"error": {"message": "invalid api key"}}"#.into(),
@@ -38,6 +49,7 @@ async fn tokens_and_secrets_never_reach_the_logs() {
         .env("SMOOAI_GATEWAY_URL", gateway.url())
         .env("SMOOAI_GATEWAY_KEY", GATEWAY_KEY)
         .env("SMOOTH_AGENT_EMBEDDINGS", "offline")
+        .env("SMOOTH_AGENT_LOG_FORMAT", format)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -91,6 +103,21 @@ async fn tokens_and_secrets_never_reach_the_logs() {
     }
     let written = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);
+    Logged {
+        written,
+        forged,
+        good,
+        session,
+    }
+}
+
+fn assert_no_secrets(logged: &Logged) {
+    let Logged {
+        written,
+        forged,
+        good,
+        ..
+    } = logged;
     assert!(
         written.contains("token"),
         "the refusal was not logged:\n{written}"
@@ -113,4 +140,38 @@ async fn tokens_and_secrets_never_reach_the_logs() {
         written.contains("open file descriptor limit"),
         "the descriptor limit was not logged:\n{written}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_secrets_never_reach_the_logs() {
+    assert_no_secrets(&run_logged("text").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_and_tie_turn_lines_to_their_turn() {
+    let logged = run_logged("json").await;
+    assert_no_secrets(&logged);
+    let lines: Vec<serde_json::Value> = logged
+        .written
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert!(lines.iter().all(serde_json::Value::is_object));
+    // The lines the turn wrote: its gateway request and its failure.
+    let turn_lines: Vec<_> = lines
+        .iter()
+        .filter(|l| {
+            let message = l["fields"]["message"].as_str().unwrap_or_default();
+            message == "chat completion request" || message == "turn failed at the gateway"
+        })
+        .collect();
+    assert_eq!(turn_lines.len(), 2, "{}", logged.written);
+    for line in turn_lines {
+        let turn = line["spans"]
+            .as_array()
+            .and_then(|spans| spans.iter().find(|s| s["name"] == "turn"))
+            .unwrap_or_else(|| panic!("no turn span: {line}"));
+        assert_eq!(turn["session"], logged.session.as_str(), "{line}");
+        assert_eq!(turn["request_id"], "r1", "{line}");
+    }
 }

@@ -30,6 +30,7 @@ mod knowledge_sqlite;
 mod limits;
 mod logs;
 mod messages;
+mod observability;
 mod offline;
 mod otp;
 mod python_client;
