@@ -215,7 +215,7 @@ fn source_config(argument: &str, args: &IngestArgs) -> SourceConfig {
         name: args.name.clone(),
         path: (!is_url).then(|| argument.to_owned()),
         url: is_url.then(|| argument.to_owned()),
-        crawl: (is_url && args.crawl).then(|| switchboard_knowledge::source::CrawlConfig {
+        crawl: (is_url && args.crawl).then_some(switchboard_knowledge::source::CrawlConfig {
             max_pages: args.max_pages,
         }),
         github: None,
