@@ -698,7 +698,7 @@ fn sqlite_takes_a_file_path() {
     let sqlite = ("SMOOTH_AGENT_STORAGE", "sqlite");
     assert_eq!(
         path(&[sqlite]).unwrap(),
-        std::path::Path::new("data/switchboard.db")
+        std::path::Path::new("./data/switchboard.db")
     );
     let url = |u| [sqlite, ("SMOOTH_AGENT_DATABASE_URL", u)];
     assert_eq!(
