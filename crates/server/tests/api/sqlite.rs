@@ -109,6 +109,9 @@ async fn a_backup_taken_while_the_server_writes_restores_every_earlier_message()
             let (session, _) = client.create_session().await;
             client.turn(&format!("w{turns}"), &session, "busy").await;
             turns += 1;
+            // Two frames a round, under the per-connection frame rate (20/s),
+            // however long the backup takes.
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         }
         turns
     });
