@@ -145,9 +145,7 @@ pub async fn run(args: IngestArgs) -> Result<Summary, IngestError> {
         .try_init();
 
     let started = Instant::now();
-    let (_store, home) = crate::state::open_store(&config.storage)
-        .await
-        .map_err(|e| IngestError::Startup(e.to_string()))?;
+    let home = knowledge_home(&config.storage).await?;
     let http = switchboard_agent::http::try_client().map_err(IngestError::Startup)?;
     let base = knowledge::open(&config, &http, home)
         .await
@@ -195,6 +193,29 @@ pub async fn run(args: IngestArgs) -> Result<Summary, IngestError> {
     summary.skipped = skipped.load(Ordering::Relaxed);
     println!("{}", summary.line(started.elapsed()));
     Ok(summary)
+}
+
+/// Where the knowledge base is. On SQLite only the knowledge tables are opened, not
+/// the conversation store and its one-server lock, so documents can be added while
+/// the server runs (it sees them at its next search); other stores open as the
+/// server opens them.
+async fn knowledge_home(storage: &StorageConfig) -> Result<knowledge::KnowledgeHome, IngestError> {
+    #[cfg(feature = "sqlite")]
+    if let StorageConfig::Sqlite { path } = storage {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|e| {
+                IngestError::Startup(format!("cannot create {}: {e}", folder.display()))
+            })?;
+        }
+        let pool = switchboard_store_sqlite::knowledge::open_pool(path)
+            .await
+            .map_err(|e| IngestError::Startup(e.to_string()))?;
+        return Ok(knowledge::KnowledgeHome::Sqlite(pool));
+    }
+    let (_store, home) = crate::state::open_store(storage)
+        .await
+        .map_err(|e| IngestError::Startup(e.to_string()))?;
+    Ok(home)
 }
 
 /// A bar over the sources on a terminal; nothing when stderr is a pipe or a file.

@@ -167,3 +167,44 @@ async fn ingest_refuses_the_memory_store_and_names_a_missing_source() {
         "{two:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_default_sqlite_store_ingest_works_while_the_server_runs() {
+    let dir = docs_folder("sqlite");
+    let data = std::env::temp_dir().join(format!("sb-ingest-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    // `ingest` gets no SMOOTH_AGENT_STORAGE: the default, a SQLite file in the data
+    // folder; the test kit's server says sqlite explicitly (it defaults tests to memory).
+    let env = vec![("SMOOTH_AGENT_DATA_DIR", data.display().to_string())];
+    let data_dir = data.display().to_string();
+    let server_env = [
+        ("SMOOTH_AGENT_STORAGE", "sqlite"),
+        ("SMOOTH_AGENT_DATA_DIR", data_dir.as_str()),
+    ];
+    let server = ServerProcess::start(Path::new(BIN), &server_env)
+        .await
+        .unwrap();
+
+    let out = switchboard(&["ingest", &dir.display().to_string()], &env).await;
+    assert!(
+        out.status.success(),
+        "the server's lock does not stop ingest: {out:?}"
+    );
+    assert!(
+        text(&out.stdout).contains("2 documents (2 indexed"),
+        "{out:?}"
+    );
+    let answer = chat_with(
+        server.url(),
+        "How many days do I have to return a zebra costume?",
+    )
+    .await;
+    let stdout = text(&answer.stdout);
+    assert!(
+        stdout.contains("23 days"),
+        "the running server sees them: {stdout}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&data);
+}
