@@ -6,6 +6,7 @@
 mod files;
 mod github;
 mod html;
+mod markup;
 mod office;
 mod site;
 mod web;

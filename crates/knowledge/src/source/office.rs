@@ -6,6 +6,7 @@
 //! before and after decompression, and a parser panic is caught and reported as an
 //! unreadable file, never taken down with the process.
 
+use super::markup::{markdown_table, xml_reference};
 use quick_xml::events::Event;
 use std::io::Read;
 
@@ -87,21 +88,11 @@ fn core_title(xml: &str) -> Option<String> {
                 return Some(title.trim().to_owned());
             }
             Ok(Event::Text(t)) if in_title => title.push_str(&t.decode().ok()?),
-            Ok(Event::GeneralRef(r)) if in_title => title.extend(resolve(&r)),
+            Ok(Event::GeneralRef(r)) if in_title => title.extend(xml_reference(&r)),
             Ok(Event::Eof) | Err(_) => return None,
             _ => {}
         }
     }
-}
-
-/// A character or predefined entity reference.
-fn resolve(reference: &quick_xml::events::BytesRef<'_>) -> Option<char> {
-    reference.resolve_char_ref().ok().flatten().or_else(|| {
-        let name = reference.decode().ok()?;
-        quick_xml::escape::resolve_predefined_entity(&name)?
-            .chars()
-            .next()
-    })
 }
 
 /// The body of `word/document.xml` as Markdown.
@@ -157,7 +148,7 @@ fn document_text(xml: &str) -> String {
                     paragraph.push_str(&text);
                 }
             }
-            Event::GeneralRef(r) if in_text => paragraph.extend(resolve(&r)),
+            Event::GeneralRef(r) if in_text => paragraph.extend(xml_reference(&r)),
             Event::End(e) => match e.local_name().as_ref() {
                 b"t" => in_text = false,
                 b"p" => {
@@ -204,25 +195,6 @@ fn document_text(xml: &str) -> String {
         }
     }
     join_blocks(&blocks)
-}
-
-fn markdown_table(rows: &[Vec<String>]) -> String {
-    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut text = String::new();
-    for (i, row) in rows.iter().enumerate() {
-        text.push('|');
-        for col in 0..width {
-            let cell = row.get(col).map_or("", String::as_str);
-            text.push_str(&format!(" {} |", cell.replace('|', "\\|")));
-        }
-        text.push('\n');
-        if i == 0 {
-            text.push('|');
-            text.push_str(&" --- |".repeat(width));
-            text.push('\n');
-        }
-    }
-    text.trim_end().to_owned()
 }
 
 /// List items on consecutive lines, other blocks separated by a blank line.

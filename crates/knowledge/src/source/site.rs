@@ -5,6 +5,7 @@
 //! Configured as a web source with `crawl`: `{"url": "https://docs.example.com/",
 //! "crawl": {"maxPages": 200}}`. One page is fetched at a time.
 
+use super::markup::xml_reference;
 use super::web::{AGENT, fetch_page, http_reason, read_capped};
 use super::{Source, SourceConfig, SourceError, stamp};
 use crate::Document;
@@ -332,13 +333,7 @@ fn sitemap_locations(xml: &str) -> (Vec<String>, Vec<String>) {
             // `&amp;` and friends arrive on their own.
             Ok(Event::GeneralRef(reference)) => {
                 if let Some(loc) = loc.as_mut() {
-                    let resolved = reference.resolve_char_ref().ok().flatten().or_else(|| {
-                        let name = reference.decode().ok()?;
-                        quick_xml::escape::resolve_predefined_entity(&name)?
-                            .chars()
-                            .next()
-                    });
-                    loc.extend(resolved);
+                    loc.extend(xml_reference(&reference));
                 }
             }
             Ok(Event::End(e)) if e.local_name().as_ref() == b"loc" => {

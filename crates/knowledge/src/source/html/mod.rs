@@ -8,6 +8,11 @@
 //! footer, sidebars, forms, anything hidden). When the page marks its content with
 //! `<main>` (or one `<article>`), only that is kept.
 
+mod charset;
+
+pub use charset::{content_type_charset, decode_html};
+
+use super::markup::markdown_table;
 use scraper::{ElementRef, Html, Node};
 
 /// Converts an HTML page to Markdown text; returns its `<title>` (if any) and the
@@ -237,24 +242,9 @@ impl Writer {
         let mut rows: Vec<Vec<String>> = Vec::new();
         collect_rows(table, &mut rows);
         rows.retain(|r| r.iter().any(|c| !c.is_empty()));
-        let Some(width) = rows.iter().map(Vec::len).max() else {
-            return;
-        };
-        let mut text = String::new();
-        for (i, row) in rows.iter().enumerate() {
-            text.push('|');
-            for col in 0..width {
-                let cell = row.get(col).map_or("", String::as_str);
-                text.push_str(&format!(" {} |", cell.replace('|', "\\|")));
-            }
-            text.push('\n');
-            if i == 0 {
-                text.push('|');
-                text.push_str(&" --- |".repeat(width));
-                text.push('\n');
-            }
+        if !rows.is_empty() {
+            self.paragraph(&markdown_table(&rows));
         }
-        self.paragraph(text.trim_end());
     }
 
     /// Inline content: text, links, code; anything else contributes its text.
@@ -479,202 +469,5 @@ pub fn html_links(html: &str, base: &reqwest::Url) -> Vec<reqwest::Url> {
         .collect()
 }
 
-/// Decodes a fetched HTML page: the charset of the `Content-Type` header, else a
-/// byte-order mark, else a `<meta charset>` in the first 1024 bytes, else UTF-8.
-/// Undecodable bytes become U+FFFD.
-pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
-    let from_label = |label: &str| encoding_rs::Encoding::for_label(label.trim().as_bytes());
-    let encoding = header_charset
-        .and_then(from_label)
-        .or_else(|| encoding_rs::Encoding::for_bom(bytes).map(|(e, _)| e))
-        .or_else(|| meta_charset(&bytes[..bytes.len().min(1024)]).and_then(|l| from_label(&l)))
-        .unwrap_or(encoding_rs::UTF_8);
-    let (text, _, _) = encoding.decode(bytes);
-    text.into_owned()
-}
-
-/// The charset a `<meta charset=…>` or `<meta http-equiv content="…; charset=…">`
-/// names in `head` (ASCII-compatible bytes).
-fn meta_charset(head: &[u8]) -> Option<String> {
-    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let mut rest = lower.as_str();
-    while let Some(at) = rest.find("<meta") {
-        rest = &rest[at + 5..];
-        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
-        if let Some(pos) = tag.find("charset") {
-            let value = tag[pos + 7..].trim_start();
-            if let Some(value) = value.strip_prefix('=') {
-                let value = value.trim_start().trim_start_matches(['"', '\'']);
-                let end = value
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || "-_:.".contains(c)))
-                    .unwrap_or(value.len());
-                if end > 0 {
-                    return Some(value[..end].to_owned());
-                }
-            }
-        }
-    }
-    None
-}
-
-/// The charset parameter of a `Content-Type` value.
-pub fn content_type_charset(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PAGE: &str = r#"<!DOCTYPE html>
-<html><head><title>Returns &amp; Refunds | SmooAI</title>
-<style>body { color: red }</style><script>var x = "<p>not text</p>";</script></head>
-<body>
-  <header><a href="/">Home</a> <a href="/help">Help</a></header>
-  <nav><ul><li>Shop</li><li>Cart</li></ul></nav>
-  <h1>Returns policy</h1>
-  <p>You may return items within <b>17 days</b> &mdash; see the
-     <a href="https://example.com/terms" title="a > b">terms</a>.</p>
-  <h2>Exceptions</h2>
-  <ul>
-    <li>Gift cards</li>
-    <li>Opened software<ul><li>unless faulty</li></ul></li>
-  </ul>
-  <ol start="3"><li>third</li><li>fourth</li></ol>
-  <table><tr><th>Plan</th><th>Days</th></tr><tr><td>Basic</td><td>17</td></tr>
-    <tr><td>Plus | Gold</td><td>30</td></tr></table>
-  <p>Contact: support&#64;example.com &#x2014; 5 &lt; 7 &hellip; &eacute;t&eacute;<br>Thanks!</p>
-  <pre>line 1
-  indented</pre>
-  <p>Run <code>switchboard  ingest</code> now.</p>
-  <div hidden>secret draft</div><div aria-hidden="true">decoration</div>
-  <aside>Related: other pages</aside>
-  <footer>© SmooAI</footer>
-  <noscript>Enable JavaScript</noscript>
-</body>
-</html>"#;
-
-    #[test]
-    fn converts_a_page_to_markdown_keeping_structure_and_dropping_chrome() {
-        let (title, text) = html_to_text(PAGE);
-        assert_eq!(title.as_deref(), Some("Returns & Refunds | SmooAI"));
-        let expected = "# Returns policy\n\n\
-            You may return items within 17 days \u{2014} see the [terms](https://example.com/terms).\n\n\
-            ## Exceptions\n\n\
-            - Gift cards\n\
-            - Opened software\n  \
-            - unless faulty\n\n\
-            3. third\n\
-            4. fourth\n\n\
-            | Plan | Days |\n\
-            | --- | --- |\n\
-            | Basic | 17 |\n\
-            | Plus \\| Gold | 30 |\n\n\
-            Contact: support@example.com \u{2014} 5 < 7 \u{2026} \u{e9}t\u{e9}\nThanks!\n\n\
-            ```\nline 1\n  indented\n```\n\n\
-            Run `switchboard ingest` now.";
-        assert_eq!(text, expected);
-    }
-
-    #[test]
-    fn main_content_is_preferred_when_the_page_marks_it() {
-        let (_, text) =
-            html_to_text("<body><div>Menu Sign in</div><main><p>The answer.</p></main></body>");
-        assert_eq!(text, "The answer.");
-        let (_, text) =
-            html_to_text("<body><div>Cookie banner</div><article>Story</article></body>");
-        assert_eq!(text, "Story");
-    }
-
-    #[test]
-    fn a_quoted_greater_than_does_not_end_a_tag() {
-        let (_, text) = html_to_text(r#"<p data-x="a > b">kept</p><img alt="x > y">after"#);
-        assert_eq!(text, "kept\n\nafter");
-    }
-
-    #[test]
-    fn nested_lists_are_indented() {
-        let (_, text) = html_to_text(
-            "<ol><li>one<ol><li>inner<ul><li>deep</li></ul></li></ol></li><li>two</li></ol>after",
-        );
-        assert_eq!(text, "1. one\n  1. inner\n    - deep\n2. two\n\nafter");
-    }
-
-    #[test]
-    fn every_heading_level_and_empty_ones_leave_no_marks() {
-        let (_, text) = html_to_text("<h1>a</h1><h3>c</h3>text<h6>f</h6><h2> </h2>");
-        assert_eq!(text, "# a\n\n### c\n\ntext\n\n###### f");
-        let (_, text) = html_to_text("<p>a</p><ul><li></li><li><p>b</p></li><li>  </li></ul>c");
-        assert_eq!(text, "a\n\n- b\n\nc");
-    }
-
-    #[test]
-    fn malformed_input_is_parsed_as_a_browser_would() {
-        assert_eq!(html_to_text("a < b and c").1, "a < b and c");
-        assert_eq!(html_to_text("<p>unclosed <b>bold").1, "unclosed bold");
-        assert_eq!(html_to_text("x <!-- never closed <p>y</p>").1, "x");
-        assert_eq!(html_to_text("<script>never closed").1, "");
-        assert_eq!(html_to_text("<title>t").0.as_deref(), Some("t"));
-        assert_eq!(html_to_text("é<p>ü</p>日本<br/>語").1, "é\n\nü\n\n日本\n語");
-        assert_eq!(html_to_text("").1, "");
-        assert_eq!(
-            html_to_text("&amp; &bogus; &#65;&#x42; &eacute;t&eacute;").1,
-            "& &bogus; AB été"
-        );
-        // As in browsers, a legacy entity needs no semicolon.
-        assert_eq!(html_to_text("&copy 2026").1, "© 2026");
-    }
-
-    #[test]
-    fn only_absolute_web_links_are_kept_as_links() {
-        let (_, text) = html_to_text(
-            r#"<p><a href="javascript:alert(1)">click</a> <a href="/rel">rel</a> <a href="https://x.test/a b">abs</a></p>"#,
-        );
-        assert_eq!(text, "click rel [abs](https://x.test/a%20b)");
-    }
-
-    #[test]
-    fn links_are_resolved_without_fragments_and_nofollow() {
-        let base = reqwest::Url::parse("https://docs.test/guide/intro").unwrap();
-        let links = html_links(
-            r#"<a href="setup#step-2">a</a> <a href="/faq">b</a> <a href="setup">again</a>
-               <a href="mailto:x@y.test">mail</a> <a rel="nofollow" href="/private">p</a>
-               <a href="https://other.test/">other</a>"#,
-            &base,
-        );
-        let links: Vec<String> = links.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            links,
-            [
-                "https://docs.test/guide/setup",
-                "https://docs.test/faq",
-                "https://other.test/"
-            ]
-        );
-    }
-
-    #[test]
-    fn the_page_charset_is_honoured() {
-        // "été" in ISO-8859-1, named by the header or by a meta tag.
-        let latin1 =
-            b"<html><head><meta charset=\"iso-8859-1\"></head><body>\xe9t\xe9</body></html>";
-        assert!(decode_html(latin1, None).contains("été"));
-        assert!(decode_html(b"<p>\xe9t\xe9</p>", Some("ISO-8859-1")).contains("été"));
-        let http_equiv =
-            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1252\">\x93q\x94";
-        assert!(decode_html(http_equiv, None).contains("\u{201c}q\u{201d}"));
-        // The header wins over the meta tag; UTF-8 otherwise.
-        assert!(decode_html("<meta charset=latin1>été".as_bytes(), Some("utf-8")).contains("été"));
-        assert!(decode_html("été".as_bytes(), None).contains("été"));
-        assert_eq!(
-            content_type_charset("text/html; charset=\"Shift_JIS\""),
-            Some("Shift_JIS")
-        );
-        assert_eq!(content_type_charset("text/html"), None);
-    }
-}
+mod tests;
