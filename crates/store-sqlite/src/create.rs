@@ -1,22 +1,27 @@
 //! `create_session`: a conversation, its participants and a session, in one transaction.
 
-use crate::error::{backend, is_missing_reference, write_error};
+use crate::db::{Db, execute};
+use crate::error::{backend_rusqlite as backend, is_missing_reference, write_error};
 use crate::rows::*;
-use sqlx::types::Json;
-use sqlx::{SqliteConnection, SqlitePool};
+use rusqlite::{Connection, TransactionBehavior, params};
 use switchboard_core::*;
 
-pub(crate) async fn create_session(pool: &SqlitePool, new: NewSession) -> StoreResult<()> {
-    // IMMEDIATE: the write lock is taken before the first statement.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-    if let Some(conversation) = &new.conversation {
-        insert_conversation(&mut tx, conversation).await?;
-    }
-    for participant in &new.participants {
-        insert_participant(&mut tx, participant).await?;
-    }
-    insert_session(&mut tx, &new.session).await?;
-    tx.commit().await.map_err(backend)
+pub(crate) async fn create_session(db: &Db, new: NewSession) -> StoreResult<()> {
+    db.write(move |connection| {
+        // IMMEDIATE: the write lock is taken before the first statement.
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        if let Some(conversation) = &new.conversation {
+            insert_conversation(&tx, conversation)?;
+        }
+        for participant in &new.participants {
+            insert_participant(&tx, participant)?;
+        }
+        insert_session(&tx, &new.session)?;
+        tx.commit().map_err(backend)
+    })
+    .await
 }
 
 /// A failed insert of `what`: a duplicate id is a conflict, and a missing conversation
@@ -24,7 +29,7 @@ pub(crate) async fn create_session(pool: &SqlitePool, new: NewSession) -> StoreR
 fn insert_failed(
     what: String,
     conversation: ConversationId,
-) -> impl FnOnce(sqlx::Error) -> StoreError {
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |error| {
         if is_missing_reference(&error) {
             StoreError::Backend(format!("conversation {conversation} does not exist"))
@@ -34,72 +39,72 @@ fn insert_failed(
     }
 }
 
-async fn insert_conversation(tx: &mut SqliteConnection, c: &Conversation) -> StoreResult<()> {
-    sqlx::query(concat!(
+fn insert_conversation(tx: &Connection, c: &Conversation) -> StoreResult<()> {
+    let sql = concat!(
         "INSERT INTO conversations (",
         conversation_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    ))
-    .bind(c.id.as_uuid())
-    .bind(c.org_id.as_str())
-    .bind(name_of(&c.platform)?)
-    .bind(&c.name)
-    .bind(&c.idempotency_key)
-    .bind(Json(&c.metadata))
-    .bind(nanos(c.created_at)?)
-    .bind(nanos(c.updated_at)?)
-    .execute(tx)
-    .await
-    .map_err(insert_failed(format!("conversation {}", c.id), c.id))?;
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    );
+    let values = params![
+        c.id.as_uuid(),
+        c.org_id.as_str(),
+        name_of(&c.platform)?,
+        c.name,
+        c.idempotency_key,
+        to_json(&c.metadata)?,
+        nanos(c.created_at)?,
+        nanos(c.updated_at)?,
+    ];
+    execute(tx, sql, values).map_err(insert_failed(format!("conversation {}", c.id), c.id))?;
     Ok(())
 }
 
-async fn insert_participant(tx: &mut SqliteConnection, p: &Participant) -> StoreResult<()> {
-    sqlx::query(concat!(
+fn insert_participant(tx: &Connection, p: &Participant) -> StoreResult<()> {
+    let sql = concat!(
         "INSERT INTO participants (",
         participant_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    ))
-    .bind(p.id.as_uuid())
-    .bind(p.conversation_id.as_uuid())
-    .bind(p.org_id.as_str())
-    .bind(name_of(&p.kind)?)
-    .bind(&p.name)
-    .bind(&p.email)
-    .bind(&p.external_id)
-    .bind(&p.internal_id)
-    .bind(&p.browser_fingerprint)
-    .bind(nanos(p.created_at)?)
-    .execute(tx)
-    .await
-    .map_err(insert_failed(
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    );
+    let values = params![
+        p.id.as_uuid(),
+        p.conversation_id.as_uuid(),
+        p.org_id.as_str(),
+        name_of(&p.kind)?,
+        p.name,
+        p.email,
+        p.external_id,
+        p.internal_id,
+        p.browser_fingerprint,
+        nanos(p.created_at)?,
+    ];
+    execute(tx, sql, values).map_err(insert_failed(
         format!("participant {}", p.id),
         p.conversation_id,
     ))?;
     Ok(())
 }
 
-async fn insert_session(tx: &mut SqliteConnection, s: &Session) -> StoreResult<()> {
-    sqlx::query(concat!(
+fn insert_session(tx: &Connection, s: &Session) -> StoreResult<()> {
+    let sql = concat!(
         "INSERT INTO sessions (",
         session_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    ))
-    .bind(s.id.as_uuid())
-    .bind(s.conversation_id.as_uuid())
-    .bind(s.org_id.as_str())
-    .bind(s.agent_id.as_str())
-    .bind(&s.agent_name)
-    .bind(s.user_participant_id.as_uuid())
-    .bind(s.agent_participant_id.as_uuid())
-    .bind(name_of(&s.status)?)
-    .bind(Json(&s.supports))
-    .bind(Json(&s.metadata))
-    .bind(nanos(s.created_at)?)
-    .bind(nanos(s.updated_at)?)
-    .execute(tx)
-    .await
-    .map_err(insert_failed(
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    );
+    let values = params![
+        s.id.as_uuid(),
+        s.conversation_id.as_uuid(),
+        s.org_id.as_str(),
+        s.agent_id.as_str(),
+        s.agent_name,
+        s.user_participant_id.as_uuid(),
+        s.agent_participant_id.as_uuid(),
+        name_of(&s.status)?,
+        to_json(&s.supports)?,
+        to_json(&s.metadata)?,
+        nanos(s.created_at)?,
+        nanos(s.updated_at)?,
+    ];
+    execute(tx, sql, values).map_err(insert_failed(
         format!("session {}", s.id),
         s.conversation_id,
     ))?;

@@ -1,4 +1,4 @@
-//! From sqlx errors to [`StoreError`], and why a file could not be opened.
+//! From SQLite errors to [`StoreError`], and why a file could not be opened.
 
 use std::path::PathBuf;
 use switchboard_core::StoreError;
@@ -31,21 +31,39 @@ impl From<OpenError> for StoreError {
 
 /// Maps a failed statement that writes `what` (like `session <id>`): a unique
 /// violation means the record exists already; everything else is a backend failure.
-pub(crate) fn write_error(what: impl std::fmt::Display) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |error| match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
+pub(crate) fn write_error(
+    what: impl std::fmt::Display,
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |error| {
+        if constraint(&error).is_some_and(|code| {
+            code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        }) {
             StoreError::Conflict(what.to_string())
+        } else {
+            backend_rusqlite(error)
         }
-        _ => backend(error),
     }
 }
 
-/// Any other failure.
-pub(crate) fn backend(error: sqlx::Error) -> StoreError {
+/// Any other failure of the store's connections.
+pub(crate) fn backend_rusqlite(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("sqlite: {error}"))
 }
 
 /// Whether `error` is a foreign-key violation: a write that names a missing record.
-pub(crate) fn is_missing_reference(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+pub(crate) fn is_missing_reference(error: &rusqlite::Error) -> bool {
+    constraint(error) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+/// The extended code of a constraint violation.
+fn constraint(error: &rusqlite::Error) -> Option<std::ffi::c_int> {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Some(failure.extended_code)
+        }
+        _ => None,
+    }
 }

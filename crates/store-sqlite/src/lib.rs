@@ -15,9 +15,12 @@
 //! stale lock. Other readers (`switchboard backup`, the `sqlite3` shell) can still
 //! open the file.
 //!
-//! Writes go through one connection, so they never wait on each other's locks and
-//! every multi-statement write is a transaction started with `BEGIN IMMEDIATE`;
-//! reads use a pool of their own and run beside the writes (WAL).
+//! Writes go through one connection, one at a time, so they never wait on each
+//! other's locks, and every multi-statement write is a transaction started with
+//! `BEGIN IMMEDIATE`; reads use connections of their own and run beside the writes
+//! (WAL). The store calls SQLite directly through rusqlite ([`db`] says why and how);
+//! the migrations and the knowledge base use sqlx's driver, on the same bundled
+//! SQLite.
 //!
 //! [`knowledge`]: documents, chunks, their full-text index (FTS5) and vectors, in
 //! tables of their own in the same file.
@@ -26,6 +29,7 @@ mod admin;
 mod backup;
 mod bounds;
 mod create;
+mod db;
 mod error;
 pub mod knowledge;
 mod lock;
@@ -40,7 +44,8 @@ pub use knowledge::{KnowledgeOptions, SqliteKnowledge};
 /// The pool type callers share with the knowledge base.
 pub use sqlx::SqlitePool;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,9 +72,7 @@ impl Default for SqliteOptions {
 /// The SQLite store: a file, one writing connection and a pool of readers.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// One connection: every write is serialized here.
-    writer: SqlitePool,
-    reader: SqlitePool,
+    db: db::Db,
     path: PathBuf,
     /// Held for the life of the store: the exclusive lock on `PATH.lock`.
     _lock: Arc<lock::FileLock>,
@@ -94,6 +97,8 @@ impl SqliteStore {
                 error: error.to_string(),
             }
         };
+        // The file is created and migrated through one sqlx connection; WAL is a
+        // property of the file and stays on for every later connection.
         let connect = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -101,32 +106,29 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(options.busy_timeout)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(connect.clone())
+        let mut setup = SqliteConnection::connect_with(&connect)
             .await
             .map_err(failed("cannot open"))?;
-        migrations::migrator()
-            .run(&writer)
-            .await
-            .map_err(|e| OpenError::Database {
+        let migrated =
+            migrations::migrator()
+                .run(&mut setup)
+                .await
+                .map_err(|e| OpenError::Database {
+                    path: path.to_owned(),
+                    what: "cannot apply migrations",
+                    error: e.to_string(),
+                });
+        let _ = setup.close().await;
+        migrated?;
+        let db = db::Db::open(path, options.readers, options.busy_timeout).map_err(|e| {
+            OpenError::Database {
                 path: path.to_owned(),
-                what: "cannot apply migrations",
+                what: "cannot open",
                 error: e.to_string(),
-            })?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(options.readers.max(1))
-            .acquire_timeout(options.busy_timeout)
-            .connect_with(connect.create_if_missing(false))
-            .await
-            .map_err(failed("cannot open for reading"))?;
+            }
+        })?;
         Ok(Self {
-            writer,
-            reader,
+            db,
             path: path.to_owned(),
             _lock: Arc::new(lock),
         })
@@ -137,21 +139,10 @@ impl SqliteStore {
         &self.path
     }
 
-    /// The one writing connection, for callers that keep other tables in the same
-    /// file (the knowledge base): writing through it keeps every write serialized.
-    pub fn writer(&self) -> &SqlitePool {
-        &self.writer
-    }
-
-    /// The reading connections.
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
-    }
-
-    /// Closes every connection (a checkpoint folds the write-ahead log back into
-    /// the file) and then releases the lock.
+    /// Closes every connection (the last one folds the write-ahead log back into
+    /// the file) and then releases the lock, once no clone of this store is left.
     pub async fn close(self) {
-        self.reader.close().await;
-        self.writer.close().await;
+        let Self { db, path: _, _lock } = self;
+        db.close().await;
     }
 }

@@ -1,12 +1,11 @@
 //! Between table rows and domain records: the column lists each query selects, and
 //! the conversions of timestamps and enumerations.
 
-use crate::error::backend;
+use crate::error::backend_rusqlite as backend;
 use chrono::{DateTime, Utc};
+use rusqlite::Row;
+use rusqlite::types::FromSql;
 use serde::{Serialize, de::DeserializeOwned};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-use sqlx::types::Json;
 use switchboard_core::*;
 
 // Column lists, as macros so that queries can `concat!` them into static SQL.
@@ -70,11 +69,11 @@ pub(crate) fn nanos(at: DateTime<Utc>) -> StoreResult<i64> {
         .ok_or_else(|| StoreError::Backend(format!("timestamp {at} is outside 1677..2262")))
 }
 
-fn time(row: &SqliteRow, column: &str) -> StoreResult<DateTime<Utc>> {
+fn time(row: &Row<'_>, column: &str) -> StoreResult<DateTime<Utc>> {
     Ok(DateTime::from_timestamp_nanos(get(row, column)?))
 }
 
-fn optional_time(row: &SqliteRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+fn optional_time(row: &Row<'_>, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
     Ok(get::<Option<i64>>(row, column)?.map(DateTime::from_timestamp_nanos))
 }
 
@@ -86,28 +85,35 @@ pub(crate) fn name_of<T: Serialize>(value: &T) -> StoreResult<String> {
     }
 }
 
-fn named<T: DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
+fn named<T: DeserializeOwned>(row: &Row<'_>, column: &str) -> StoreResult<T> {
     let name: String = get(row, column)?;
     serde_json::from_value(serde_json::Value::String(name))
         .map_err(|e| StoreError::Backend(format!("column {column}: {e}")))
 }
 
-fn get<'r, T>(row: &'r SqliteRow, column: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    row.try_get(column).map_err(backend)
+pub(crate) fn get<T: FromSql>(row: &Row<'_>, column: &str) -> StoreResult<T> {
+    row.get(column).map_err(backend)
 }
 
-fn id<T: From<uuid::Uuid>>(row: &SqliteRow, column: &str) -> StoreResult<T> {
+fn id<T: From<uuid::Uuid>>(row: &Row<'_>, column: &str) -> StoreResult<T> {
     Ok(get::<uuid::Uuid>(row, column)?.into())
 }
 
-fn json<T: DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
-    Ok(get::<Json<T>>(row, column)?.0)
+/// A JSON column (stored as text).
+fn json<T: DeserializeOwned>(row: &Row<'_>, column: &str) -> StoreResult<T> {
+    let value = row.get_ref(column).map_err(backend)?;
+    let bytes = value
+        .as_bytes()
+        .map_err(|e| StoreError::Backend(format!("column {column}: {e}")))?;
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Backend(format!("column {column}: {e}")))
 }
 
-pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<Conversation> {
+/// A value as a JSON column stores it.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("json: {e}")))
+}
+
+pub(crate) fn conversation(row: &Row<'_>) -> StoreResult<Conversation> {
     Ok(Conversation {
         id: id(row, "id")?,
         org_id: OrgId::new(get::<String>(row, "org_id")?),
@@ -120,7 +126,7 @@ pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<Conversation> {
     })
 }
 
-pub(crate) fn participant(row: &SqliteRow) -> StoreResult<Participant> {
+pub(crate) fn participant(row: &Row<'_>) -> StoreResult<Participant> {
     Ok(Participant {
         id: id(row, "id")?,
         conversation_id: id(row, "conversation_id")?,
@@ -135,7 +141,7 @@ pub(crate) fn participant(row: &SqliteRow) -> StoreResult<Participant> {
     })
 }
 
-pub(crate) fn session(row: &SqliteRow) -> StoreResult<Session> {
+pub(crate) fn session(row: &Row<'_>) -> StoreResult<Session> {
     Ok(Session {
         id: id(row, "id")?,
         conversation_id: id(row, "conversation_id")?,
@@ -152,7 +158,7 @@ pub(crate) fn session(row: &SqliteRow) -> StoreResult<Session> {
     })
 }
 
-pub(crate) fn message(row: &SqliteRow) -> StoreResult<Message> {
+pub(crate) fn message(row: &Row<'_>) -> StoreResult<Message> {
     Ok(Message {
         id: id(row, "id")?,
         conversation_id: id(row, "conversation_id")?,
@@ -163,7 +169,7 @@ pub(crate) fn message(row: &SqliteRow) -> StoreResult<Message> {
     })
 }
 
-pub(crate) fn parked_turn(row: &SqliteRow) -> StoreResult<ParkedTurn> {
+pub(crate) fn parked_turn(row: &Row<'_>) -> StoreResult<ParkedTurn> {
     Ok(ParkedTurn {
         id: get(row, "id")?,
         session_id: id(row, "session_id")?,
@@ -174,7 +180,7 @@ pub(crate) fn parked_turn(row: &SqliteRow) -> StoreResult<ParkedTurn> {
     })
 }
 
-pub(crate) fn otp_challenge(row: &SqliteRow) -> StoreResult<OtpChallenge> {
+pub(crate) fn otp_challenge(row: &Row<'_>) -> StoreResult<OtpChallenge> {
     let attempts_left: i64 = get(row, "attempts_left")?;
     Ok(OtpChallenge {
         session_id: id(row, "session_id")?,
@@ -194,7 +200,7 @@ pub(crate) fn attempts(stored: i64) -> StoreResult<u32> {
         .map_err(|_| StoreError::Backend(format!("attempts_left {stored} is out of range")))
 }
 
-pub(crate) fn org_settings(row: &SqliteRow) -> StoreResult<OrgSettings> {
+pub(crate) fn org_settings(row: &Row<'_>) -> StoreResult<OrgSettings> {
     Ok(OrgSettings {
         org_id: OrgId::new(get::<String>(row, "org_id")?),
         persona: get(row, "persona")?,
@@ -205,7 +211,7 @@ pub(crate) fn org_settings(row: &SqliteRow) -> StoreResult<OrgSettings> {
     })
 }
 
-pub(crate) fn connector(row: &SqliteRow) -> StoreResult<Connector> {
+pub(crate) fn connector(row: &Row<'_>) -> StoreResult<Connector> {
     Ok(Connector {
         id: id(row, "id")?,
         org_id: OrgId::new(get::<String>(row, "org_id")?),
@@ -218,7 +224,7 @@ pub(crate) fn connector(row: &SqliteRow) -> StoreResult<Connector> {
     })
 }
 
-pub(crate) fn indexing_run(row: &SqliteRow) -> StoreResult<IndexingRun> {
+pub(crate) fn indexing_run(row: &Row<'_>) -> StoreResult<IndexingRun> {
     let count = |column: &str| -> StoreResult<u64> {
         let stored: i64 = get(row, column)?;
         u64::try_from(stored)
