@@ -33,6 +33,15 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// As the admin API and the log spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Reading => "reading",
+            Self::Indexing => "indexing",
+        }
+    }
+
     fn from_u8(n: u8) -> Self {
         match n {
             0 => Self::Queued,
@@ -138,6 +147,8 @@ impl Embedder for CountingEmbedder {
         for batch in texts.chunks(COUNTED_BATCH) {
             vectors.extend(self.0.embed(batch).await?);
             progress.embedded(batch.len());
+            // A local embedder never waits: let the run see a cancellation.
+            tokio::task::yield_now().await;
         }
         Ok(vectors)
     }

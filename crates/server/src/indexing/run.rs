@@ -27,9 +27,19 @@ pub(super) async fn execute(
         id: active.id,
     };
     tracing::info!(source = %key, run = %holder, "indexing accepted");
+    // A task of its own, so that a run busy computing (chunking, a local embedder)
+    // cannot hold up renewing its lease.
+    let mut heartbeat = tokio::spawn(keep_lease(
+        indexer.clone(),
+        key.clone(),
+        holder.clone(),
+        active.progress.clone(),
+    ));
     let outcome = tokio::select! {
         outcome = work(&indexer, &active.progress, &job) => outcome,
-        lost = keep_lease(&indexer, &key, &holder, &active.progress) => Outcome::Failed(lost),
+        lost = &mut heartbeat => Outcome::Failed(
+            lost.unwrap_or(Failure::Interrupted("the server shut down")),
+        ),
         () = active.cancel.cancelled() => {
             Outcome::Failed(Failure::Interrupted("what it indexed was deleted"))
         }
@@ -37,6 +47,7 @@ pub(super) async fn execute(
             Outcome::Failed(Failure::Interrupted("the server shut down"))
         }
     };
+    heartbeat.abort();
     log(&key, &holder, &outcome);
     active
         .ending
@@ -130,8 +141,13 @@ async fn deleted_meanwhile(indexer: &Indexer, record: &IndexingRun) -> bool {
 
 /// Renews the lease every [`HEARTBEAT`] and logs the run's progress; returns only
 /// when the lease is lost.
-async fn keep_lease(indexer: &Indexer, key: &str, holder: &str, progress: &Progress) -> Failure {
-    let lease = lease_name(key);
+async fn keep_lease(
+    indexer: Arc<Indexer>,
+    key: String,
+    holder: String,
+    progress: Arc<Progress>,
+) -> Failure {
+    let lease = lease_name(&key);
     let mut last_renewed = Instant::now();
     loop {
         tokio::time::sleep(HEARTBEAT).await;
@@ -139,14 +155,18 @@ async fn keep_lease(indexer: &Indexer, key: &str, holder: &str, progress: &Progr
         tracing::info!(
             source = %key,
             run = %holder,
-            phase = ?now.phase,
+            phase = now.phase.as_str(),
             documents = now.documents_seen,
             chunks = now.chunks_embedded,
             chunks_per_sec = format!("{:.0}", now.chunks_per_second),
             secs = now.elapsed.as_secs(),
             "indexing progress"
         );
-        match indexer.store.acquire_lease(&lease, holder, LEASE_TTL).await {
+        match indexer
+            .store
+            .acquire_lease(&lease, &holder, LEASE_TTL)
+            .await
+        {
             Ok(LeaseVerdict::Granted) => last_renewed = Instant::now(),
             Ok(LeaseVerdict::Held { holder: other }) => {
                 tracing::error!(source = %key, run = %holder, other = %other, "indexing: the lease went to another run; stopping");
