@@ -16,7 +16,7 @@ pub use model::*;
 pub use store::{
     ActivityCursor, ConversationCursor, ConversationPage, ConversationQuery, ConversationSearch,
     ConversationSummary, ConversationSummaryPage, ConversationUpdate, IndexingRunQuery,
-    MAX_CONVERSATIONS_PAGE, MessagePage, MessageQuery, NewSession, Order, OrgConversationQuery,
-    Owner, QuotaCharge, QuotaVerdict, SearchTooLong, SessionUpdate, Store, StoreError, StoreResult,
-    memory::MemoryStore,
+    LeaseVerdict, MAX_CONVERSATIONS_PAGE, MessagePage, MessageQuery, NewSession, Order,
+    OrgConversationQuery, Owner, QuotaCharge, QuotaVerdict, SearchTooLong, SessionUpdate, Store,
+    StoreError, StoreResult, memory::MemoryStore,
 };

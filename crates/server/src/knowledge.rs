@@ -1,21 +1,23 @@
-//! The knowledge base at start-up: the embedder, the index, everything to ingest,
-//! reranking, and periodic refreshes of sources.
+//! The knowledge base at start-up: the embedder, the index, reranking, and the plan
+//! of what to ingest (which [`crate::indexing::startup`] ingests in the background,
+//! while the server already serves).
 //!
-//! Ingestion happens before the server listens, so a misconfigured source or
-//! embedder stops start-up with a clear message instead of serving without it.
+//! A misconfigured source stops start-up with a clear message; one that cannot be
+//! read keeps `GET /ready` at 503 and is retried.
 
 use crate::config::{Config, EmbeddingsConfig, RerankConfig};
+use crate::indexing::CountingEmbedder;
+use crate::indexing::startup::{Fixed, Planned};
 use crate::state::StartupError;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_agent::AgentFile;
-use switchboard_knowledge::source::{Source, SourceConfig};
+use switchboard_knowledge::source::SourceConfig;
 use switchboard_knowledge::{
     Document, Embedder, GatewayEmbedder, GatewayReranker, HashingEmbedder, KnowledgeBase,
     KnowledgeIndex, Reranker, Retriever,
 };
-use tokio_util::sync::CancellationToken;
 
 /// Where the knowledge base keeps documents and chunks: beside the store.
 pub enum KnowledgeHome {
@@ -87,26 +89,33 @@ pub async fn open(
     home.open(embedder(config, http)).await
 }
 
-/// A source to re-ingest on a schedule.
-pub struct Refresh {
-    source: Box<dyn Source>,
-    every: Duration,
-}
-
-/// Builds and fills the knowledge base the configuration describes.
+/// Opens the knowledge base the configuration describes and plans what goes into
+/// it at start-up; [`crate::indexing::startup`] fills it in the background. A
+/// source that is misconfigured stops start-up here; one that cannot be read is
+/// retried in the background.
 pub async fn build(
     config: &Config,
     file: &AgentFile,
     http: &reqwest::Client,
     home: KnowledgeHome,
-) -> Result<(Retriever, Vec<Refresh>), StartupError> {
-    let index = open(config, http, home).await?;
+) -> Result<(Retriever, Vec<Planned>), StartupError> {
+    // Counting what is embedded gives indexing runs their progress.
+    let embedder = Arc::new(CountingEmbedder(embedder(config, http)));
+    let index = home.open(embedder).await?;
+    let mut plan = Vec::new();
+    let fixed = |key: &str, documents: Vec<Document>| Planned {
+        source: Arc::new(Fixed {
+            key: key.to_owned(),
+            documents,
+        }),
+        refresh: None,
+    };
     if config.seed_kb {
-        ingest(&*index, "seed", switchboard_knowledge::demo_documents()).await?;
+        plan.push(fixed("seed", switchboard_knowledge::demo_documents()));
     }
     let entries: Vec<Document> = file.knowledge.iter().map(|e| e.document()).collect();
     if !entries.is_empty() {
-        ingest(&*index, "config", entries).await?;
+        plan.push(fixed("config", entries));
     }
     let from_env = config.knowledge_paths.iter().map(|path| SourceConfig {
         name: None,
@@ -119,24 +128,19 @@ pub async fn build(
         sets: Vec::new(),
         refresh_secs: None,
     });
-    let mut refreshes = Vec::new();
     for source_config in from_env.chain(file.sources.iter().cloned()) {
         let source = source_config
             .build(http.clone())
             .map_err(|e| StartupError::Knowledge(e.to_string()))?;
-        let documents = source
-            .fetch()
-            .await
-            .map_err(|e| StartupError::Knowledge(format!("source '{}': {e}", source.key())))?;
-        ingest(&*index, source.key(), documents).await?;
-        if let Some(secs) = source_config.refresh_secs.filter(|s| *s > 0) {
-            refreshes.push(Refresh {
-                source,
-                every: Duration::from_secs(secs),
-            });
-        }
+        plan.push(Planned {
+            source: Arc::from(source),
+            refresh: source_config
+                .refresh_secs
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
+        });
     }
-    Ok((Retriever::new(index, reranker(config, http)), refreshes))
+    Ok((Retriever::new(index, reranker(config, http)), plan))
 }
 
 fn embedder(config: &Config, http: &reqwest::Client) -> Arc<dyn Embedder> {
@@ -165,63 +169,5 @@ fn reranker(config: &Config, http: &reqwest::Client) -> Option<Reranker> {
                 model.clone(),
             )))
         }
-    }
-}
-
-async fn ingest(
-    index: &dyn KnowledgeBase,
-    source: &str,
-    documents: Vec<Document>,
-) -> Result<(), StartupError> {
-    let report = index.ingest_source(source, documents).await.map_err(|e| {
-        StartupError::Knowledge(format!(
-            "source '{source}': {e} (with a gateway that serves no embeddings, set SMOOTH_AGENT_EMBEDDINGS=offline)"
-        ))
-    })?;
-    tracing::info!(
-        source,
-        documents = report.indexed,
-        chunks = report.chunks,
-        "knowledge ingested"
-    );
-    Ok(())
-}
-
-/// Re-ingests each scheduled source until shutdown. A failed refresh keeps what
-/// the source had and is logged; the next one tries again.
-pub fn spawn_refreshes(
-    retriever: &Retriever,
-    refreshes: Vec<Refresh>,
-    shutdown: CancellationToken,
-) {
-    for refresh in refreshes {
-        let index = retriever.base().clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(refresh.every) => {}
-                }
-                let key = refresh.source.key().to_owned();
-                match refresh.source.fetch().await {
-                    Ok(documents) => match index.ingest_source(&key, documents).await {
-                        Ok(report) => tracing::info!(
-                            source = %key,
-                            indexed = report.indexed,
-                            unchanged = report.unchanged,
-                            removed = report.removed,
-                            "knowledge refreshed"
-                        ),
-                        Err(e) => {
-                            tracing::error!(source = %key, error = %e, "knowledge refresh failed")
-                        }
-                    },
-                    Err(e) => {
-                        tracing::error!(source = %key, error = %e, "knowledge refresh failed")
-                    }
-                }
-            }
-        });
     }
 }

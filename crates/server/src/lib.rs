@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod hub;
+pub mod indexing;
 pub mod knowledge;
 mod listener;
 pub mod quota;
@@ -77,5 +78,6 @@ pub async fn serve(
         state.drain_connections().await;
     };
     tokio::join!(http, websockets);
+    state.indexer().stop().await;
     Ok(())
 }

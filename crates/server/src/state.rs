@@ -46,8 +46,10 @@ struct Inner {
     pending_slots: crate::ws::PerIpSlots,
     /// What `GET /metrics` shows.
     metrics: Arc<crate::telemetry::Metrics>,
-    /// Whether start-up ingestion is done (for `GET /ready`).
-    ingested: std::sync::atomic::AtomicBool,
+    /// Every indexing run (start-up, refreshes, connectors).
+    indexer: Arc<crate::indexing::Indexer>,
+    /// Where start-up indexing stands (for `GET /ready`).
+    startup: crate::indexing::startup::Startup,
 }
 
 /// Why the server could not start.
@@ -305,14 +307,21 @@ impl AppState {
         Self::with_parts(config, store, file).await
     }
 
-    /// State with an agent configuration given directly (tests). Fills the knowledge
-    /// base before returning.
+    /// State with an agent configuration given directly (tests). Unlike
+    /// [`AppState::new`], it fills the knowledge base before returning, and a
+    /// source that cannot be read is an error.
     pub async fn with_parts(
         config: Config,
         store: Arc<dyn Store>,
         file: AgentFile,
     ) -> Result<Self, StartupError> {
-        Self::build(config, store, file, KnowledgeHome::Memory).await
+        let state = Self::build(config, store, file, KnowledgeHome::Memory).await?;
+        if let Err(e) = state.startup_indexing().finished().await {
+            // Ends the background work this state started.
+            state.inner.shutdown.cancel();
+            return Err(e);
+        }
+        Ok(state)
     }
 
     async fn build(
@@ -344,9 +353,14 @@ impl AppState {
         };
         let widget =
             WidgetAuth::from_config(&config.widget, &file, &http).map_err(StartupError::Widget)?;
-        let (retriever, refreshes) = crate::knowledge::build(&config, &file, &http, home).await?;
+        let (retriever, plan) = crate::knowledge::build(&config, &file, &http, home).await?;
         let shutdown = CancellationToken::new();
-        crate::knowledge::spawn_refreshes(&retriever, refreshes, shutdown.clone());
+        let indexer = crate::indexing::Indexer::new(
+            store.clone(),
+            retriever.base().clone(),
+            config.indexing_concurrency,
+            shutdown.clone(),
+        );
         crate::sweeper::spawn(store.clone(), config.park_timeout, shutdown.clone());
         seed_organizations(&*store, &file).await?;
         let mut file = file;
@@ -394,6 +408,8 @@ impl AppState {
             &metrics,
         )
         .await?;
+        // Last, so nothing after it can fail and leave it running.
+        let startup = crate::indexing::startup::spawn(indexer.clone(), plan, shutdown.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 ip_slots: crate::ws::PerIpSlots::new(config.max_connections_per_ip),
@@ -409,8 +425,8 @@ impl AppState {
                 shutdown,
                 connections: TaskTracker::new(),
                 metrics,
-                // The knowledge base was filled above, before the state exists.
-                ingested: std::sync::atomic::AtomicBool::new(true),
+                indexer,
+                startup,
             }),
         })
     }
@@ -420,11 +436,14 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// Whether start-up ingestion is done.
-    pub fn ingested(&self) -> bool {
-        self.inner
-            .ingested
-            .load(std::sync::atomic::Ordering::Acquire)
+    /// Where indexing the configuration's knowledge at start-up stands.
+    pub fn startup_indexing(&self) -> &crate::indexing::startup::Startup {
+        &self.inner.startup
+    }
+
+    /// Every indexing run of this server.
+    pub fn indexer(&self) -> &Arc<crate::indexing::Indexer> {
+        &self.inner.indexer
     }
 
     pub fn config(&self) -> &Config {

@@ -13,6 +13,7 @@
 //! | quota counter (bounds.rs) | `QUOTA#<key>` | `#` |
 //! | settings, connector, name claim, run | `ORG#<org>` | `SETTINGS`, `CONNECTOR#<id>`, `CONNNAME#<name>`, `RUN#<started ns>#<id>` |
 //! | one-time-code throttle counter | `OTPTHROTTLE#<key>` | `#` |
+//! | lease (lease.rs) | `LEASE#<name>` | `#` |
 //! | connector id, run id claims | `CONNECTOR#<id>`, `RUN#<id>` | `#` |
 //! | knowledge: generation, embedder, sources, leases | `KNOW` | `GEN`, `SIG`, `SRC#<source>`, `LOCK#<source>` |
 //! | knowledge: documents and chunks | `KSRC#<source>` | `DOC#<id>`, `CHUNK#<version>#<n>` |

@@ -13,6 +13,7 @@ mod error;
 mod item;
 mod keys;
 mod knowledge;
+mod lease;
 mod pages;
 mod store;
 mod table;

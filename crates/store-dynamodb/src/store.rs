@@ -430,6 +430,19 @@ impl Store for DynamoStore {
     async fn quota_expire(&self, _before: DateTime<Utc>) -> StoreResult<u64> {
         Ok(0)
     }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<LeaseVerdict> {
+        crate::lease::acquire(self, name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        crate::lease::release(self, name, holder).await
+    }
 }
 
 fn attempts(item: &Item) -> StoreResult<u32> {

@@ -9,6 +9,7 @@ use switchboard_core::store::suite::new_session;
 use switchboard_core::*;
 
 switchboard_core::store_conformance_tests!(common::fresh_store().await);
+switchboard_core::store_lease_tests!(common::fresh_store().await);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_starting_together_share_one_new_table() {

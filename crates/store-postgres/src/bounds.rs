@@ -1,4 +1,4 @@
-//! Expiry of parked turns and the quota counters.
+//! Expiry of parked turns, the quota counters and leases.
 
 use crate::error::backend;
 use crate::rows::nanos;
@@ -52,4 +52,58 @@ pub(crate) async fn quota_expire(pool: &PgPool, before: DateTime<Utc>) -> StoreR
         .await
         .map_err(backend)?;
     Ok(done.rows_affected())
+}
+
+/// One statement: `ON CONFLICT DO UPDATE ... WHERE` takes the row lock, so of
+/// concurrent callers one takes a free or lapsed lease; the others update nothing
+/// and read who holds it.
+pub(crate) async fn acquire_lease(
+    pool: &PgPool,
+    name: &str,
+    holder: &str,
+    ttl: std::time::Duration,
+) -> StoreResult<LeaseVerdict> {
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    // A lease deleted between the two statements is free: ask again (twice at most).
+    for _ in 0..3 {
+        let taken: Option<String> = sqlx::query_scalar(concat!(
+            "INSERT INTO leases (name, holder, expires_at) ",
+            "VALUES ($1, $2, now() + ($3::double precision) * interval '1 millisecond') ",
+            "ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, ",
+            "expires_at = EXCLUDED.expires_at ",
+            "WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= now() ",
+            "RETURNING holder"
+        ))
+        .bind(name)
+        .bind(holder)
+        .bind(ttl_ms)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?;
+        if taken.is_some() {
+            return Ok(LeaseVerdict::Granted);
+        }
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1 AND expires_at > now()")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .map_err(backend)?;
+        if let Some(holder) = current {
+            return Ok(LeaseVerdict::Held { holder });
+        }
+    }
+    Err(StoreError::Backend(format!(
+        "postgres: lease {name} changed hands three times in a row"
+    )))
+}
+
+pub(crate) async fn release_lease(pool: &PgPool, name: &str, holder: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+        .bind(name)
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }

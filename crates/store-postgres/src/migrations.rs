@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "otp_throttle",
         include_str!("../migrations/0006_otp_throttle.sql"),
     ),
+    (7, "leases", include_str!("../migrations/0007_leases.sql")),
 ];
 
 /// The migrator for this crate's schema. sqlx holds a PostgreSQL advisory lock while

@@ -383,4 +383,17 @@ impl Store for PostgresStore {
     async fn quota_expire(&self, before: chrono::DateTime<Utc>) -> StoreResult<u64> {
         crate::bounds::quota_expire(&self.pool, before).await
     }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<LeaseVerdict> {
+        crate::bounds::acquire_lease(&self.pool, name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        crate::bounds::release_lease(&self.pool, name, holder).await
+    }
 }

@@ -9,6 +9,7 @@ use switchboard_core::*;
 use switchboard_store_postgres::{PoolOptions, PostgresStore};
 
 switchboard_core::store_conformance_tests!(common::fresh_store().await);
+switchboard_core::store_lease_tests!(common::fresh_store().await);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_starting_together_migrate_once() {

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 /// How long the server may take to print where it listens.
 const START_LIMIT: Duration = Duration::from_secs(10);
 
+/// How long the server may take, once it listens, to be ready (`GET /ready` 200:
+/// its start-up indexing done).
+const READY_LIMIT: Duration = Duration::from_secs(60);
+
 /// How long the server may take to exit after SIGTERM before it is killed. Above
 /// the server's default drain time (25 s), so a clean shutdown is never cut short.
 const STOP_LIMIT: Duration = Duration::from_secs(30);
@@ -24,12 +28,21 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// [`ServerProcess::start_listening`], then waits until the server is ready
+    /// (`GET /ready` answers 200: its start-up indexing is done, so answers draw on
+    /// the configured knowledge).
+    pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Result<Self, String> {
+        let server = Self::start_listening(binary, env).await?;
+        server.ready(READY_LIMIT).await?;
+        Ok(server)
+    }
+
     /// Starts `binary` on a free port with a clean environment holding only `env`
     /// (plus `RUST_LOG=warn` and `SMOOTH_AGENT_STORAGE=memory` unless given, so
     /// that no test writes the default SQLite file into the checkout), and waits
     /// for its first line,
     /// `switchboard listening on ws://ADDR/ws (...)`.
-    pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Result<Self, String> {
+    pub async fn start_listening(binary: &Path, env: &[(&str, &str)]) -> Result<Self, String> {
         let mut command = Command::new(binary);
         command
             .env_clear()
@@ -80,6 +93,50 @@ impl ServerProcess {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `http://ADDR`, the server's HTTP base.
+    pub fn http_url(&self) -> String {
+        let addr = self.url.trim_start_matches("ws://").trim_end_matches("/ws");
+        format!("http://{addr}")
+    }
+
+    /// `GET path` over a fresh connection: the status and the body as text.
+    pub async fn get(&self, path: &str) -> Result<(u16, String), String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.http_url().trim_start_matches("http://").to_owned();
+        let mut tcp = tokio::net::TcpStream::connect(&addr)
+            .await
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        tcp.write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        tcp.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
+        let raw = String::from_utf8_lossy(&raw);
+        let status = raw
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("not an HTTP answer: {raw:?}"))?;
+        let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        Ok((status, body.to_owned()))
+    }
+
+    /// Waits (at most `limit`) until `GET /ready` answers 200.
+    pub async fn ready(&self, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (status, body) = self.get("/ready").await?;
+            if status == 200 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("not ready within {limit:?}: {status} {body}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub fn pid(&self) -> u32 {

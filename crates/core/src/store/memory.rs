@@ -9,6 +9,9 @@ use std::sync::RwLock;
 /// Throttle counters at which ended windows are swept out.
 const OTP_THROTTLE_SWEEP_AT: usize = 1024;
 
+/// Leases at which lapsed ones are swept out.
+const LEASE_SWEEP_AT: usize = 1024;
+
 #[derive(Default)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
@@ -32,6 +35,8 @@ struct Inner {
     runs: HashMap<IndexingRunId, IndexingRun>,
     /// Quota counters: their count and when they may be forgotten.
     quotas: HashMap<String, (u64, chrono::DateTime<Utc>)>,
+    /// Leases: their holder and when their time is up.
+    leases: HashMap<String, (String, std::time::Instant)>,
 }
 
 impl Inner {
@@ -498,5 +503,37 @@ impl Store for MemoryStore {
             .quotas
             .retain(|_, (_, expires_at)| *expires_at >= before);
         Ok((held - inner.quotas.len()) as u64)
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<LeaseVerdict> {
+        let now = std::time::Instant::now();
+        let mut inner = self.write();
+        if inner.leases.len() >= LEASE_SWEEP_AT {
+            inner.leases.retain(|_, (_, until)| *until > now);
+        }
+        match inner.leases.get(name) {
+            Some((current, until)) if current != holder && *until > now => Ok(LeaseVerdict::Held {
+                holder: current.clone(),
+            }),
+            _ => {
+                inner
+                    .leases
+                    .insert(name.to_owned(), (holder.to_owned(), now + ttl));
+                Ok(LeaseVerdict::Granted)
+            }
+        }
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        let mut inner = self.write();
+        if inner.leases.get(name).is_some_and(|(h, _)| h == holder) {
+            inner.leases.remove(name);
+        }
+        Ok(())
     }
 }

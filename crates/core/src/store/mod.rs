@@ -1,11 +1,13 @@
 //! The storage seam. Every backend (memory, PostgreSQL, DynamoDB) implements [`Store`]
 //! and passes the same conformance suite.
 
+mod lease;
 pub mod memory;
 mod quota;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
 
+pub use lease::LeaseVerdict;
 pub use quota::{QuotaCharge, QuotaVerdict};
 
 use crate::ids::*;
@@ -436,4 +438,32 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets the counters whose `expires_at` is before `before`, and returns how
     /// many (a store that expires items by itself may return 0).
     async fn quota_expire(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64>;
+
+    // --- Leases (one indexing run per source across replicas). ---
+
+    /// Takes the lease `name` for `holder` for `ttl`, or renews it when `holder`
+    /// holds it already; granted when nobody holds it or its holder's time is up.
+    /// Atomic across every server sharing the store: of concurrent callers, one
+    /// is granted.
+    ///
+    /// The default grants every request. That is right only for a store one server
+    /// uses at a time (SQLite, whose file lock admits one server), where that
+    /// server keeps its own tasks apart; a store several replicas share overrides
+    /// it (memory, PostgreSQL and DynamoDB do, and pass
+    /// [`crate::store_lease_tests!`]).
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<LeaseVerdict> {
+        let _ = (name, holder, ttl);
+        Ok(LeaseVerdict::Granted)
+    }
+
+    /// Gives up the lease `name` if `holder` holds it; otherwise does nothing.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        let _ = (name, holder);
+        Ok(())
+    }
 }

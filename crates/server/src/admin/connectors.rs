@@ -133,10 +133,10 @@ pub async fn delete(
     if !state.store().delete_connector(&org, id).await? {
         return Err(not_found(&raw_id));
     }
-    state
-        .knowledge()
-        .remove_source(&namespace::connector(&org, id))
-        .await?;
+    let key = namespace::connector(&org, id);
+    // A run of it here stops first, so it cannot put the documents back.
+    state.indexer().cancel(&key).await;
+    state.knowledge().remove_source(&key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

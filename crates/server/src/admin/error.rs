@@ -22,6 +22,7 @@ pub const ERROR_CODES: &[&str] = &[
     "PAYLOAD_TOO_LARGE",
     "UNSUPPORTED_MEDIA_TYPE",
     "UPSTREAM_ERROR",
+    "UNAVAILABLE",
     "INTERNAL_ERROR",
 ];
 
@@ -41,6 +42,9 @@ pub enum AdminError {
     Validation(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409 too: the connector is being indexed by the run `run_id`.
+    #[error("{message}")]
+    Busy { message: String, run_id: String },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -67,7 +71,7 @@ impl AdminError {
             Self::Validation(_) | Self::Store(StoreError::InvalidCursor) => {
                 (StatusCode::BAD_REQUEST, "VALIDATION_ERROR")
             }
-            Self::Conflict(_) | Self::Store(StoreError::Conflict(_)) => {
+            Self::Conflict(_) | Self::Busy { .. } | Self::Store(StoreError::Conflict(_)) => {
                 (StatusCode::CONFLICT, "CONFLICT")
             }
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
@@ -115,7 +119,11 @@ impl AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let mut response = (status, envelope(code, &self.client_message())).into_response();
+        let run_id = match &self {
+            Self::Busy { run_id, .. } => Some(run_id.as_str()),
+            _ => None,
+        };
+        let mut response = (status, envelope(code, &self.client_message(), run_id)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -126,9 +134,13 @@ impl IntoResponse for AdminError {
     }
 }
 
-/// The protocol's `error` frame, as a JSON body.
-fn envelope(code: &str, message: &str) -> axum::Json<serde_json::Value> {
-    let error = json!({"code": code, "message": message});
+/// The protocol's `error` frame, as a JSON body; `runId` names the run a 409 on
+/// indexing is about.
+fn envelope(code: &str, message: &str, run_id: Option<&str>) -> axum::Json<serde_json::Value> {
+    let mut error = json!({"code": code, "message": message});
+    if let Some(run_id) = run_id {
+        error["runId"] = json!(run_id);
+    }
     axum::Json(json!({
         "type": "error",
         "error": error,
@@ -170,6 +182,11 @@ mod tests {
             AdminError::Conflict("x".into()),
             AdminError::PayloadTooLarge("x".into()),
             AdminError::UnsupportedMediaType("x".into()),
+            AdminError::Unavailable("x".into()),
+            AdminError::Busy {
+                message: "x".into(),
+                run_id: "y".into(),
+            },
             AdminError::Store(StoreError::InvalidCursor),
             AdminError::Store(StoreError::Conflict("x".into())),
             AdminError::Store(StoreError::Backend("x".into())),

@@ -1,24 +1,31 @@
 //! `POST /admin/connectors/{id}/index` and `GET /admin/indexing/runs`.
 //!
 //! Indexing reads the connector's source whole and replaces what the connector
-//! indexed before (unchanged documents are kept without re-embedding). Each run is
-//! recorded in the store when it starts and when it ends, so the history survives
-//! restarts. A source that cannot be read makes a `failed` run, not an error reply.
+//! indexed before (unchanged documents are kept without re-embedding). It runs in
+//! the background ([`crate::indexing`]): one run per connector at a time across
+//! servers. Each run is recorded in the store when it is accepted, when its source
+//! has been read and when it ends, so the history survives restarts; a running
+//! run's progress comes from the server working on it. A source that cannot be
+//! read makes a `failed` run, not an error reply.
 
 use super::connector_config::{local_id, source};
 use super::connectors::load;
 use super::extract::{Params, PathId, clamp_limit};
 use super::{AdminError, Caller, namespace};
+use crate::indexing::{Job, MAX_ACCEPTED, Phase, Refusal, Snapshot};
 use crate::state::AppState;
+use async_trait::async_trait;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use switchboard_core::{
     Connector, ConnectorId, IndexingRun, IndexingRunId, IndexingRunQuery, RunStatus,
 };
-use switchboard_knowledge::source::Source;
-use switchboard_knowledge::{IngestReport, KnowledgeError};
+use switchboard_knowledge::Document;
+use switchboard_knowledge::source::{Source, SourceError};
 
 #[derive(Serialize)]
 pub struct OneRun {
@@ -47,11 +54,39 @@ struct RunJson {
     /// by content, so no incremental cursor is kept.
     cursor: Option<String>,
     error: Option<String>,
+    /// A running run's progress, from the server working on it (null from
+    /// another server, and once the run has ended).
+    progress: Option<ProgressJson>,
 }
 
-impl From<IndexingRun> for RunJson {
-    fn from(run: IndexingRun) -> Self {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressJson {
+    phase: Phase,
+    documents_seen: u64,
+    chunks_embedded: u64,
+    elapsed_ms: u64,
+    chunks_per_second: f64,
+}
+
+impl From<Snapshot> for ProgressJson {
+    fn from(s: Snapshot) -> Self {
+        Self {
+            phase: s.phase,
+            documents_seen: s.documents_seen,
+            chunks_embedded: s.chunks_embedded,
+            elapsed_ms: u64::try_from(s.elapsed.as_millis()).unwrap_or(u64::MAX),
+            chunks_per_second: (s.chunks_per_second * 10.0).round() / 10.0,
+        }
+    }
+}
+
+impl RunJson {
+    fn new(run: IndexingRun, progress: Option<Snapshot>) -> Self {
         let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let progress = progress
+            .filter(|_| run.status == RunStatus::Running)
+            .map(Into::into);
         Self {
             id: run.id,
             connector_id: run.connector_id,
@@ -65,6 +100,7 @@ impl From<IndexingRun> for RunJson {
             documents_removed: run.documents_removed,
             cursor: None,
             error: run.error,
+            progress,
         }
     }
 }
@@ -99,17 +135,27 @@ pub async fn runs(
             limit: clamp_limit(params.limit, 100, 1000),
         })
         .await?;
+    let indexer = state.indexer();
     Ok(Json(Runs {
-        runs: runs.into_iter().map(Into::into).collect(),
+        runs: runs
+            .into_iter()
+            .map(|run| {
+                let progress = indexer.progress(run.id);
+                RunJson::new(run, progress)
+            })
+            .collect(),
     }))
 }
 
-/// `POST /admin/connectors/{id}/index`: indexes now and answers with the run.
+/// `POST /admin/connectors/{id}/index`: 202 with the run, queued or running; it
+/// goes on in the background (`GET /admin/indexing/runs` follows it). 409 with the
+/// active run's id (`runId`) while a run of this connector is queued or running on
+/// any server; 503 when this server has as many runs as it keeps.
 pub async fn run(
     State(state): State<AppState>,
     caller: Caller,
     PathId(raw_id): PathId,
-) -> Result<Json<OneRun>, AdminError> {
+) -> Result<(StatusCode, Json<OneRun>), AdminError> {
     let connector = load(&state, &caller, &raw_id).await?;
     if !connector.enabled {
         return Err(AdminError::Conflict(format!(
@@ -127,7 +173,7 @@ pub async fn run(
         connector.kind,
         &connector.config,
     )?;
-    let run = IndexingRun {
+    let record = IndexingRun {
         id: IndexingRunId::random(),
         org_id: org,
         connector_id: connector.id,
@@ -141,72 +187,58 @@ pub async fn run(
         documents_removed: 0,
         error: None,
     };
-    state.store().put_indexing_run(&run).await?;
-    // On a task of its own, so a caller that hangs up does not leave the run
-    // half done and forever `running`.
-    let task = tokio::spawn(finish(state, connector, source, key, run));
-    let run = task
-        .await
-        .map_err(|e| AdminError::Internal(format!("indexing task: {e}")))??;
-    Ok(Json(OneRun { run: run.into() }))
+    let name = connector.name.clone();
+    let job = Job {
+        source: Arc::new(Owned { source, connector }),
+        record: Some(record.clone()),
+    };
+    match state.indexer().submit(job).await {
+        Ok(_) => {
+            let progress = state.indexer().progress(record.id);
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(OneRun {
+                    run: RunJson::new(record, progress),
+                }),
+            ))
+        }
+        Err(Refusal::Busy { run }) => Err(AdminError::Busy {
+            message: format!(
+                "connector '{name}' is being indexed already (run {run}); index it again once \
+                 that run has ended"
+            ),
+            run_id: run,
+        }),
+        Err(Refusal::Full) => Err(AdminError::Unavailable(format!(
+            "this server is indexing as many runs as it keeps ({MAX_ACCEPTED}); try again later"
+        ))),
+        Err(Refusal::Store(e)) => Err(e.into()),
+    }
 }
 
-/// Reads the source, ingests it, and records how the run ended.
-async fn finish(
-    state: AppState,
-    connector: Connector,
+/// A connector's source, its documents named and owned the connector's way.
+struct Owned {
     source: Box<dyn Source>,
-    key: String,
-    mut run: IndexingRun,
-) -> Result<IndexingRun, AdminError> {
-    match ingest(&state, &connector, &*source, &key).await {
-        Ok((seen, report)) => {
-            run.status = RunStatus::Succeeded;
-            run.documents_seen = seen as u64;
-            run.chunks_indexed = report.chunks as u64;
-            run.documents_skipped = report.unchanged as u64;
-            run.documents_removed = report.removed as u64;
-        }
-        Err(error) => {
-            tracing::warn!(connector = %connector.id, %error, "indexing failed");
-            run.status = RunStatus::Failed;
-            run.error = Some(error);
-        }
-    }
-    run.finished_at = Some(Utc::now().max(run.started_at));
-    state.store().put_indexing_run(&run).await?;
-    Ok(run)
+    connector: Connector,
 }
 
-/// How many documents the source produced, and what ingesting them changed; or
-/// why it failed, in words fit for the organisation's administrators.
-async fn ingest(
-    state: &AppState,
-    connector: &Connector,
-    source: &dyn Source,
-    key: &str,
-) -> Result<(usize, IngestReport), String> {
-    let mut documents = source.fetch().await.map_err(|e| e.to_string())?;
-    let org = connector.org_id.as_str();
-    for document in &mut documents {
-        document.id = namespace::connector_document(
-            &connector.org_id,
-            connector.id,
-            &local_id(connector.kind, document),
-        );
-        document.org = Some(org.to_owned());
+#[async_trait]
+impl Source for Owned {
+    fn key(&self) -> &str {
+        self.source.key()
     }
-    let seen = documents.len();
-    let report = state
-        .knowledge()
-        .ingest_source(key, documents)
-        .await
-        .map_err(|e| match e {
-            KnowledgeError::Embed(cause) => format!("the embedding service failed: {cause}"),
-            other => {
-                tracing::error!(error = %other, "indexing: knowledge base failure");
-                "the knowledge base failed to store the documents".into()
-            }
-        })?;
-    Ok((seen, report))
+
+    async fn fetch(&self) -> Result<Vec<Document>, SourceError> {
+        let mut documents = self.source.fetch().await?;
+        let connector = &self.connector;
+        for document in &mut documents {
+            document.id = namespace::connector_document(
+                &connector.org_id,
+                connector.id,
+                &local_id(connector.kind, document),
+            );
+            document.org = Some(connector.org_id.as_str().to_owned());
+        }
+        Ok(documents)
+    }
 }

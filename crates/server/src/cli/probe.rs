@@ -14,7 +14,7 @@ const READ_LIMIT: u64 = 4096;
 
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
-    /// The path to ask: `/ready` (store, backplane and start-up ingestion) or
+    /// The path to ask: `/ready` (store, backplane and start-up indexing) or
     /// `/health` (the process answers).
     #[arg(default_value = "/ready", value_parser = ["/ready", "/health"])]
     pub path: String,

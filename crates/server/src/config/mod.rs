@@ -87,6 +87,9 @@ pub struct Config {
     /// administrators may create `file` connectors. Empty: `file` connectors are
     /// refused, so an organisation's administrator cannot read the server's disk.
     pub connector_file_roots: Vec<PathBuf>,
+    /// `SMOOTH_AGENT_INDEXING_CONCURRENCY`: indexing runs (start-up sources,
+    /// refreshes, connectors) this server works on at once; more wait in a queue.
+    pub indexing_concurrency: usize,
     /// `SMOOTH_AGENT_DRAIN_SECS`: how long shutdown waits for running turns.
     pub drain_timeout: Duration,
     /// `SMOOTH_AGENT_RESUME_WINDOW_SECS` and `SMOOTH_AGENT_RESUME_BUFFER_*`: how
@@ -247,6 +250,7 @@ impl Config {
                 .into_iter()
                 .map(PathBuf::from)
                 .collect(),
+            indexing_concurrency: env.positive("SMOOTH_AGENT_INDEXING_CONCURRENCY", 2)? as usize,
             drain_timeout: Duration::from_secs(u64::from(env.parse::<u32>(
                 "SMOOTH_AGENT_DRAIN_SECS",
                 "a number of seconds",

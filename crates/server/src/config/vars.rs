@@ -85,6 +85,7 @@ pub const VARIABLES: &[Variable] = &[
     var("SMOOTH_AGENT_RERANK", "off", "off, lexical or gateway"),
     var("SMOOTH_AGENT_RERANK_MODEL", "rerank-english-v3.0", "gateway rerank model"),
     var("SMOOTH_AGENT_CONNECTOR_FILE_ROOTS", "", "folders file connectors may read"),
+    var("SMOOTH_AGENT_INDEXING_CONCURRENCY", "2", "indexing runs worked on at once (more wait)"),
     var("SMOOTH_AGENT_DRAIN_SECS", "25", "how long shutdown waits for running turns"),
     var("SMOOTH_AGENT_MAX_FRAME_BYTES", "1048576", "largest WebSocket message"),
     var("SMOOTH_AGENT_RATE_LIMIT_PER_SEC", "20", "frames per second per connection (0: off)"),

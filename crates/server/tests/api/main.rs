@@ -23,6 +23,7 @@ mod crash;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod gateway_failures;
+mod indexing;
 mod interactions;
 mod knowledge;
 mod knowledge_postgres;

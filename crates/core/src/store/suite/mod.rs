@@ -6,10 +6,12 @@
 //!
 //! The checks are grouped by what they cover: sessions, messages and conversation
 //! lists, turns waiting for a person (parked turns, one-time codes), and what the
-//! admin API keeps (settings, connectors, indexing runs).
+//! admin API keeps (settings, connectors, indexing runs). Stores several servers
+//! share also run [`crate::store_lease_tests!`].
 
 mod admin;
 mod bounds;
+mod lease;
 mod listing;
 mod messages;
 mod sessions;
@@ -17,6 +19,7 @@ mod waiting;
 
 pub use admin::*;
 pub use bounds::*;
+pub use lease::*;
 pub use listing::*;
 pub use messages::*;
 pub use sessions::*;
@@ -74,6 +77,19 @@ macro_rules! store_conformance_tests {
                 $crate::store::suite::$check(store).await;
             }
         )*
+    };
+}
+
+/// The lease checks, for stores several servers share (the default
+/// `acquire_lease` grants everything, which only a one-server store may keep).
+#[macro_export]
+macro_rules! store_lease_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@tests $make;
+            a_lease_has_one_holder_until_released,
+            a_lapsed_lease_goes_to_the_next_asker,
+            concurrent_lease_requests_grant_exactly_one,
+        );
     };
 }
 
@@ -184,4 +200,5 @@ async fn tokio_free_sleep() {
 #[cfg(test)]
 mod memory {
     crate::store_conformance_tests!(std::sync::Arc::new(crate::MemoryStore::new()));
+    crate::store_lease_tests!(std::sync::Arc::new(crate::MemoryStore::new()));
 }

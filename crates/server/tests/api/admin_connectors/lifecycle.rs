@@ -86,10 +86,8 @@ async fn a_file_connector_is_created_indexed_updated_and_deleted() {
     );
 
     // A curator indexes it: the run is recorded, the documents are acme's.
-    let run = admin
-        .post(&format!("{path}/index"), Some(&cora), json!({}))
-        .await;
-    assert_eq!(run.status, 200, "{:?}", run.body);
+    let run = index_id(&admin, &cora, &id).await;
+    assert_eq!(run.status, 202, "{:?}", run.body);
     let first = run.body["run"].clone();
     assert_eq!(first["status"], "succeeded", "{first}");
     assert_eq!(first["connectorName"], "Handbook");
@@ -133,11 +131,7 @@ async fn a_file_connector_is_created_indexed_updated_and_deleted() {
         "# Leave\n\nStaff get 33 days of paid leave a year.",
     );
     std::fs::remove_file(root.0.join("handbook/travel.txt")).unwrap();
-    let second = admin
-        .post(&format!("{path}/index"), Some(&cora), json!({}))
-        .await
-        .body["run"]
-        .clone();
+    let second = index_id(&admin, &cora, &id).await.body["run"].clone();
     assert_eq!(
         (
             second["documentsSeen"].as_u64(),
@@ -145,11 +139,7 @@ async fn a_file_connector_is_created_indexed_updated_and_deleted() {
         ),
         (Some(1), Some(1))
     );
-    let third = admin
-        .post(&format!("{path}/index"), Some(&cora), json!({}))
-        .await
-        .body["run"]
-        .clone();
+    let third = index_id(&admin, &cora, &id).await.body["run"].clone();
     assert_eq!(
         (
             third["documentsSkipped"].as_u64(),

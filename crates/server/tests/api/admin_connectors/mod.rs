@@ -63,11 +63,46 @@ async fn hits(admin: &Admin, org: &str, query: &str) -> Vec<String> {
 /// Asks for the connector a create reply names to be indexed now.
 async fn index(admin: &Admin, token: &str, created: &Reply) -> Reply {
     let id = created.body["connector"]["id"].as_str().unwrap();
-    admin
+    index_id(admin, token, id).await
+}
+
+/// Asks for connector `id` to be indexed and, when the run is accepted (202),
+/// waits for it to end: the reply keeps the 202 and holds the ended run.
+async fn index_id(admin: &Admin, token: &str, id: &str) -> Reply {
+    let mut reply = admin
         .post(
             &format!("/admin/connectors/{id}/index"),
             Some(token),
             json!({}),
         )
-        .await
+        .await;
+    if reply.status == 202 {
+        let run = reply.body["run"]["id"].as_str().unwrap().to_owned();
+        reply.body = json!({"run": ended(admin, token, &run).await});
+    }
+    reply
+}
+
+/// Run `id` once it has ended, from `GET /admin/indexing/runs`.
+async fn ended(admin: &Admin, token: &str, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let runs = admin.get("/admin/indexing/runs", Some(token)).await;
+        let run = runs.body["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("run {id} is listed: {}", runs.body));
+        if run["status"] != "running" {
+            assert_eq!(run["progress"], Value::Null, "{run}");
+            return run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run {id} never ended: {run}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -55,7 +55,7 @@ async fn unreadable_sources_are_refused_or_fail_their_run() {
         )
         .await;
     let run = index(&admin, &boss, &named).await;
-    assert_eq!(run.status, 200);
+    assert_eq!(run.status, 202);
     assert_eq!(run.body["run"]["status"], "failed");
     let error = run.body["run"]["error"].as_str().unwrap();
     assert!(
