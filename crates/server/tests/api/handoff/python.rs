@@ -7,6 +7,17 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+type Output = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+
+/// The next JSON line the client prints.
+async fn line(lines: &mut Output) -> Value {
+    let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+        .await
+        .expect("the Python client answers within 2 minutes")
+        .unwrap();
+    serde_json::from_str::<Value>(line.as_deref().unwrap_or("null")).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_client_is_told_of_the_handoff_and_hears_the_operator() {
     let (admin, _gateway) = start(Vec::new(), json!({})).await;
@@ -26,16 +37,6 @@ async fn the_python_client_is_told_of_the_handoff_and_hears_the_operator() {
         .spawn()
         .expect("run the Python client");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = |lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>| {
-        let next = lines.next_line();
-        async move {
-            let line = tokio::time::timeout(Duration::from_secs(120), next)
-                .await
-                .expect("the Python client answers within 2 minutes")
-                .unwrap();
-            serde_json::from_str::<Value>(line.as_deref().unwrap_or("null")).unwrap()
-        }
-    };
     let escalated = line(&mut lines).await;
     assert_eq!(escalated["escalated"], true, "{escalated}");
     assert_eq!(escalated["reason"], "The visitor asked for a person.");
