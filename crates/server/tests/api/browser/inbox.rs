@@ -85,6 +85,13 @@ async fn an_operator_answers_a_visitor_from_the_inbox_and_hands_back() {
         &inbox("return !document.getElementById('send').disabled && document.getElementById('thread-title').textContent"),
     )
     .await;
+    desk.wait(
+        "the conversation among the live ones, no longer waiting",
+        &inbox("return document.getElementById('queue-count').textContent === '0' \
+                && document.getElementById('live-count').textContent === '1' \
+                && document.querySelector('#live button[data-conversation]')"),
+    )
+    .await;
     desk.js(
         "document.getElementById('reply').value = 'Hi, Olga here. What can I do?'; \
          document.getElementById('compose').requestSubmit();",
