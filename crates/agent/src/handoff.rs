@@ -94,7 +94,9 @@ impl HandoffPolicy {
         if let Some(phrases) = &self.request_phrases
             && (phrases.len() > 100 || phrases.iter().any(|p| p.trim().is_empty() || p.len() > 100))
         {
-            return Err("handoff requestPhrases: at most 100 non-blank phrases of at most 100 bytes".into());
+            return Err(
+                "handoff requestPhrases: at most 100 non-blank phrases of at most 100 bytes".into(),
+            );
         }
         Ok(())
     }
@@ -109,7 +111,8 @@ pub fn asks_for_person<'p>(text: &str, phrases: impl IntoIterator<Item = &'p str
             && text.match_indices(&phrase).any(|(at, found)| {
                 let before = text[..at].chars().next_back();
                 let after = text[at + found.len()..].chars().next();
-                !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
             })
     })
 }
@@ -169,31 +172,6 @@ pub trait HandoffDesk: Send + Sync + 'static {
     async fn escalate(&self, escalation: Escalation) -> Result<(), StoreError>;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn asking_for_a_person_is_matched_on_whole_words() {
-        let asks = |text: &str| asks_for_person(text, DEFAULT_PHRASES.iter().copied());
-        assert!(asks("Can I talk to a HUMAN please?"));
-        assert!(asks("I want a person."));
-        assert!(asks("get me an operator"));
-        assert!(!asks("Is this humanly possible?"));
-        assert!(!asks("How long is the return window?"));
-        assert!(!asks("personal data export"));
-    }
-
-    #[test]
-    fn reasons_are_bounded_and_never_empty() {
-        assert_eq!(tool_reason(r#"{"reason":" refund over limit "}"#), "refund over limit");
-        assert!(!tool_reason("{}").is_empty());
-        assert!(!tool_reason("not json").is_empty());
-        let long = format!(r#"{{"reason":"{}"}}"#, "x".repeat(2000));
-        assert_eq!(tool_reason(&long).chars().count(), MAX_REASON_CHARS);
-    }
-}
-
 /// A turn the visitor asked a person for: queued at once, without the model, and
 /// answered with the notice (stored as the agent's message, like any answer).
 pub(crate) async fn answer_request(
@@ -230,7 +208,9 @@ pub(crate) async fn answer_request(
         notice.clone(),
     );
     env.store.append_message(&message).await?;
-    io.sink.send(Event::token(&request.request_id, &notice)).await?;
+    io.sink
+        .send(Event::token(&request.request_id, &notice))
+        .await?;
     let mut response = AgentResponse::reply(notice, Vec::new());
     response.resolution_status = ResolutionStatus::RequiresEscalation;
     let outcome = TurnOutcome {
@@ -247,4 +227,32 @@ pub(crate) async fn answer_request(
         .send(Event::eventual(&request.request_id, outcome))
         .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asking_for_a_person_is_matched_on_whole_words() {
+        let asks = |text: &str| asks_for_person(text, DEFAULT_PHRASES.iter().copied());
+        assert!(asks("Can I talk to a HUMAN please?"));
+        assert!(asks("I want a person."));
+        assert!(asks("get me an operator"));
+        assert!(!asks("Is this humanly possible?"));
+        assert!(!asks("How long is the return window?"));
+        assert!(!asks("personal data export"));
+    }
+
+    #[test]
+    fn reasons_are_bounded_and_never_empty() {
+        assert_eq!(
+            tool_reason(r#"{"reason":" refund over limit "}"#),
+            "refund over limit"
+        );
+        assert!(!tool_reason("{}").is_empty());
+        assert!(!tool_reason("not json").is_empty());
+        let long = format!(r#"{{"reason":"{}"}}"#, "x".repeat(2000));
+        assert_eq!(tool_reason(&long).chars().count(), MAX_REASON_CHARS);
+    }
 }

@@ -245,7 +245,11 @@ impl AgentRuntime {
                     tracing::error!(request_id, error = %e, "could not hand a conversation over");
                     let code = ErrorCode::StorageError;
                     return io
-                        .fail(request_id, code, "The conversation could not be saved; try again.".into())
+                        .fail(
+                            request_id,
+                            code,
+                            "The conversation could not be saved; try again.".into(),
+                        )
                         .await
                         .then_some(observe::TurnEnd::Failed(code));
                 }
@@ -435,7 +439,11 @@ impl AgentRuntime {
         if let Some(allowed) = profile.and_then(|p| p.tools.as_ref()) {
             names.retain(|n| allowed.contains(n));
         }
-        if self.env.handoff.is_some() && profile.and_then(|p| p.handoff.as_ref()).is_some_and(|h| h.tool) {
+        if self.env.handoff.is_some()
+            && profile
+                .and_then(|p| p.handoff.as_ref())
+                .is_some_and(|h| h.tool)
+        {
             names.push(crate::handoff::HANDOFF_TOOL.to_owned());
         }
         names

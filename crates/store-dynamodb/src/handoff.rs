@@ -23,11 +23,17 @@ fn queue_key(org: &OrgId, status: HandoffStatus) -> String {
     format!("HANDOFFQ#{org}#{}", status.as_str())
 }
 
-fn queue_position(queued_at: chrono::DateTime<chrono::Utc>, conversation: ConversationId) -> String {
+fn queue_position(
+    queued_at: chrono::DateTime<chrono::Utc>,
+    conversation: ConversationId,
+) -> String {
     format!("{}#{conversation}", pad(nanos(queued_at)))
 }
 
-pub(crate) async fn get(store: &DynamoStore, conversation: ConversationId) -> StoreResult<Option<Handoff>> {
+pub(crate) async fn get(
+    store: &DynamoStore,
+    conversation: ConversationId,
+) -> StoreResult<Option<Handoff>> {
     store
         .get(record_key(conversation), ONLY)
         .await?
@@ -57,18 +63,18 @@ pub(crate) async fn put_handoff(
             }
             // One transaction may not touch an item twice: an entry that stays
             // where it is is simply written again below.
-            let moved = (old.org_id != h.org_id || old.status != h.status)
-                || old.queued_at != h.queued_at;
+            let moved =
+                (old.org_id != h.org_id || old.status != h.status) || old.queued_at != h.queued_at;
             if moved {
-            let delete = Delete::builder()
-                .table_name(table)
-                .set_key(Some(key(
-                    queue_key(&old.org_id, old.status),
-                    queue_position(old.queued_at, old.conversation_id),
-                )))
-                .build()
-                .map_err(backend)?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
+                let delete = Delete::builder()
+                    .table_name(table)
+                    .set_key(Some(key(
+                        queue_key(&old.org_id, old.status),
+                        queue_position(old.queued_at, old.conversation_id),
+                    )))
+                    .build()
+                    .map_err(backend)?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
             }
             Put::builder()
                 .condition_expression("version = :expected")
@@ -86,9 +92,17 @@ pub(crate) async fn put_handoff(
         queue_position(h.queued_at, h.conversation_id),
         h,
     )?;
-    items.push(TransactWriteItem::builder()
-        .put(Put::builder().table_name(table).set_item(Some(entry)).build().map_err(backend)?)
-        .build());
+    items.push(
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(entry))
+                    .build()
+                    .map_err(backend)?,
+            )
+            .build(),
+    );
     match transact(store, items).await {
         Ok(()) => Ok(true),
         Err(Refused::Write(_)) => Ok(false),
@@ -103,7 +117,10 @@ pub(crate) async fn list(store: &DynamoStore, query: HandoffQuery) -> StoreResul
         .query()
         .table_name(&store.table)
         .consistent_read(true)
-        .expression_attribute_values(":pk", crate::item::s(queue_key(&query.org_id, query.status)));
+        .expression_attribute_values(
+            ":pk",
+            crate::item::s(queue_key(&query.org_id, query.status)),
+        );
     request = match &query.after {
         Some(cursor) => request
             .key_condition_expression("pk = :pk AND sk > :after")
@@ -115,7 +132,10 @@ pub(crate) async fn list(store: &DynamoStore, query: HandoffQuery) -> StoreResul
     };
     let request = request.limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
     let items: Vec<Item> = crate::pages::collect(request, limit + 1, |_| true).await?;
-    let handoffs = items.iter().map(Read::body).collect::<StoreResult<Vec<Handoff>>>()?;
+    let handoffs = items
+        .iter()
+        .map(Read::body)
+        .collect::<StoreResult<Vec<Handoff>>>()?;
     Ok(HandoffPage::from_overfetch(handoffs, limit))
 }
 

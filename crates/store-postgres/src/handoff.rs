@@ -8,7 +8,10 @@ use sqlx::Row;
 use sqlx::types::Json;
 use switchboard_core::*;
 
-pub(crate) async fn get(pool: &PgPool, conversation: ConversationId) -> StoreResult<Option<Handoff>> {
+pub(crate) async fn get(
+    pool: &PgPool,
+    conversation: ConversationId,
+) -> StoreResult<Option<Handoff>> {
     sqlx::query("SELECT body FROM handoffs WHERE conversation_id = $1")
         .bind(conversation.as_uuid())
         .fetch_optional(pool)
@@ -43,10 +46,7 @@ pub(crate) async fn put(pool: &PgPool, h: &Handoff, expected: Option<u64>) -> St
     };
     let done = query.execute(pool).await.map_err(|e| {
         if crate::error::is_missing_reference(&e) {
-            StoreError::Backend(format!(
-                "conversation {} does not exist",
-                h.conversation_id
-            ))
+            StoreError::Backend(format!("conversation {} does not exist", h.conversation_id))
         } else {
             backend(e)
         }

@@ -15,7 +15,6 @@ pub(crate) async fn get(db: &Db, conversation: ConversationId) -> StoreResult<Op
     .await
 }
 
-
 /// One statement either way, on the one writing connection: the insert finds no
 /// row, or the update finds the row at the expected version.
 pub(crate) async fn put(db: &Db, h: &Handoff, expected: Option<u64>) -> StoreResult<bool> {
@@ -72,7 +71,12 @@ pub(crate) async fn list(db: &Db, query: HandoffQuery) -> StoreResult<HandoffPag
             let sql = "SELECT body FROM handoffs WHERE org_id = ?1 AND status = ?2 \
                        AND (?3 IS NULL OR (queued_at_ns, conversation_id) > (?3, ?4)) \
                        ORDER BY queued_at_ns, conversation_id LIMIT ?5";
-            all(c, sql, params![org, status, after_ns, after_id, fetch], decode)
+            all(
+                c,
+                sql,
+                params![org, status, after_ns, after_id, fetch],
+                decode,
+            )
         })
         .await?;
     Ok(HandoffPage::from_overfetch(handoffs, limit))

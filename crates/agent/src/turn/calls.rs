@@ -304,7 +304,9 @@ async fn hand_over(
         return Ok(Err("handing over to a person is not available here".into()));
     };
     if state.escalated.is_some() {
-        return Ok(Ok(ToolOutput::text("A person has already been asked to take over.")));
+        return Ok(Ok(ToolOutput::text(
+            "A person has already been asked to take over.",
+        )));
     }
     let reason = crate::handoff::tool_reason(&call.arguments);
     desk.escalate(crate::handoff::Escalation {

@@ -104,10 +104,9 @@ pub async fn history(
         kept.push(match message.direction {
             Direction::Inbound => ChatMessage::user(message.text.clone()),
             // A person of the team answered while the conversation was theirs.
-            Direction::Outbound if message.sender.is_some() => ChatMessage::assistant(format!(
-                "{OPERATOR_PREFIX}{}",
-                message.text
-            )),
+            Direction::Outbound if message.sender.is_some() => {
+                ChatMessage::assistant(format!("{OPERATOR_PREFIX}{}", message.text))
+            }
             Direction::Outbound => ChatMessage::assistant(message.text.clone()),
         });
     }

@@ -552,7 +552,10 @@ impl Store for MemoryStore {
         expected: Option<u64>,
     ) -> StoreResult<bool> {
         let mut inner = self.write();
-        let stored = inner.handoffs.get(&handoff.conversation_id).map(|h| h.version);
+        let stored = inner
+            .handoffs
+            .get(&handoff.conversation_id)
+            .map(|h| h.version);
         if stored != expected {
             return Ok(false);
         }

@@ -29,7 +29,12 @@ pub async fn page(ctx: &mut Ctx<'_>, req: GetMessages) -> Result<Event, ActionEr
         .await?;
     let next_cursor = page.next_cursor.map(|id| id.to_string());
     let mut messages: Vec<WireMessage> = page.messages.iter().map(wire_message).collect();
-    name_senders(ctx.state.store().as_ref(), session.conversation_id, &mut messages).await?;
+    name_senders(
+        ctx.state.store().as_ref(),
+        session.conversation_id,
+        &mut messages,
+    )
+    .await?;
     Ok(Event::ack(
         ctx.request_id.clone(),
         200,

@@ -19,10 +19,10 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 use switchboard_core::{
     ConversationId, Handoff, HandoffCursor, HandoffQuery, HandoffStatus, Operator,
 };
+use tokio::sync::broadcast::error::RecvError;
 
 #[derive(Deserialize)]
 pub struct ListParams {
@@ -61,7 +61,9 @@ pub struct Replied {
 impl From<HandoffError> for AdminError {
     fn from(error: HandoffError) -> Self {
         match error {
-            HandoffError::NotFound(id) => AdminError::NotFound(format!("conversation '{id}' not found")),
+            HandoffError::NotFound(id) => {
+                AdminError::NotFound(format!("conversation '{id}' not found"))
+            }
             HandoffError::Conflict(why) => AdminError::Conflict(why),
             HandoffError::Invalid(why) => AdminError::Validation(why),
             HandoffError::Store(e) => AdminError::Store(e),
@@ -181,7 +183,12 @@ pub async fn hand_back(
     Ok(Json(
         state
             .handoffs()
-            .release(&caller.org(), caller.user_id(), &raw_id, HandoffStatus::Returned)
+            .release(
+                &caller.org(),
+                caller.user_id(),
+                &raw_id,
+                HandoffStatus::Returned,
+            )
             .await?,
     ))
 }
@@ -196,7 +203,12 @@ pub async fn close(
     Ok(Json(
         state
             .handoffs()
-            .release(&caller.org(), caller.user_id(), &raw_id, HandoffStatus::Closed)
+            .release(
+                &caller.org(),
+                caller.user_id(),
+                &raw_id,
+                HandoffStatus::Closed,
+            )
             .await?,
     ))
 }

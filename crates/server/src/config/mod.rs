@@ -16,8 +16,8 @@ mod telemetry;
 mod tests;
 pub mod vars;
 
-pub use handoff::HandoffConfig;
 pub use auth::{AuthConfig, JwtKey, OtpConfig, WidgetAuthConfig, WidgetServiceConfig};
+pub use handoff::HandoffConfig;
 pub use limits::StorageLimits;
 pub use llm::{DEFAULT_GATEWAY_URL, EmbeddingsConfig, GatewayConfig, RerankConfig};
 pub use otp::{OtpKeySource, OtpOptions};

@@ -30,7 +30,11 @@ pub fn held_event(request_id: &str, handoff: &Handoff) -> Event {
 }
 
 /// An operator's reply as the visitor's clients receive it.
-pub fn operator_event(message: &Message, participant: ParticipantId, name: &str) -> serde_json::Value {
+pub fn operator_event(
+    message: &Message,
+    participant: ParticipantId,
+    name: &str,
+) -> serde_json::Value {
     let event = Event::eventual(
         &format!("handoff-{}", message.id),
         TurnOutcome {

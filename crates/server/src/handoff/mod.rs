@@ -70,7 +70,10 @@ impl Handoffs {
     }
 
     /// The conversation's handoff while a person owns it.
-    pub async fn with_person(&self, conversation: ConversationId) -> Result<Option<Handoff>, StoreError> {
+    pub async fn with_person(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<Handoff>, StoreError> {
         Ok(self
             .store
             .get_handoff(conversation)
@@ -79,7 +82,11 @@ impl Handoffs {
     }
 
     /// The conversation's handoff record, for an operator of `org`.
-    pub async fn get(&self, org: &OrgId, raw_id: &str) -> Result<(ConversationId, Option<Handoff>), HandoffError> {
+    pub async fn get(
+        &self,
+        org: &OrgId,
+        raw_id: &str,
+    ) -> Result<(ConversationId, Option<Handoff>), HandoffError> {
         let conversation = self.conversation_of(org, raw_id).await?;
         Ok((conversation, self.store.get_handoff(conversation).await?))
     }
@@ -112,7 +119,8 @@ impl Handoffs {
                 .await?
             {
                 tracing::info!(conversation = %conversation.id, trigger = ?queued.trigger, "a conversation entered the handoff queue");
-                self.tell_operators(Notice::of(NoticeKind::Queued, &queued)).await;
+                self.tell_operators(Notice::of(NoticeKind::Queued, &queued))
+                    .await;
                 self.notifier.queued(&queued);
                 return Ok(Some(queued));
             }
@@ -126,7 +134,12 @@ impl Handoffs {
     /// the agent. Of two operators claiming at once exactly one gets it; the
     /// other is refused with a conflict naming who has it. Claiming what one holds
     /// already changes nothing.
-    pub async fn claim(&self, org: &OrgId, operator: Operator, raw_id: &str) -> Result<Handoff, HandoffError> {
+    pub async fn claim(
+        &self,
+        org: &OrgId,
+        operator: Operator,
+        raw_id: &str,
+    ) -> Result<Handoff, HandoffError> {
         let conversation = self.conversation_of(org, raw_id).await?;
         for _ in 0..ROUNDS {
             let current = self.store.get_handoff(conversation).await?;
@@ -169,7 +182,8 @@ impl Handoffs {
                 if let Some(new) = participant.1 {
                     self.store.add_participant(&new).await?;
                 }
-                self.tell_operators(Notice::of(NoticeKind::Claimed, &next)).await;
+                self.tell_operators(Notice::of(NoticeKind::Claimed, &next))
+                    .await;
                 return Ok(next);
             }
         }
@@ -194,11 +208,10 @@ impl Handoffs {
             )));
         }
         let conversation = self.conversation_of(org, raw_id).await?;
-        let handoff = self
-            .store
-            .get_handoff(conversation)
-            .await?
-            .ok_or_else(|| HandoffError::Conflict("nobody has claimed this conversation".into()))?;
+        let handoff =
+            self.store.get_handoff(conversation).await?.ok_or_else(|| {
+                HandoffError::Conflict("nobody has claimed this conversation".into())
+            })?;
         let operator = match (&handoff.status, &handoff.operator, handoff.participant_id) {
             (HandoffStatus::Claimed, Some(op), Some(participant)) if op.user_id == user_id => {
                 (op.clone(), participant)
@@ -212,7 +225,11 @@ impl Handoffs {
             (status, ..) => {
                 return Err(HandoffError::Conflict(format!(
                     "the conversation was {}; it is the agent's again",
-                    if *status == HandoffStatus::Closed { "closed" } else { "handed back" }
+                    if *status == HandoffStatus::Closed {
+                        "closed"
+                    } else {
+                        "handed back"
+                    }
                 )));
             }
         };
@@ -246,14 +263,16 @@ impl Handoffs {
     ) -> Result<Handoff, HandoffError> {
         let conversation = self.conversation_of(org, raw_id).await?;
         for _ in 0..ROUNDS {
-            let current = self
-                .store
-                .get_handoff(conversation)
-                .await?
-                .ok_or_else(|| HandoffError::Conflict("the agent owns this conversation".into()))?;
+            let current =
+                self.store.get_handoff(conversation).await?.ok_or_else(|| {
+                    HandoffError::Conflict("the agent owns this conversation".into())
+                })?;
             match current.status {
                 HandoffStatus::Claimed
-                    if current.operator.as_ref().is_some_and(|o| o.user_id != user_id) =>
+                    if current
+                        .operator
+                        .as_ref()
+                        .is_some_and(|o| o.user_id != user_id) =>
                 {
                     return Err(held_by(&current));
                 }
@@ -294,7 +313,11 @@ impl Handoffs {
 
     /// The conversation `raw_id` names, when it is `org`'s (404 otherwise, as for
     /// one that does not exist).
-    async fn conversation_of(&self, org: &OrgId, raw_id: &str) -> Result<ConversationId, HandoffError> {
+    async fn conversation_of(
+        &self,
+        org: &OrgId,
+        raw_id: &str,
+    ) -> Result<ConversationId, HandoffError> {
         let not_found = || HandoffError::NotFound(raw_id.to_owned());
         let id = ConversationId::parse(raw_id).ok_or_else(not_found)?;
         match self.store.get_conversation(id).await? {
@@ -303,7 +326,10 @@ impl Handoffs {
         }
     }
 
-    async fn agent_of(&self, conversation: ConversationId) -> Result<switchboard_core::AgentId, StoreError> {
+    async fn agent_of(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<switchboard_core::AgentId, StoreError> {
         let participants = self.store.list_participants(conversation).await?;
         Ok(switchboard_core::AgentId::new(
             participants
@@ -329,7 +355,9 @@ impl Handoffs {
             .store
             .get_conversation(conversation)
             .await?
-            .ok_or_else(|| StoreError::Backend(format!("conversation {conversation} does not exist")))?;
+            .ok_or_else(|| {
+                StoreError::Backend(format!("conversation {conversation} does not exist"))
+            })?;
         let participant = Participant {
             id: ParticipantId::random(),
             conversation_id: conversation,
@@ -346,12 +374,24 @@ impl Handoffs {
     }
 
     /// A claim whose participant could not be stored is repaired by claiming again.
-    async fn ensure_participant(&self, handoff: &Handoff, operator: &Operator) -> Result<(), StoreError> {
-        let participants = self.store.list_participants(handoff.conversation_id).await?;
-        if participants.iter().any(|p| Some(p.id) == handoff.participant_id) {
+    async fn ensure_participant(
+        &self,
+        handoff: &Handoff,
+        operator: &Operator,
+    ) -> Result<(), StoreError> {
+        let participants = self
+            .store
+            .list_participants(handoff.conversation_id)
+            .await?;
+        if participants
+            .iter()
+            .any(|p| Some(p.id) == handoff.participant_id)
+        {
             return Ok(());
         }
-        let (_, new) = self.participant_for(handoff.conversation_id, operator).await?;
+        let (_, new) = self
+            .participant_for(handoff.conversation_id, operator)
+            .await?;
         if let (Some(mut new), Some(id)) = (new, handoff.participant_id) {
             new.id = id;
             self.store.add_participant(&new).await?;

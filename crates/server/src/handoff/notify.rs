@@ -167,7 +167,11 @@ impl Webhook {
         if let Err(reason) = crate::admin::egress::check_url(&self.url).or_else(|e| {
             // A literal private address passes only when private ones are allowed,
             // which the client's resolver does not check for literals.
-            if self.allows_private() { Ok(()) } else { Err(e) }
+            if self.allows_private() {
+                Ok(())
+            } else {
+                Err(e)
+            }
         }) {
             tracing::warn!(%reason, "the handoff webhook was not called");
             return;
@@ -183,7 +187,10 @@ impl Webhook {
         match request.body(body).send().await {
             Ok(response) if response.status().is_success() => {}
             Ok(response) => {
-                tracing::warn!(status = response.status().as_u16(), "the handoff webhook refused a notice")
+                tracing::warn!(
+                    status = response.status().as_u16(),
+                    "the handoff webhook refused a notice"
+                )
             }
             Err(error) => tracing::warn!(%error, "the handoff webhook could not be reached"),
         }

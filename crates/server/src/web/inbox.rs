@@ -23,7 +23,10 @@ const INBOX_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/inbox", get(page))
-        .route("/inbox.css", get(|| async { asset(INBOX_CSS, "text/css; charset=utf-8") }))
+        .route(
+            "/inbox.css",
+            get(|| async { asset(INBOX_CSS, "text/css; charset=utf-8") }),
+        )
         .route(
             "/inbox.js",
             get(|| async { asset(INBOX_JS, "text/javascript; charset=utf-8") }),

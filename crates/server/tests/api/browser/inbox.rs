@@ -42,7 +42,9 @@ async fn an_operator_answers_a_visitor_from_the_inbox_and_hands_back() {
     visitor
         .wait(
             "the handoff notice",
-            &format!("{SHADOW}.querySelector('.log').textContent.includes('a person from our team')"),
+            &format!(
+                "{SHADOW}.querySelector('.log').textContent.includes('a person from our team')"
+            ),
         )
         .await;
     visitor.screenshot("handoff-1-visitor-asks").await;
@@ -62,7 +64,10 @@ async fn an_operator_answers_a_visitor_from_the_inbox_and_hands_back() {
         )
         .await;
     assert!(
-        queued.as_str().unwrap().contains("The visitor asked for a person."),
+        queued
+            .as_str()
+            .unwrap()
+            .contains("The visitor asked for a person."),
         "{queued}"
     );
     desk.wait("the live stream", "document.body.dataset.live === 'true'")
@@ -87,9 +92,11 @@ async fn an_operator_answers_a_visitor_from_the_inbox_and_hands_back() {
     .await;
     desk.wait(
         "the conversation among the live ones, no longer waiting",
-        &inbox("return document.getElementById('queue-count').textContent === '0' \
+        &inbox(
+            "return document.getElementById('queue-count').textContent === '0' \
                 && document.getElementById('live-count').textContent === '1' \
-                && document.querySelector('#live button[data-conversation]')"),
+                && document.querySelector('#live button[data-conversation]')",
+        ),
     )
     .await;
     desk.js(

@@ -20,7 +20,13 @@ async fn the_model_hands_over_with_its_tool_and_the_agent_then_stays_silent() {
     let events = client.turn("t1", &session, "Refund my 900 EUR order").await;
     assert_eq!(
         types(&events),
-        ["immediate_response", "stream_chunk", "stream_chunk", "stream_token", "eventual_response"],
+        [
+            "immediate_response",
+            "stream_chunk",
+            "stream_chunk",
+            "stream_token",
+            "eventual_response"
+        ],
         "{events:#?}"
     );
     let done = outcome(&events);
@@ -37,7 +43,10 @@ async fn the_model_hands_over_with_its_tool_and_the_agent_then_stays_silent() {
     assert_eq!(done["response"]["resolutionStatus"], "requires_escalation");
     // The model was offered the tool.
     let offered = &gateway.requests()[0]["tools"];
-    assert!(offered.to_string().contains("handoff_to_human"), "{offered}");
+    assert!(
+        offered.to_string().contains("handoff_to_human"),
+        "{offered}"
+    );
 
     // The queue has it, for the operators of the visitor's organisation only.
     let queue = admin
@@ -124,7 +133,9 @@ async fn answers_in_a_row_without_knowledge_hand_over_by_policy() {
     )
     .await;
     let (mut client, session, _) = visitor(&admin, "vera").await;
-    let first = client.turn("t1", &session, "What is the warranty on X9?").await;
+    let first = client
+        .turn("t1", &session, "What is the warranty on X9?")
+        .await;
     assert_eq!(outcome(&first)["needsEscalation"], false);
     let second = client.turn("t2", &session, "And on X10?").await;
     let done = outcome(&second);

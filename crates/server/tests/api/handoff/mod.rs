@@ -43,7 +43,9 @@ pub(crate) async fn visitor(admin: &Admin, sub: &str) -> (TestClient, String, St
 
 /// A curator of `org`: an operator.
 pub(crate) fn operator(sub: &str, org: &str) -> String {
-    crate::admin::signed(json!({"sub": sub, "org": org, "role": "curator", "name": format!("Operator {sub}")}))
+    crate::admin::signed(
+        json!({"sub": sub, "org": org, "role": "curator", "name": format!("Operator {sub}")}),
+    )
 }
 
 /// The terminal event of a turn.

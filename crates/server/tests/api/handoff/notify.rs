@@ -35,8 +35,8 @@ async fn receiver() -> (String, Received) {
 }
 
 async fn app_announcing(config: switchboard_server::Config) -> Admin {
-    let app = switchboard_testkit::spawn_app_with_agent(jwt_config(config), agent_file(json!({})))
-        .await;
+    let app =
+        switchboard_testkit::spawn_app_with_agent(jwt_config(config), agent_file(json!({}))).await;
     Admin::over(app)
 }
 

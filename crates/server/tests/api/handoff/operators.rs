@@ -20,7 +20,11 @@ async fn an_operator_takes_over_answers_and_hands_back_to_an_agent_that_knows_ev
     // Olga takes the conversation over from the agent.
     let olga = operator("olga", ORG);
     let claimed = admin
-        .post(&format!("/admin/handoffs/{conversation}/claim"), Some(&olga), json!({}))
+        .post(
+            &format!("/admin/handoffs/{conversation}/claim"),
+            Some(&olga),
+            json!({}),
+        )
         .await;
     assert_eq!(claimed.status, 200, "{:?}", claimed.body);
     assert_eq!(claimed.body["trigger"], "takeover");
@@ -28,7 +32,11 @@ async fn an_operator_takes_over_answers_and_hands_back_to_an_agent_that_knows_ev
     assert_eq!(claimed.body["operator"]["name"], "Operator olga");
     // Claiming again is harmless; a colleague is refused.
     let again = admin
-        .post(&format!("/admin/handoffs/{conversation}/claim"), Some(&olga), json!({}))
+        .post(
+            &format!("/admin/handoffs/{conversation}/claim"),
+            Some(&olga),
+            json!({}),
+        )
         .await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body["version"], claimed.body["version"]);
@@ -40,7 +48,11 @@ async fn an_operator_takes_over_answers_and_hands_back_to_an_agent_that_knows_ev
         )
         .await;
     assert_eq!(colleague.status, 409, "{:?}", colleague.body);
-    assert!(colleague.message().contains("Operator olga"), "{}", colleague.message());
+    assert!(
+        colleague.message().contains("Operator olga"),
+        "{}",
+        colleague.message()
+    );
     // Nor may Oscar reply or hand it back.
     let meddling = admin
         .post(
@@ -85,13 +97,20 @@ async fn an_operator_takes_over_answers_and_hands_back_to_an_agent_that_knows_ev
         )
         .await;
     let newest = &history["data"]["messages"][0];
-    assert_eq!(newest["content"]["text"], "Cancelled. Refund is on its way.");
+    assert_eq!(
+        newest["content"]["text"],
+        "Cancelled. Refund is on its way."
+    );
     assert_eq!(newest["from"]["type"], "human-agent");
     assert_eq!(newest["from"]["name"], "Operator olga");
 
     // Handed back: the agent answers again, with Olga's part in its history.
     let back = admin
-        .post(&format!("/admin/handoffs/{conversation}/return"), Some(&olga), json!({}))
+        .post(
+            &format!("/admin/handoffs/{conversation}/return"),
+            Some(&olga),
+            json!({}),
+        )
         .await;
     assert_eq!(back.status, 200, "{:?}", back.body);
     assert_eq!(back.body["status"], "returned");
@@ -103,7 +122,9 @@ async fn an_operator_takes_over_answers_and_hands_back_to_an_agent_that_knows_ev
         )
         .await;
     assert_eq!(late.status, 409, "a reply after hand-back is refused");
-    let answered = client.turn("t3", &session, "Thanks! How long for the refund?").await;
+    let answered = client
+        .turn("t3", &session, "Thanks! How long for the refund?")
+        .await;
     assert_eq!(reply(&answered), "You're welcome; the refund takes 5 days.");
     assert_eq!(outcome(&answered)["needsEscalation"], false);
     let asked = gateway.requests().last().cloned().unwrap();
@@ -115,9 +136,15 @@ async fn an_operator_takes_over_answers_and_hands_back_to_an_agent_that_knows_ev
         "Cancelled. Refund is on its way.",
         "Thanks! How long for the refund?",
     ] {
-        assert!(transcript.contains(said), "{said} missing from {transcript}");
+        assert!(
+            transcript.contains(said),
+            "{said} missing from {transcript}"
+        );
     }
-    assert!(transcript.contains("a person from the team"), "{transcript}");
+    assert!(
+        transcript.contains("a person from the team"),
+        "{transcript}"
+    );
 }
 
 #[tokio::test]
@@ -140,15 +167,29 @@ async fn of_many_operators_claiming_at_once_exactly_one_wins() {
     });
     let results = futures_util::future::join_all(claims).await;
     let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
     let winner = results.iter().find(|r| r.status == 200).unwrap();
     let stored = admin
-        .get(&format!("/admin/handoffs/{conversation}"), Some(&operator("op0", ORG)))
+        .get(
+            &format!("/admin/handoffs/{conversation}"),
+            Some(&operator("op0", ORG)),
+        )
         .await;
     assert_eq!(stored.body["handoff"]["operator"], winner.body["operator"]);
     let live = admin
-        .get("/admin/handoffs?status=claimed", Some(&operator("op0", ORG)))
+        .get(
+            "/admin/handoffs?status=claimed",
+            Some(&operator("op0", ORG)),
+        )
         .await;
     assert_eq!(live.body["handoffs"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -163,7 +204,8 @@ async fn of_many_operators_claiming_at_once_exactly_one_wins() {
 
 #[tokio::test]
 async fn operators_act_only_in_their_organisation_and_closed_handoffs_take_no_replies() {
-    let (admin, _gateway) = start(vec![ScriptedReply::Text("Hello again.".into())], json!({})).await;
+    let (admin, _gateway) =
+        start(vec![ScriptedReply::Text("Hello again.".into())], json!({})).await;
     let (mut client, session, conversation) = visitor(&admin, "vera").await;
     client.turn("t1", &session, "operator please").await;
     let otto = operator("otto", "globex");
@@ -185,7 +227,13 @@ async fn operators_act_only_in_their_organisation_and_closed_handoffs_take_no_re
 
     let olga = operator("olga", ORG);
     let path = |action: &str| format!("/admin/handoffs/{conversation}/{action}");
-    assert_eq!(admin.post(&path("claim"), Some(&olga), json!({})).await.status, 200);
+    assert_eq!(
+        admin
+            .post(&path("claim"), Some(&olga), json!({}))
+            .await
+            .status,
+        200
+    );
     let closed = admin.post(&path("close"), Some(&olga), json!({})).await;
     assert_eq!(closed.status, 200);
     assert_eq!(closed.body["status"], "closed");
@@ -193,7 +241,13 @@ async fn operators_act_only_in_their_organisation_and_closed_handoffs_take_no_re
         .post(&path("reply"), Some(&olga), json!({"text": "Still there?"}))
         .await;
     assert_eq!(late.status, 409);
-    assert_eq!(admin.post(&path("close"), Some(&olga), json!({})).await.status, 409);
+    assert_eq!(
+        admin
+            .post(&path("close"), Some(&olga), json!({}))
+            .await
+            .status,
+        409
+    );
     // A closed conversation is the agent's again.
     let answered = client.turn("t2", &session, "hi again").await;
     assert_eq!(reply(&answered), "Hello again.");

@@ -47,7 +47,11 @@ async fn the_python_client_is_told_of_the_handoff_and_hears_the_operator() {
     let conversation = escalated["conversation"].as_str().unwrap();
     let olga = operator("olga", ORG);
     let claim = admin
-        .post(&format!("/admin/handoffs/{conversation}/claim"), Some(&olga), json!({}))
+        .post(
+            &format!("/admin/handoffs/{conversation}/claim"),
+            Some(&olga),
+            json!({}),
+        )
         .await;
     assert_eq!(claim.status, 200, "{:?}", claim.body);
     let replied = admin
@@ -67,7 +71,13 @@ async fn the_python_client_is_told_of_the_handoff_and_hears_the_operator() {
     if !status.success() {
         let mut err = String::new();
         use tokio::io::AsyncReadExt;
-        child.stderr.take().unwrap().read_to_string(&mut err).await.ok();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .await
+            .ok();
         panic!("the Python client failed: {err}");
     }
 }
