@@ -83,6 +83,8 @@
     document.body.dataset.state = 'ready';
     await refresh();
     listen();
+    // New conversations with the agent make no handoff notice: look now and then.
+    setInterval(refresh, 20000);
   }
 
   $('signin').addEventListener('submit', (ev) => {
@@ -102,12 +104,16 @@
   // ---- the lists ----
   async function refresh() {
     try {
-      const [queue, live] = await Promise.all([
+      const [queue, live, recent] = await Promise.all([
         api('GET', '/admin/handoffs?status=queued&limit=200'),
         api('GET', '/admin/handoffs?status=claimed&limit=200'),
+        api('GET', '/admin/conversations?limit=30'),
       ]);
       list($('queue'), $('queue-count'), queue.handoffs, 'Nobody is waiting.');
       list($('live'), $('live-count'), live.handoffs, 'No live conversations.');
+      // The newest conversations a person does not own: an operator may step in.
+      const owned = new Set([...queue.handoffs, ...live.handoffs].map((x) => x.conversationId));
+      others($('recent'), recent.conversations.filter((c) => !owned.has(c.id)));
     } catch (e) {
       status(e.message);
     }
@@ -125,6 +131,17 @@
           h('span', { class: 'reason', text: x.reason }),
           h('span', { class: 'meta', text: `${x.trigger} · ${time(x.queuedAt)}${who}` }))));
     }
+  }
+
+  function others(ul, conversations) {
+    ul.replaceChildren();
+    if (!conversations.length) ul.append(h('li', { class: 'empty', text: 'None yet.' }));
+    for (const c of conversations)
+      ul.append(h('li', {},
+        h('button', { type: 'button', 'data-conversation': c.id,
+          'aria-current': String(c.id === state.open), onclick: () => open(c.id) },
+          h('span', { class: 'reason', text: c.name }),
+          h('span', { class: 'meta', text: `updated ${time(c.updatedAt)}` }))));
   }
 
   function scheduleRefresh() {
