@@ -144,8 +144,10 @@ async fn an_operator_answers_a_visitor_from_the_inbox_and_hands_back() {
     .await;
     desk.wait(
         "the conversation back among the agent's, where an operator may step in again",
-        &inbox("return document.getElementById('live-count').textContent === '0' \
-                && document.querySelector('#recent button[data-conversation]')"),
+        &inbox(
+            "return document.getElementById('live-count').textContent === '0' \
+                && document.querySelector('#recent button[data-conversation]')",
+        ),
     )
     .await;
     visitor.ask("Thanks, and when does it ship?").await;
