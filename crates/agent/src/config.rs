@@ -134,6 +134,9 @@ pub struct AgentProfile {
     /// Where this agent may be embedded as a widget; omitted means no policy here
     /// (the policy service, when configured, is asked instead).
     pub widget: Option<WidgetPolicyConfig>,
+    /// When this agent hands a conversation to a person; omitted means never by
+    /// itself (an operator may still take over).
+    pub handoff: Option<crate::handoff::HandoffPolicy>,
 }
 
 /// An agent's embeddable-widget policy as written in the file.
@@ -289,6 +292,11 @@ impl AgentFile {
                         agent.id
                     ));
                 }
+            }
+            if let Some(handoff) = &agent.handoff {
+                handoff
+                    .check()
+                    .map_err(|problem| format!("agent '{}': {problem}", agent.id))?;
             }
             if let Some(workflow) = &agent.workflow {
                 let mut steps = HashSet::new();

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod contact;
+pub mod handoff;
 pub mod http;
 pub mod interactions;
 pub mod llm;

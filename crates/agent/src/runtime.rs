@@ -121,6 +121,13 @@ impl AgentRuntime {
             ),
             judge_model: settings.judge_model.clone(),
             observe: Observe::default(),
+            handoff: None,
+            handoff_policies: Arc::new(
+                file.agents
+                    .iter()
+                    .filter_map(|a| a.handoff.clone().map(|h| (a.id.clone(), h)))
+                    .collect(),
+            ),
         };
         Self {
             env,
@@ -136,6 +143,12 @@ impl AgentRuntime {
     /// The runtime reporting its measurements to `observe`.
     pub fn observed(mut self, observe: Observe) -> Self {
         self.env.observe = observe;
+        self
+    }
+
+    /// The runtime handing conversations to a person through `desk`.
+    pub fn with_handoff(mut self, desk: Arc<dyn crate::handoff::HandoffDesk>) -> Self {
+        self.env.handoff = Some(desk);
         self
     }
 
@@ -217,6 +230,32 @@ impl AgentRuntime {
         started: Instant,
     ) -> Option<observe::TurnEnd> {
         let request_id = request.request_id.clone();
+        // A visitor who asks for a person gets one, without asking the model.
+        if let Some(policy) = self
+            .file
+            .agent(request.session.agent_id.as_str())
+            .and_then(|p| p.handoff.as_ref())
+            .filter(|p| p.asked_for_person(&request.message.text))
+        {
+            match crate::handoff::answer_request(&self.env, &request, policy, &io).await {
+                Ok(true) => return Some(observe::TurnEnd::Answered),
+                Ok(false) => {}
+                Err(crate::turn::TurnError::Store(e)) => {
+                    self.env.observe.store_error("turn");
+                    tracing::error!(request_id, error = %e, "could not hand a conversation over");
+                    let code = ErrorCode::StorageError;
+                    return io
+                        .fail(
+                            request_id,
+                            code,
+                            "The conversation could not be saved; try again.".into(),
+                        )
+                        .await
+                        .then_some(observe::TurnEnd::Failed(code));
+                }
+                Err(_) => return Some(observe::TurnEnd::Abandoned),
+            }
+        }
         // Planning (retrieval, with its gateway calls) gets the turn's deadline too.
         let (code, message) = match tokio::time::timeout(self.env.turn_timeout, self.plan(request))
             .await
@@ -371,6 +410,7 @@ impl AgentRuntime {
             suggestions,
             workflow: workflow.map(|(_, p)| p),
             resolution: None,
+            escalated: None,
         };
         let tools = self.tools_named(&state.tools);
         Ok((state, tools))
@@ -398,6 +438,13 @@ impl AgentRuntime {
         }
         if let Some(allowed) = profile.and_then(|p| p.tools.as_ref()) {
             names.retain(|n| allowed.contains(n));
+        }
+        if self.env.handoff.is_some()
+            && profile
+                .and_then(|p| p.handoff.as_ref())
+                .is_some_and(|h| h.tool)
+        {
+            names.push(crate::handoff::HANDOFF_TOOL.to_owned());
         }
         names
     }

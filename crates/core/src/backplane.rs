@@ -19,6 +19,8 @@ pub enum Target {
     User(String),
     Org(String),
     Agent(String),
+    /// Every socket with a session on this conversation (its visitor's tabs).
+    Conversation(String),
 }
 
 impl Target {

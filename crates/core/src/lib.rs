@@ -5,12 +5,17 @@
 //! No network dependencies live here; backends that need them have their own crates.
 
 pub mod backplane;
+pub mod handoff;
 pub mod ids;
 pub mod model;
 pub mod store;
 pub mod title;
 
 pub use backplane::{Bus, BusError, MemoryBus, Target};
+pub use handoff::{
+    Handoff, HandoffCursor, HandoffPage, HandoffQuery, HandoffStatus, HandoffTrigger,
+    MAX_HANDOFFS_PAGE, Operator,
+};
 pub use ids::*;
 pub use model::*;
 pub use store::{

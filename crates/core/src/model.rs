@@ -100,6 +100,10 @@ pub struct Message {
     pub direction: Direction,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// Who wrote it, when that is not implied by `direction` (the visitor inbound,
+    /// the agent outbound): a human operator's participant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<ParticipantId>,
 }
 
 impl Message {
@@ -111,6 +115,15 @@ impl Message {
             direction,
             text,
             created_at: Utc::now(),
+            sender: None,
+        }
+    }
+
+    /// An outbound message a human operator (participant `sender`) wrote.
+    pub fn from_operator(conversation: &Conversation, sender: ParticipantId, text: String) -> Self {
+        Self {
+            sender: Some(sender),
+            ..Self::new(conversation, Direction::Outbound, text)
         }
     }
 }

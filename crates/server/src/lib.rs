@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod handoff;
 pub mod hub;
 pub mod indexing;
 pub mod knowledge;

@@ -50,6 +50,8 @@ struct Inner {
     indexer: Arc<crate::indexing::Indexer>,
     /// Where start-up indexing stands (for `GET /ready`).
     startup: crate::indexing::startup::Startup,
+    /// The handoff queue and its operators.
+    handoffs: Arc<crate::handoff::Handoffs>,
 }
 
 /// Why the server could not start.
@@ -374,6 +376,9 @@ impl AppState {
                 tool.auth_level = AuthLevel::EndUser;
             }
         }
+        let notifier =
+            crate::handoff::notify::Notifier::from_config(&config).map_err(StartupError::Http)?;
+        let handoffs = Arc::new(crate::handoff::Handoffs::new(store.clone(), notifier));
         let runtime = AgentRuntime::new(RuntimeParts {
             llm,
             store: store.clone(),
@@ -392,7 +397,8 @@ impl AppState {
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
         })
-        .observed(observe);
+        .observed(observe)
+        .with_handoff(handoffs.clone());
         // A stream heard of from another replica is dropped once it has been silent
         // longer than any turn can be: its replica died or its end was lost.
         let streams = crate::replay::TurnStreams::new(
@@ -408,6 +414,7 @@ impl AppState {
             &metrics,
         )
         .await?;
+        handoffs.join(hub.clone());
         // Last, so nothing after it can fail and leave it running.
         let startup = crate::indexing::startup::spawn(indexer.clone(), plan, shutdown.clone());
         Ok(Self {
@@ -427,6 +434,7 @@ impl AppState {
                 metrics,
                 indexer,
                 startup,
+                handoffs,
             }),
         })
     }
@@ -439,6 +447,11 @@ impl AppState {
     /// Where indexing the configuration's knowledge at start-up stands.
     pub fn startup_indexing(&self) -> &crate::indexing::startup::Startup {
         &self.inner.startup
+    }
+
+    /// The handoff queue and its operators' actions.
+    pub fn handoffs(&self) -> &Arc<crate::handoff::Handoffs> {
+        &self.inner.handoffs
     }
 
     /// Every indexing run of this server.

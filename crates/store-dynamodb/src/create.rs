@@ -119,7 +119,7 @@ pub(crate) fn put(table: &str, item: Item) -> StoreResult<TransactWriteItem> {
 }
 
 /// On resume: the conversation must exist, and it learns its new owners.
-fn conversation_must_exist(
+pub(crate) fn conversation_must_exist(
     table: &str,
     id: ConversationId,
     owners: &[String],

@@ -10,6 +10,7 @@ mod admin;
 mod bounds;
 mod create;
 mod error;
+mod handoff;
 mod item;
 mod keys;
 mod knowledge;

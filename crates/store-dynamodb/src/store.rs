@@ -443,6 +443,22 @@ impl Store for DynamoStore {
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
         crate::lease::release(self, name, holder).await
     }
+
+    async fn get_handoff(&self, conversation: ConversationId) -> StoreResult<Option<Handoff>> {
+        crate::handoff::get(self, conversation).await
+    }
+
+    async fn put_handoff(&self, handoff: &Handoff, expected: Option<u64>) -> StoreResult<bool> {
+        crate::handoff::put_handoff(self, handoff, expected).await
+    }
+
+    async fn list_handoffs(&self, query: HandoffQuery) -> StoreResult<HandoffPage> {
+        crate::handoff::list(self, query).await
+    }
+
+    async fn add_participant(&self, participant: &Participant) -> StoreResult<()> {
+        crate::handoff::add_participant(self, participant).await
+    }
 }
 
 fn attempts(item: &Item) -> StoreResult<u32> {

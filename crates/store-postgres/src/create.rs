@@ -53,7 +53,7 @@ async fn insert_conversation(tx: &mut PgConnection, c: &Conversation) -> StoreRe
     Ok(())
 }
 
-async fn insert_participant(tx: &mut PgConnection, p: &Participant) -> StoreResult<()> {
+pub(crate) async fn insert_participant(tx: &mut PgConnection, p: &Participant) -> StoreResult<()> {
     sqlx::query(concat!(
         "INSERT INTO participants (",
         participant_columns!(),

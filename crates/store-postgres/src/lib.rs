@@ -11,6 +11,7 @@ mod admin;
 mod bounds;
 mod create;
 mod error;
+mod handoff;
 mod knowledge;
 mod migrations;
 mod pages;

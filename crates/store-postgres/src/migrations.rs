@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_otp_throttle.sql"),
     ),
     (7, "leases", include_str!("../migrations/0007_leases.sql")),
+    (8, "handoff", include_str!("../migrations/0008_handoff.sql")),
 ];
 
 /// The migrator for this crate's schema. sqlx holds a PostgreSQL advisory lock while

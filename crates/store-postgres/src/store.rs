@@ -89,7 +89,7 @@ impl Store for PostgresStore {
             "  message_count = message_count + 1 WHERE id = $2 RETURNING id) ",
             "INSERT INTO messages (",
             message_columns!(),
-            ") SELECT $1, id, $3, $4, $5, $6 FROM conversation"
+            ") SELECT $1, id, $3, $4, $5, $6, $7 FROM conversation"
         ))
         .bind(message.id.as_uuid())
         .bind(message.conversation_id.as_uuid())
@@ -97,6 +97,7 @@ impl Store for PostgresStore {
         .bind(name_of(&message.direction)?)
         .bind(&message.text)
         .bind(nanos(message.created_at)?)
+        .bind(message.sender.map(|s| *s.as_uuid()))
         .execute(&self.pool)
         .await
         .map_err(write_error(format_args!("message {}", message.id)))?;
@@ -395,5 +396,21 @@ impl Store for PostgresStore {
 
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
         crate::bounds::release_lease(&self.pool, name, holder).await
+    }
+
+    async fn get_handoff(&self, conversation: ConversationId) -> StoreResult<Option<Handoff>> {
+        crate::handoff::get(&self.pool, conversation).await
+    }
+
+    async fn put_handoff(&self, handoff: &Handoff, expected: Option<u64>) -> StoreResult<bool> {
+        crate::handoff::put(&self.pool, handoff, expected).await
+    }
+
+    async fn list_handoffs(&self, query: HandoffQuery) -> StoreResult<HandoffPage> {
+        crate::handoff::list(&self.pool, query).await
+    }
+
+    async fn add_participant(&self, participant: &Participant) -> StoreResult<()> {
+        crate::handoff::add_participant(&self.pool, participant).await
     }
 }

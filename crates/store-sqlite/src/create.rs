@@ -59,7 +59,7 @@ fn insert_conversation(tx: &Connection, c: &Conversation) -> StoreResult<()> {
     Ok(())
 }
 
-fn insert_participant(tx: &Connection, p: &Participant) -> StoreResult<()> {
+pub(crate) fn insert_participant(tx: &Connection, p: &Participant) -> StoreResult<()> {
     let sql = concat!(
         "INSERT INTO participants (",
         participant_columns!(),

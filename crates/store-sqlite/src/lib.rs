@@ -31,6 +31,7 @@ mod bounds;
 mod create;
 mod db;
 mod error;
+mod handoff;
 pub mod knowledge;
 mod lock;
 mod migrations;

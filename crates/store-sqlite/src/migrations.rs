@@ -9,8 +9,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// Every file of `migrations/`, in order. Add new files here; a test checks that the
 /// list and the folder agree.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "store", include_str!("../migrations/0001_store.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "store", include_str!("../migrations/0001_store.sql")),
+    (2, "handoff", include_str!("../migrations/0002_handoff.sql")),
+];
 
 /// The migrator for this crate's schema. Only the process holding the file's lock
 /// runs it, so each migration is applied once.

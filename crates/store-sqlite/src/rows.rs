@@ -28,7 +28,7 @@ macro_rules! session_columns {
 }
 macro_rules! message_columns {
     () => {
-        "id, conversation_id, org_id, direction, text, created_at_ns"
+        "id, conversation_id, org_id, direction, text, created_at_ns, sender"
     };
 }
 macro_rules! parked_turn_columns {
@@ -166,6 +166,7 @@ pub(crate) fn message(row: &Row<'_>) -> StoreResult<Message> {
         direction: named(row, "direction")?,
         text: get(row, "text")?,
         created_at: time(row, "created_at_ns")?,
+        sender: get::<Option<uuid::Uuid>>(row, "sender")?.map(Into::into),
     })
 }
 

@@ -87,13 +87,14 @@ impl Store for SqliteStore {
         let direction = name_of(&message.direction)?;
         let text = message.text.clone();
         let created = nanos(message.created_at)?;
+        let sender = message.sender.map(|s| *s.as_uuid());
         let inserted = self
             .db
             .write(move |c| {
                 let sql = concat!(
                     "INSERT INTO messages (",
                     message_columns!(),
-                    ") SELECT ?1, id, ?3, ?4, ?5, ?6 FROM conversations WHERE id = ?2"
+                    ") SELECT ?1, id, ?3, ?4, ?5, ?6, ?7 FROM conversations WHERE id = ?2"
                 );
                 let values = params![
                     id,
@@ -101,7 +102,8 @@ impl Store for SqliteStore {
                     org.as_str(),
                     direction,
                     text,
-                    created
+                    created,
+                    sender
                 ];
                 execute(c, sql, values).map_err(write_error(format_args!("message {id}")))
             })
@@ -429,5 +431,21 @@ impl Store for SqliteStore {
 
     async fn quota_expire(&self, before: chrono::DateTime<Utc>) -> StoreResult<u64> {
         crate::bounds::quota_expire(&self.db, before).await
+    }
+
+    async fn get_handoff(&self, conversation: ConversationId) -> StoreResult<Option<Handoff>> {
+        crate::handoff::get(&self.db, conversation).await
+    }
+
+    async fn put_handoff(&self, handoff: &Handoff, expected: Option<u64>) -> StoreResult<bool> {
+        crate::handoff::put(&self.db, handoff, expected).await
+    }
+
+    async fn list_handoffs(&self, query: HandoffQuery) -> StoreResult<HandoffPage> {
+        crate::handoff::list(&self.db, query).await
+    }
+
+    async fn add_participant(&self, participant: &Participant) -> StoreResult<()> {
+        crate::handoff::add_participant(&self.db, participant).await
     }
 }

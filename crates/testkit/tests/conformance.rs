@@ -39,6 +39,8 @@ scenarios! {
         interaction_choices_park_resume,
         list_conversations_paging_search,
         get_messages_before,
+        handoff_by_tool,
+        handoff_on_request,
     ],
     pending: [],
 }

@@ -100,6 +100,7 @@ fn samples() -> Vec<(Event, Option<&'static str>)> {
                         id: uuid.clone(),
                         direction: Direction::Inbound,
                         content: WireContent { text: "hi".into() },
+                        from: None,
                         created_at: "2026-11-21T06:00:00.000Z".into(),
                     }],
                     next_cursor: Some(uuid.clone()),

@@ -123,6 +123,39 @@ impl SmtpDelivery {
         Ok(())
     }
 
+    /// Sends a plain-text email to `to` (other mail than codes: a handoff notice).
+    pub async fn send_text(
+        &self,
+        to: &str,
+        subject: &str,
+        text: String,
+    ) -> Result<(), DeliveryError> {
+        self.check()?;
+        let message = Message::builder()
+            .from(mailbox(&self.from, "sender")?)
+            .to(mailbox(to.trim(), "recipient")?)
+            .subject(subject)
+            .date_now()
+            .message_id(None)
+            .header(ContentType::TEXT_PLAIN)
+            .body(text)
+            .map_err(|_| DeliveryError::InvalidAddress("recipient"))?;
+        // lettre bounds each command, not a server that never greets: bound the
+        // whole exchange too.
+        let whole = self.timeout.saturating_mul(6);
+        tokio::time::timeout(whole, self.transport()?.send(message))
+            .await
+            .map_err(|_| DeliveryError::Timeout {
+                stage: "the exchange",
+            })?
+            .map_err(|e| DeliveryError::Smtp {
+                stage: "sending",
+                // lettre's errors quote the server's reply, never the message.
+                reply: e.to_string(),
+            })?;
+        Ok(())
+    }
+
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
             .port(self.port)
@@ -174,29 +207,8 @@ impl Delivery for SmtpDelivery {
         if channel != Channel::Email {
             return Err(DeliveryError::Unsupported(channel));
         }
-        self.check()?;
-        let message = Message::builder()
-            .from(mailbox(&self.from, "sender")?)
-            .to(mailbox(destination.trim(), "recipient")?)
-            .subject("Your verification code")
-            .date_now()
-            .message_id(None)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body(code, ttl))
-            .map_err(|_| DeliveryError::InvalidAddress("recipient"))?;
-        // lettre bounds each command, not a server that never greets: bound the
-        // whole exchange too.
-        let whole = self.timeout.saturating_mul(6);
-        tokio::time::timeout(whole, self.transport()?.send(message))
-            .await
-            .map_err(|_| DeliveryError::Timeout {
-                stage: "the exchange",
-            })?
-            .map_err(|e| DeliveryError::Smtp {
-                stage: "sending",
-                // lettre's errors quote the server's reply, never the message.
-                reply: e.to_string(),
-            })?;
+        self.send_text(destination, "Your verification code", body(code, ttl))
+            .await?;
         Ok(())
     }
 }

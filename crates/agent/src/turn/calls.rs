@@ -37,6 +37,9 @@ pub(super) fn specs(state: &TurnState, tools: &TurnTools) -> Vec<ToolSpec> {
                     parameters,
                 });
             }
+            if name == crate::handoff::HANDOFF_TOOL {
+                return Some(crate::handoff::tool_spec());
+            }
             if name == SUBMIT_TOOL {
                 let (description, parameters) =
                     interactions::submit_tool_spec(&fallback_kinds(state));
@@ -105,6 +108,10 @@ async fn dispatch(
             None if offered && call.name == SUBMIT_TOOL => {
                 io.sink.send(call_chunk(state, call)).await?;
                 submit_in_conversation(state, call, env).await?
+            }
+            None if offered && call.name == crate::handoff::HANDOFF_TOOL => {
+                io.sink.send(call_chunk(state, call)).await?;
+                hand_over(state, call, env).await?
             }
             None => match tools
                 .iter()
@@ -284,6 +291,35 @@ async fn submit_in_conversation(
         }
         Err(e) => Ok(Err(e.0)),
     }
+}
+
+/// `handoff_to_human`: queues the conversation for a person; the turn then ends
+/// by telling the visitor so.
+async fn hand_over(
+    state: &mut TurnState,
+    call: &ToolCall,
+    env: &TurnEnv,
+) -> Result<Outcome, TurnError> {
+    let Some(desk) = &env.handoff else {
+        return Ok(Err("handing over to a person is not available here".into()));
+    };
+    if state.escalated.is_some() {
+        return Ok(Ok(ToolOutput::text(
+            "A person has already been asked to take over.",
+        )));
+    }
+    let reason = crate::handoff::tool_reason(&call.arguments);
+    desk.escalate(crate::handoff::Escalation {
+        conversation: state.conversation_id,
+        agent: switchboard_core::AgentId::new(state.agent_id.clone()),
+        trigger: switchboard_core::HandoffTrigger::Tool,
+        reason: reason.clone(),
+    })
+    .await?;
+    state.escalated = Some(reason);
+    Ok(Ok(ToolOutput::text(
+        "A person from the team has been asked to take over; the visitor is told so. Say nothing more.",
+    )))
 }
 
 /// How long a turn whose park was taken by someone else at its deadline waits for

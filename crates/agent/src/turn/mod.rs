@@ -52,6 +52,10 @@ pub struct TurnEnv {
     pub judge_model: Option<String>,
     /// Where turns report what they measure.
     pub observe: crate::observe::Observe,
+    /// Where conversations are handed to a person (`None`: nowhere, so never).
+    pub handoff: Option<Arc<dyn crate::handoff::HandoffDesk>>,
+    /// Handoff policies by agent id.
+    pub handoff_policies: Arc<std::collections::HashMap<String, crate::handoff::HandoffPolicy>>,
 }
 
 /// The tools a turn may call, resolved from the names in its state.
@@ -163,6 +167,10 @@ async fn drive(
             calls::run(state, call, tools, env, io, clock).await?;
             state.pending.pop_front();
             state.resolution = None;
+        }
+        // Handed to a person: the agent says so and stops.
+        if state.escalated.is_some() {
+            return Ok(());
         }
         if state.iteration >= state.max_iterations {
             return Ok(());

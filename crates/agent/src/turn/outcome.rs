@@ -39,15 +39,32 @@ pub(super) async fn finish(
         .find(|t| !t.trim().is_empty())
         .map(|t| t.trim().to_owned())
         .unwrap_or_default();
-    if reply.is_empty() {
-        reply = EMPTY_REPLY.to_owned();
-        io.sink.send(Event::token(&request_id, EMPTY_REPLY)).await?;
-    }
     let conversation = env
         .store
         .get_conversation(state.conversation_id)
         .await?
         .ok_or_else(|| StoreError::Backend("the conversation disappeared".into()))?;
+    let escalation = match &state.escalated {
+        Some(reason) => Some(reason.clone()),
+        None => count_unanswered(&state, &conversation, env).await?,
+    };
+    if escalation.is_some() {
+        // The visitor is told a person will answer, after whatever the model said.
+        let notice = env
+            .handoff_policies
+            .get(&state.agent_id)
+            .map_or(crate::handoff::DEFAULT_NOTICE, |p| p.notice());
+        let said = if reply.is_empty() {
+            notice.to_owned()
+        } else {
+            format!("\n\n{notice}")
+        };
+        io.sink.send(Event::token(&request_id, &said)).await?;
+        reply.push_str(&said);
+    } else if reply.is_empty() {
+        reply = EMPTY_REPLY.to_owned();
+        io.sink.send(Event::token(&request_id, EMPTY_REPLY)).await?;
+    }
     let message = Message::new(&conversation, Direction::Outbound, reply.clone());
     env.store
         .append_message(&message)
@@ -59,11 +76,15 @@ pub(super) async fn finish(
     if let Some(judged) = advance_workflow(&state, &reply, env, clock).await? {
         super::add_usage(&mut state.usage, judged);
     }
+    let mut response = AgentResponse::reply(reply, state.suggestions.clone());
+    if escalation.is_some() {
+        response.resolution_status = switchboard_protocol::ResolutionStatus::RequiresEscalation;
+    }
     let outcome = TurnOutcome {
         message_id: message.id.to_string(),
-        response: AgentResponse::reply(reply, state.suggestions.clone()),
-        needs_escalation: false,
-        escalation_reason: None,
+        response,
+        needs_escalation: escalation.is_some(),
+        escalation_reason: escalation,
         usage: state.usage.map(|u| Usage {
             cost_usd: u.cost_usd,
             prompt_tokens: u.prompt_tokens,
@@ -76,6 +97,59 @@ pub(super) async fn finish(
     crate::observe::record_usage(&tracing::Span::current(), state.usage.as_ref());
     io.sink.send(Event::eventual(&request_id, outcome)).await?;
     Ok(true)
+}
+
+/// The agent's "answers in a row without knowledge" policy: an answer that cites
+/// nothing from the knowledge base counts one more, one that cites something
+/// starts the count again; at the limit the conversation is handed to a person
+/// (and the count starts again). Returns the reason when it was handed over.
+async fn count_unanswered(
+    state: &TurnState,
+    conversation: &switchboard_core::Conversation,
+    env: &TurnEnv,
+) -> Result<Option<String>, TurnError> {
+    let limit = env
+        .handoff_policies
+        .get(&state.agent_id)
+        .and_then(|p| p.after_unanswered);
+    let (Some(limit), Some(desk)) = (limit, &env.handoff) else {
+        return Ok(None);
+    };
+    let key = crate::handoff::UNANSWERED_KEY;
+    let before = conversation
+        .metadata
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let cited = !(state.grounding.is_empty() && state.tool_hits.is_empty());
+    let count = if cited { 0 } else { before + 1 };
+    let reached = count >= u64::from(limit);
+    let stored = if reached { 0 } else { count };
+    if stored != before {
+        let mut metadata = conversation.metadata.clone();
+        metadata.insert(key.into(), serde_json::Value::from(stored));
+        env.store
+            .update_conversation(
+                conversation.id,
+                switchboard_core::ConversationUpdate {
+                    metadata: Some(metadata),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
+    if !reached {
+        return Ok(None);
+    }
+    let reason = format!("{limit} answers in a row found nothing in the knowledge base.");
+    desk.escalate(crate::handoff::Escalation {
+        conversation: conversation.id,
+        agent: switchboard_core::AgentId::new(state.agent_id.clone()),
+        trigger: switchboard_core::HandoffTrigger::Unanswered,
+        reason: reason.clone(),
+    })
+    .await?;
+    Ok(Some(reason))
 }
 
 /// A tool was refused for want of a verified identity: when the session has a

@@ -103,12 +103,19 @@ pub async fn history(
         used += cost;
         kept.push(match message.direction {
             Direction::Inbound => ChatMessage::user(message.text.clone()),
+            // A person of the team answered while the conversation was theirs.
+            Direction::Outbound if message.sender.is_some() => {
+                ChatMessage::assistant(format!("{OPERATOR_PREFIX}{}", message.text))
+            }
             Direction::Outbound => ChatMessage::assistant(message.text.clone()),
         });
     }
     kept.reverse();
     Ok(kept)
 }
+
+/// Marks, in the model's history, what a person of the team wrote (not the agent).
+pub const OPERATOR_PREFIX: &str = "[Written by a person from the team, not by you] ";
 
 /// A note for the last model call a turn may make.
 pub const LAST_CALL_NOTE: &str = "You have used every tool call allowed for this turn. Answer now with what you know, and say plainly what you could not finish.";

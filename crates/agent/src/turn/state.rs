@@ -56,6 +56,9 @@ pub struct TurnState {
     pub workflow: Option<crate::workflow::Position>,
     /// The human's answer to the front pending call, once given.
     pub resolution: Option<Resolution>,
+    /// Why the model handed the conversation to a person this turn, once it did.
+    #[serde(default)]
+    pub escalated: Option<String>,
 }
 
 /// A human's answer to a parked turn.

@@ -37,6 +37,8 @@ struct Inner {
     quotas: HashMap<String, (u64, chrono::DateTime<Utc>)>,
     /// Leases: their holder and when their time is up.
     leases: HashMap<String, (String, std::time::Instant)>,
+    /// Each conversation's handoff record.
+    handoffs: HashMap<ConversationId, crate::handoff::Handoff>,
 }
 
 impl Inner {
@@ -534,6 +536,75 @@ impl Store for MemoryStore {
         if inner.leases.get(name).is_some_and(|(h, _)| h == holder) {
             inner.leases.remove(name);
         }
+        Ok(())
+    }
+
+    async fn get_handoff(
+        &self,
+        conversation: ConversationId,
+    ) -> StoreResult<Option<crate::handoff::Handoff>> {
+        Ok(self.read().handoffs.get(&conversation).cloned())
+    }
+
+    async fn put_handoff(
+        &self,
+        handoff: &crate::handoff::Handoff,
+        expected: Option<u64>,
+    ) -> StoreResult<bool> {
+        let mut inner = self.write();
+        let stored = inner
+            .handoffs
+            .get(&handoff.conversation_id)
+            .map(|h| h.version);
+        if stored != expected {
+            return Ok(false);
+        }
+        inner
+            .handoffs
+            .insert(handoff.conversation_id, handoff.clone());
+        Ok(true)
+    }
+
+    async fn list_handoffs(
+        &self,
+        query: crate::handoff::HandoffQuery,
+    ) -> StoreResult<crate::handoff::HandoffPage> {
+        let limit = query.page_size();
+        let mut rows: Vec<crate::handoff::Handoff> = self
+            .read()
+            .handoffs
+            .values()
+            .filter(|h| h.org_id == query.org_id && h.status == query.status)
+            .filter(|h| query.after.is_none_or(|after| after.precedes(h)))
+            .cloned()
+            .collect();
+        rows.sort_by_key(|h| (h.queued_at, h.conversation_id));
+        rows.truncate(limit + 1);
+        Ok(crate::handoff::HandoffPage::from_overfetch(rows, limit))
+    }
+
+    async fn add_participant(&self, participant: &Participant) -> StoreResult<()> {
+        let mut inner = self.write();
+        if !inner
+            .conversations
+            .contains_key(&participant.conversation_id)
+        {
+            return Err(StoreError::Backend(format!(
+                "conversation {} does not exist",
+                participant.conversation_id
+            )));
+        }
+        let list = inner
+            .participants
+            .entry(participant.conversation_id)
+            .or_default();
+        if list.iter().any(|p| p.id == participant.id) {
+            return Err(StoreError::Conflict(format!(
+                "participant {}",
+                participant.id
+            )));
+        }
+        list.push(participant.clone());
         Ok(())
     }
 }

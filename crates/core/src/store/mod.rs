@@ -10,6 +10,7 @@ pub mod suite;
 pub use lease::LeaseVerdict;
 pub use quota::{QuotaCharge, QuotaVerdict};
 
+use crate::handoff::*;
 use crate::ids::*;
 use crate::model::*;
 use async_trait::async_trait;
@@ -438,6 +439,25 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets the counters whose `expires_at` is before `before`, and returns how
     /// many (a store that expires items by itself may return 0).
     async fn quota_expire(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64>;
+
+    // --- Human handoff (see [`crate::handoff`]). ---
+
+    /// The conversation's handoff record, if it ever had one.
+    async fn get_handoff(&self, conversation: ConversationId) -> StoreResult<Option<Handoff>>;
+
+    /// Stores `handoff` if the conversation's stored record is still at version
+    /// `expected` (`None`: it has none yet), and says whether it did. Atomic across
+    /// every server sharing the store: of concurrent writers expecting the same
+    /// version, exactly one succeeds. Callers give `handoff` a greater version.
+    async fn put_handoff(&self, handoff: &Handoff, expected: Option<u64>) -> StoreResult<bool>;
+
+    /// One page of the organisation's handoffs in `query.status`, oldest queued
+    /// first (ties: smaller conversation id first), after `query.after`.
+    async fn list_handoffs(&self, query: HandoffQuery) -> StoreResult<HandoffPage>;
+
+    /// Adds a participant to its existing conversation (an operator joining);
+    /// `Conflict` when its id is taken, `Backend` when the conversation is missing.
+    async fn add_participant(&self, participant: &Participant) -> StoreResult<()>;
 
     // --- Leases (one indexing run per source across replicas). ---
 

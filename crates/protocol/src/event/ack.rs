@@ -68,6 +68,9 @@ pub struct WireMessage {
     pub id: String,
     pub direction: Direction,
     pub content: WireContent,
+    /// Who wrote it, when direction does not say (a human operator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<super::Party>,
     /// RFC 3339 with millisecond precision.
     pub created_at: String,
 }

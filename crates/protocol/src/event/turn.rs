@@ -130,6 +130,10 @@ pub struct AgentResponse {
     pub request_summary: String,
     pub resolution_status: ResolutionStatus,
     pub suggested_next_actions: Vec<String>,
+    /// Who wrote it when it is not the agent: a human operator (the domain
+    /// message's `from` shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Party>,
 }
 
 impl AgentResponse {
@@ -142,8 +146,39 @@ impl AgentResponse {
             request_summary: String::new(),
             resolution_status: ResolutionStatus::InProgress,
             suggested_next_actions,
+            from: None,
         }
     }
+
+    /// No answer from the agent: a person owns the conversation and answers.
+    pub fn with_person() -> Self {
+        Self {
+            response_parts: Vec::new(),
+            resolution_status: ResolutionStatus::RequiresEscalation,
+            ..Self::reply(String::new(), Vec::new())
+        }
+    }
+
+    /// A human operator's message.
+    pub fn from_person(text: String, from: Party) -> Self {
+        Self {
+            resolution_status: ResolutionStatus::RequiresEscalation,
+            from: Some(from),
+            ..Self::reply(text, Vec::new())
+        }
+    }
+}
+
+/// An abbreviated participant: who wrote a message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Party {
+    /// The participant's id.
+    pub id: String,
+    /// `user`, `ai-agent` or `human-agent`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

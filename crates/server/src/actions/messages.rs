@@ -28,6 +28,13 @@ pub async fn page(ctx: &mut Ctx<'_>, req: GetMessages) -> Result<Event, ActionEr
         })
         .await?;
     let next_cursor = page.next_cursor.map(|id| id.to_string());
+    let mut messages: Vec<WireMessage> = page.messages.iter().map(wire_message).collect();
+    name_senders(
+        ctx.state.store().as_ref(),
+        session.conversation_id,
+        &mut messages,
+    )
+    .await?;
     Ok(Event::ack(
         ctx.request_id.clone(),
         200,
@@ -35,9 +42,29 @@ pub async fn page(ctx: &mut Ctx<'_>, req: GetMessages) -> Result<Event, ActionEr
         Ack::Messages(MessagesPage {
             has_more: next_cursor.is_some(),
             next_cursor,
-            messages: page.messages.iter().map(wire_message).collect(),
+            messages,
         }),
     ))
+}
+
+/// Fills in the names of the operators who wrote `messages` (read only when some
+/// message has one).
+pub async fn name_senders(
+    store: &dyn switchboard_core::Store,
+    conversation: switchboard_core::ConversationId,
+    messages: &mut [WireMessage],
+) -> Result<(), switchboard_core::StoreError> {
+    if messages.iter().all(|m| m.from.is_none()) {
+        return Ok(());
+    }
+    let participants = store.list_participants(conversation).await?;
+    for from in messages.iter_mut().filter_map(|m| m.from.as_mut()) {
+        from.name = participants
+            .iter()
+            .find(|p| p.id.to_string() == from.id)
+            .map(|p| p.name.clone());
+    }
+    Ok(())
 }
 
 /// A stored message in the wire's `ConversationMessage` shape.
@@ -51,6 +78,11 @@ pub fn wire_message(message: &Message) -> WireMessage {
         content: WireContent {
             text: message.text.clone(),
         },
+        from: message.sender.map(|id| switchboard_protocol::Party {
+            id: id.to_string(),
+            kind: "human-agent".into(),
+            name: None,
+        }),
         created_at: message
             .created_at
             .to_rfc3339_opts(SecondsFormat::Millis, true),

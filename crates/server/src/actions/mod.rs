@@ -8,7 +8,7 @@ mod session;
 mod turn;
 
 pub use error::ActionError;
-pub(crate) use messages::wire_message;
+pub(crate) use messages::{name_senders, wire_message};
 pub use turn::{TurnPlace, TurnSlot};
 
 use crate::access::Viewer;

@@ -206,6 +206,7 @@ fn join(ctx: &Ctx<'_>, session: &Session) {
         Target::Session(session.id.to_string()),
         Target::Agent(session.agent_id.to_string()),
         Target::Org(session.org_id.to_string()),
+        Target::Conversation(session.conversation_id.to_string()),
     ] {
         hub.associate(ctx.connection, target);
     }

@@ -366,6 +366,16 @@ pub async fn send_message(
     if ctx.out.send(ack).await.is_err() {
         return Ok(None);
     }
+    // While a person owns the conversation, the agent stays silent: operators
+    // see the message, and the visitor's turn ends without an agent answer.
+    if let Some(handoff) = ctx.state.handoffs().with_person(conversation.id).await? {
+        ctx.state.handoffs().visitor_wrote(&handoff, &message).await;
+        let _ = ctx
+            .out
+            .send(crate::handoff::held_event(&request_id, &handoff))
+            .await;
+        return Ok(None);
+    }
     let request = TurnRequest {
         request_id: request_id.clone(),
         message,

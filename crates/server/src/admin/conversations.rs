@@ -97,13 +97,15 @@ pub async fn messages(
             after,
         })
         .await?;
+    let mut messages: Vec<WireMessage> = page
+        .messages
+        .iter()
+        .map(crate::actions::wire_message)
+        .collect();
+    crate::actions::name_senders(state.store().as_ref(), conversation.id, &mut messages).await?;
     Ok(Json(MessageList {
         conversation_id: conversation.id,
-        messages: page
-            .messages
-            .iter()
-            .map(crate::actions::wire_message)
-            .collect(),
+        messages,
         next_cursor: page.next_cursor.map(|id| id.to_string()),
     }))
 }

@@ -6,7 +6,8 @@
 
 use super::auth::{Gate, require_role};
 use super::{
-    connectors, conversations, documents, indexing, me, model_costs, openapi, publish, settings,
+    connectors, conversations, documents, handoff, indexing, me, model_costs, openapi, publish,
+    settings,
 };
 use crate::auth::Role;
 use crate::state::AppState;
@@ -90,6 +91,33 @@ pub(super) fn routes() -> Vec<Route> {
         route(M::GET, "/settings", Some(Curator), settings::get),
         route(M::PUT, "/settings", Some(Admin), settings::put),
         route(M::POST, "/publish", Some(Admin), publish::publish),
+        route(M::GET, "/handoffs", Some(Curator), handoff::list),
+        route(M::GET, "/handoffs/events", Some(Curator), handoff::events),
+        route(M::GET, "/handoffs/{id}", Some(Curator), handoff::get),
+        route(
+            M::POST,
+            "/handoffs/{id}/claim",
+            Some(Curator),
+            handoff::claim,
+        ),
+        route(
+            M::POST,
+            "/handoffs/{id}/reply",
+            Some(Curator),
+            handoff::reply,
+        ),
+        route(
+            M::POST,
+            "/handoffs/{id}/return",
+            Some(Curator),
+            handoff::hand_back,
+        ),
+        route(
+            M::POST,
+            "/handoffs/{id}/close",
+            Some(Curator),
+            handoff::close,
+        ),
     ]
 }
 

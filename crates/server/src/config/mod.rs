@@ -6,6 +6,7 @@
 
 mod auth;
 mod env;
+mod handoff;
 mod limits;
 mod llm;
 mod otp;
@@ -16,6 +17,7 @@ mod tests;
 pub mod vars;
 
 pub use auth::{AuthConfig, JwtKey, OtpConfig, WidgetAuthConfig, WidgetServiceConfig};
+pub use handoff::HandoffConfig;
 pub use limits::StorageLimits;
 pub use llm::{DEFAULT_GATEWAY_URL, EmbeddingsConfig, GatewayConfig, RerankConfig};
 pub use otp::{OtpKeySource, OtpOptions};
@@ -136,6 +138,9 @@ pub struct Config {
     /// `WIDGET_AUTH_*`: where embeddable-widget policies come from besides the
     /// agent configuration file, and whether an agent without one is refused.
     pub widget: WidgetAuthConfig,
+    /// `SMOOTH_AGENT_HANDOFF_*`: who hears of conversations entering the handoff
+    /// queue.
+    pub handoff: HandoffConfig,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
     /// Log format, the metrics address, trace export (`SMOOTH_AGENT_LOG_FORMAT`,
@@ -194,7 +199,10 @@ impl Config {
         let backplane = storage::backplane(&env)?;
         let auth = auth::auth(&env)?;
         let otp_options = otp::options(&env, &storage, &backplane, &auth)?;
+        let otp = auth::otp(&env)?;
+        let handoff = handoff::handoff(&env, otp.as_ref())?;
         Ok(Self {
+            handoff,
             otp_options,
             bind: env.parse(
                 "SMOOTH_AGENT_BIND",
@@ -221,7 +229,7 @@ impl Config {
             turn_timeout: Duration::from_secs(u64::from(
                 env.positive("SMOOTH_AGENT_TURN_TIMEOUT_SECS", 300)?,
             )),
-            otp: auth::otp(&env)?,
+            otp,
             auth_tools: env.list("SMOOTH_AGENT_AUTH_TOOLS"),
             skills_dirs: env
                 .get("SMOOTH_SKILLS_DIR")

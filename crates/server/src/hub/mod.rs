@@ -64,6 +64,9 @@ struct Envelope {
     /// A socket there cancels a conversation's turn, wherever it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cancel_turn: Option<CancelTurn>,
+    /// Something happened to a handoff there, for the operators here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    handoff: Option<crate::handoff::Notice>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -79,7 +82,13 @@ pub struct Hub {
     bus: Option<BusLink>,
     parking: Parking,
     streams: Arc<TurnStreams>,
+    /// What happens to handoffs, on every replica, for operators' live views.
+    handoffs: tokio::sync::broadcast::Sender<Arc<crate::handoff::Notice>>,
 }
+
+/// Handoff notices an operator's view may fall behind by before it is told to
+/// read everything again.
+const HANDOFF_FEED: usize = 1024;
 
 struct BusLink {
     label: &'static str,
@@ -106,6 +115,7 @@ impl Hub {
             bus: None,
             parking,
             streams,
+            handoffs: tokio::sync::broadcast::channel(HANDOFF_FEED).0,
         })
     }
 
@@ -128,6 +138,7 @@ impl Hub {
             }),
             parking,
             streams,
+            handoffs: tokio::sync::broadcast::channel(HANDOFF_FEED).0,
         });
         // One publisher, so this replica's messages leave in order; what queued up
         // while it waited on the broker leaves together.
@@ -211,7 +222,28 @@ impl Hub {
             park_taken: None,
             turn: None,
             cancel_turn: None,
+            handoff: None,
         }
+    }
+
+    /// Tells every replica's operators (this one's included) what happened to a
+    /// handoff.
+    pub async fn publish_handoff(&self, notice: crate::handoff::Notice) {
+        let sent = self
+            .broadcast(Envelope {
+                handoff: Some(notice.clone()),
+                ..self.envelope()
+            })
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "a handoff notice was not sent to the other replicas");
+        }
+        let _ = self.handoffs.send(Arc::new(notice));
+    }
+
+    /// A new subscription to every replica's handoff notices.
+    pub fn handoff_feed(&self) -> tokio::sync::broadcast::Receiver<Arc<crate::handoff::Notice>> {
+        self.handoffs.subscribe()
     }
 
     /// Whether the broker takes a message now: publishes one that every replica
@@ -363,6 +395,9 @@ impl Hub {
         }
         if let Some(cancel) = envelope.cancel_turn {
             self.streams.cancel(&cancel.org, cancel.conversation);
+        }
+        if let Some(notice) = envelope.handoff {
+            let _ = self.handoffs.send(Arc::new(notice));
         }
     }
 

@@ -1,10 +1,13 @@
-//! The browser surfaces: the chat page at `GET /` and the embeddable `widget.js`.
+//! The browser surfaces: the chat page at `GET /`, the embeddable `widget.js`, and
+//! the operator inbox at `GET /inbox` (see [`inbox`]).
 //!
 //! Both are static assets compiled into the binary (no CDN, no build step): the
 //! page is a thin shell around the `<switchboard-chat>` element that `widget.js`
 //! defines, so the page and the widget share one protocol client and one renderer.
 //! They use the WebSocket protocol like any other client; the only extra route is
 //! `GET /api/agents`, the public list of agent ids and names for the picker.
+
+mod inbox;
 
 use crate::state::AppState;
 use axum::Json;
@@ -44,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/chat.css", get(stylesheet))
         .route("/widget.js", get(widget))
         .route("/api/agents", get(agents))
+        .merge(inbox::router())
 }
 
 /// `GET /`: the chat page. Never cached, so an upgraded server serves its new page.

@@ -23,6 +23,7 @@ mod crash;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod gateway_failures;
+mod handoff;
 mod indexing;
 mod interactions;
 mod knowledge;

@@ -19,7 +19,7 @@ const PACKAGE: &str = "smooai-smooth-operator[websockets]==1.66.*";
 /// The virtual environment's Python with the client installed. Built under a
 /// unique name and renamed into place, so concurrent test processes never see a
 /// half-installed one.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PYTHON
         .get_or_init(|| {

@@ -11,6 +11,7 @@
 
 mod admin;
 mod bounds;
+mod handoff;
 mod lease;
 mod listing;
 mod messages;
@@ -19,6 +20,7 @@ mod waiting;
 
 pub use admin::*;
 pub use bounds::*;
+pub use handoff::*;
 pub use lease::*;
 pub use listing::*;
 pub use messages::*;
@@ -67,6 +69,11 @@ macro_rules! store_conformance_tests {
             conversation_pages_bound_the_limit_and_the_search,
             conversation_pages_keep_the_owner_filter,
             conversation_search_matches_titles_and_first_messages,
+        );
+        $crate::store_conformance_tests!(@tests $make;
+            a_handoff_is_claimed_by_exactly_one_operator,
+            the_handoff_queue_is_per_organisation_and_oldest_first,
+            operators_join_as_participants_and_sign_their_messages,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use switchboard_agent::otp::SmtpSecurity;
 
 mod auth;
+mod handoff;
 mod limits;
 mod llm;
 mod otp;

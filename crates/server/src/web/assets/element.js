@@ -280,7 +280,11 @@
       for (const m of messages) {
         const text = (m.content && m.content.text) || '';
         if (m.direction === 'inbound') this.addUser(text);
-        else this.addAgent().append(markdown(text));
+        else {
+          const bubble = this.addAgent();
+          bubble.append(markdown(text));
+          if (m.from) this.signed(bubble, m.from);
+        }
       }
       this.scroll();
     }
@@ -438,7 +442,11 @@
       if (!t.text) t.text = textOf(d.response);
       const bubble = t.bubble;
       this.endTurn();
+      // A person of the team owns the conversation: the agent said nothing.
+      if (!t.text && d.needsEscalation) return this.note('Sent. A person from the team will answer here.');
       if (!bubble.isConnected) this.els.log.append(bubble);
+      const from = d.response && typeof d.response === 'object' && d.response.from;
+      if (from) this.signed(bubble, from);
       const cites = d.citations || [];
       if (cites.length) {
         const ul = h('ul', { class: 'cites', 'aria-label': 'Sources' });
@@ -451,6 +459,12 @@
         bubble.append(ul);
       }
       this.scroll();
+    }
+
+    /** Marks a message a person of the team wrote (a human operator). */
+    signed(bubble, from) {
+      bubble.classList.add('human');
+      bubble.prepend(h('span', { class: 'who', text: `${from.name || 'Support team'} · team` }));
     }
 
     cancel() {

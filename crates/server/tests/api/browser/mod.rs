@@ -3,6 +3,7 @@
 //! folder (see [`driver::screenshot_dir`]).
 
 mod driver;
+mod inbox;
 mod otp;
 
 use driver::{Browser, SHADOW};

@@ -167,4 +167,20 @@ impl Store for RecordingStore {
     async fn quota_expire(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
         self.inner.quota_expire(before).await
     }
+
+    async fn get_handoff(&self, conversation: ConversationId) -> StoreResult<Option<Handoff>> {
+        self.inner.get_handoff(conversation).await
+    }
+
+    async fn put_handoff(&self, handoff: &Handoff, expected: Option<u64>) -> StoreResult<bool> {
+        self.inner.put_handoff(handoff, expected).await
+    }
+
+    async fn list_handoffs(&self, query: HandoffQuery) -> StoreResult<HandoffPage> {
+        self.inner.list_handoffs(query).await
+    }
+
+    async fn add_participant(&self, participant: &Participant) -> StoreResult<()> {
+        self.inner.add_participant(participant).await
+    }
 }
