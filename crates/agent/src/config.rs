@@ -127,8 +127,12 @@ pub struct AgentProfile {
     pub model: Option<String>,
     /// Model calls per turn, at most (1–64).
     pub max_iterations: Option<u32>,
-    /// The tools this agent may use (by name); omitted means all.
+    /// The tools this agent may use (by name); omitted means all. The tools of
+    /// the agent's own `mcpServers` are offered whatever this says.
     pub tools: Option<Vec<String>>,
+    /// Model Context Protocol servers whose tools this agent may call.
+    #[serde(default)]
+    pub mcp_servers: Vec<crate::mcp::McpServerConfig>,
     /// Goal steps the agent pursues across turns, judged after each turn.
     pub workflow: Option<crate::workflow::Workflow>,
     /// Where this agent may be embedded as a widget; omitted means no policy here
@@ -290,6 +294,7 @@ impl AgentFile {
                     ));
                 }
             }
+            crate::mcp::config::check_servers(&agent.id, &agent.mcp_servers)?;
             if let Some(workflow) = &agent.workflow {
                 let mut steps = HashSet::new();
                 if workflow.steps.is_empty()
@@ -403,7 +408,7 @@ fn check_slug(slug: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn valid_tool_name(name: &str) -> bool {
+pub(crate) fn valid_tool_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .chars()

@@ -6,6 +6,7 @@ pub mod contact;
 pub mod http;
 pub mod interactions;
 pub mod llm;
+pub mod mcp;
 pub mod observe;
 pub mod offline;
 pub mod otp;

@@ -12,6 +12,7 @@ use switchboard_agent::offline::OfflineResponder;
 use switchboard_agent::otp::{BuiltinOtp, Delivery, OtpService, SmtpDelivery, WebhookDelivery};
 use switchboard_agent::skills::SkillLibrary;
 use switchboard_agent::tools::AuthLevel;
+use switchboard_agent::mcp::{McpStart, McpTools};
 use switchboard_agent::{AgentFile, AgentRuntime, RuntimeParts, RuntimeSettings};
 use switchboard_core::{MemoryStore, Store};
 use tokio_util::sync::CancellationToken;
@@ -83,6 +84,10 @@ pub enum StartupError {
     Backplane(String),
     #[error("SMOOTH_AGENT_CONFIG: {0}")]
     Widget(String),
+    /// An agent's MCP servers cannot be used as configured (a tool name clash, a
+    /// header naming an unset variable).
+    #[error("SMOOTH_AGENT_CONFIG: {0}")]
+    Mcp(String),
 }
 
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects, and says where its knowledge
@@ -374,6 +379,19 @@ impl AppState {
                 tool.auth_level = AuthLevel::EndUser;
             }
         }
+        let mcp = McpTools::start(
+            &file,
+            McpStart {
+                lookup: &crate::config::named_env,
+                auth_tools: &config.auth_tools,
+                shutdown: shutdown.clone(),
+            },
+        )
+        .await
+        .map_err(|e| {
+            shutdown.cancel();
+            StartupError::Mcp(e)
+        })?;
         let runtime = AgentRuntime::new(RuntimeParts {
             llm,
             store: store.clone(),
@@ -391,6 +409,7 @@ impl AppState {
                 turn_timeout: config.turn_timeout,
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
+            mcp,
         })
         .observed(observe);
         // A stream heard of from another replica is dropped once it has been silent
@@ -407,7 +426,8 @@ impl AppState {
             shutdown.clone(),
             &metrics,
         )
-        .await?;
+        .await
+        .inspect_err(|_| shutdown.cancel())?;
         // Last, so nothing after it can fail and leave it running.
         let startup = crate::indexing::startup::spawn(indexer.clone(), plan, shutdown.clone());
         Ok(Self {

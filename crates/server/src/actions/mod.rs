@@ -8,6 +8,7 @@ mod session;
 mod turn;
 
 pub use error::ActionError;
+pub use session::DEFAULT_AGENT_NAME;
 pub(crate) use messages::wire_message;
 pub use turn::{TurnPlace, TurnSlot};
 

@@ -1,0 +1,369 @@
+//! Agents calling tools of real MCP servers (`mcpServers` in the configuration):
+//! the scripted model calls them, their results reach the model, and they pass the
+//! same gates as every tool.
+
+use super::harness::{
+    HttpServer, eventually, everything_server, free_port, kill_pid, offered, pid_in,
+    stdio_server, tool_messages,
+};
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard_testkit::events::{reply, types};
+use switchboard_testkit::mock_gateway::{MockGateway, ScriptedReply};
+use switchboard_testkit::{TestApp, config_for, spawn_app_with_agent};
+
+/// The agent `TestClient::create_session` opens sessions with.
+const AGENT: &str = "11111111-1111-1111-1111-111111111111";
+
+fn call(name: &str, arguments: Value) -> ScriptedReply {
+    ScriptedReply::ToolCall {
+        name: name.into(),
+        arguments: arguments.to_string(),
+    }
+}
+
+fn text(text: &str) -> ScriptedReply {
+    ScriptedReply::Text(text.into())
+}
+
+/// A server whose agent has `servers`, plus the rest of the file in `extra`.
+async fn app_with(script: Vec<ScriptedReply>, servers: Value, extra: Value) -> (MockGateway, TestApp) {
+    let gateway = MockGateway::start(script).await;
+    let mut file = json!({"agents": [{"id": AGENT, "slug": "support", "mcpServers": servers}]});
+    if let (Some(file), Some(extra)) = (file.as_object_mut(), extra.as_object()) {
+        file.extend(extra.clone());
+    }
+    let app = spawn_app_with_agent(config_for(&gateway), file).await;
+    (gateway, app)
+}
+
+/// The `toolResult` chunk of a turn's events.
+fn tool_result(events: &[Value]) -> &Value {
+    events
+        .iter()
+        .map(|e| &e["data"]["state"]["rawResponse"]["toolResult"])
+        .find(|r| !r.is_null())
+        .unwrap_or_else(|| panic!("no tool result in {events:?}"))
+}
+
+fn mcp_tool_names(app: &TestApp) -> Vec<String> {
+    app.state.runtime().mcp().tool_names(AGENT)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamable_http_servers_tool_answers_the_model() {
+    let server = HttpServer::start(&[]);
+    let (gateway, app) = app_with(
+        vec![call("echo", json!({"text": "hi"})), text("It said hi.")],
+        json!([server.entry("py")]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    let events = client.turn("r1", &session, "echo hi").await;
+    let result = tool_result(&events);
+    assert_eq!(result["name"], "echo");
+    assert_eq!(result["isError"], false);
+    assert_eq!(result["result"], "echo: hi");
+    assert_eq!(reply(&events), "It said hi.");
+    let requests = gateway.requests();
+    // Offered under the server's own name, with its description and schema.
+    let echo = requests[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["function"]["name"] == "echo")
+        .expect("echo is offered");
+    assert_eq!(echo["function"]["description"], "Repeats the text it is given.");
+    assert_eq!(
+        echo["function"]["parameters"]["properties"]["text"]["type"],
+        "string"
+    );
+    assert!(offered(&requests[0]).contains(&"grow".to_owned()));
+    assert_eq!(tool_messages(&requests[1]), ["echo: hi"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_servers_tools_follow_its_list_changes() {
+    let (gateway, app) = app_with(
+        vec![
+            call("grow", json!({})),
+            text("Grown."),
+            call("late_tool", json!({})),
+            text("The late tool answered."),
+        ],
+        json!([stdio_server("py", json!({}))]),
+        json!({}),
+    )
+    .await;
+    assert!(!mcp_tool_names(&app).contains(&"late_tool".to_owned()));
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    let events = client.turn("r1", &session, "grow").await;
+    assert_eq!(tool_result(&events)["result"], "grown");
+    // notifications/tools/list_changed makes Switchboard list again.
+    eventually(Duration::from_secs(10), "late_tool is listed", || {
+        mcp_tool_names(&app).contains(&"late_tool".to_owned())
+    })
+    .await;
+    let events = client.turn("r2", &session, "use the late tool").await;
+    assert_eq!(tool_result(&events)["result"], "late and here");
+    assert_eq!(reply(&events), "The late tool answered.");
+    assert!(offered(&gateway.requests()[2]).contains(&"late_tool".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_npm_everything_server_answers_over_stdio() {
+    let (gateway, app) = app_with(
+        vec![call("echo", json!({"message": "hello"})), text("Echoed.")],
+        json!([everything_server()]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    let events = client.turn("r1", &session, "echo hello").await;
+    let result = tool_result(&events);
+    assert_eq!(result["isError"], false, "{result}");
+    assert!(
+        result["result"].as_str().unwrap().contains("hello"),
+        "{result}"
+    );
+    assert!(tool_messages(&gateway.requests()[1])[0].contains("hello"));
+    assert_eq!(reply(&events), "Echoed.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_gated_mcp_tool_parks_the_turn_until_a_human_answers() {
+    let server = HttpServer::start(&[]);
+    let (gateway, app) = app_with(
+        vec![call("echo", json!({"text": "approved"})), text("Done.")],
+        json!([server.entry("py")]),
+        json!({"confirmTools": ["echo"]}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    client
+        .send(json!({"action": "send_message", "requestId": "r1", "sessionId": session, "message": "echo"}))
+        .await;
+    let parked = client.until("stream_chunk").await;
+    assert_eq!(
+        types(&parked),
+        ["immediate_response", "write_confirmation_required", "stream_chunk"]
+    );
+    assert_eq!(parked[1]["data"]["data"]["toolId"], "echo");
+    client.expect_silence(Duration::from_millis(300)).await;
+    assert_eq!(gateway.requests().len(), 1, "nothing ran while parked");
+    client
+        .send(json!({"action": "confirm_tool_action", "requestId": "c1", "sessionId": session, "approved": true}))
+        .await;
+    let events = client.until_terminal("r1").await;
+    assert_eq!(tool_result(&events)["result"], "echo: approved");
+    assert_eq!(reply(&events), "Done.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mcp_tool_needing_a_verified_visitor_is_refused_without_one() {
+    let server = HttpServer::start(&[]);
+    let mut entry = server.entry("py");
+    entry["authLevel"] = json!("end_user");
+    let (gateway, app) = app_with(
+        vec![call("echo", json!({"text": "x"})), text("I need you to verify.")],
+        json!([entry]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    let events = client.turn("r1", &session, "echo").await;
+    let result = tool_result(&events);
+    assert_eq!(result["isError"], true);
+    assert!(
+        result["result"].as_str().unwrap().contains("verify your identity"),
+        "{result}"
+    );
+    assert!(!tool_messages(&gateway.requests()[1])[0].contains("echo: x"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_slowness_and_size_are_tool_results_not_failed_turns() {
+    let server = HttpServer::start(&[]);
+    let mut entry = server.entry("py");
+    entry["timeoutMs"] = json!(500);
+    let (gateway, app) = app_with(
+        vec![
+            call("broken", json!({})),
+            text("It broke."),
+            call("slow", json!({"seconds": 5})),
+            text("Too slow."),
+            call("big", json!({})),
+            text("Big."),
+        ],
+        json!([entry]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+
+    let events = client.turn("r1", &session, "break").await;
+    assert_eq!(tool_result(&events)["isError"], true);
+    assert_eq!(reply(&events), "It broke.");
+
+    let started = std::time::Instant::now();
+    let events = client.turn("r2", &session, "be slow").await;
+    let result = tool_result(&events);
+    assert_eq!(result["isError"], true);
+    assert!(
+        result["result"].as_str().unwrap().contains("did not answer within 500 ms"),
+        "{result}"
+    );
+    assert_eq!(reply(&events), "Too slow.");
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    let events = client.turn("r3", &session, "be big").await;
+    assert_eq!(reply(&events), "Big.");
+    let told = tool_messages(&gateway.requests()[5]);
+    let big = told.last().unwrap();
+    assert!(big.len() <= 64 * 1024 + 20, "{} bytes", big.len());
+    assert!(big.ends_with("[truncated]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_server_killed_mid_call_gives_a_tool_error_and_is_restarted() {
+    let dir = tempdir();
+    let pid_file = dir.join("pid");
+    let (_gateway, app) = app_with(
+        vec![
+            call("slow", json!({"seconds": 30})),
+            text("The server went away."),
+            call("echo", json!({"text": "again"})),
+            text("Back."),
+        ],
+        json!([stdio_server("py", json!({"PID_FILE": pid_file}))]),
+        json!({}),
+    )
+    .await;
+    let first = pid_in(&pid_file).await;
+    std::fs::remove_file(&pid_file).unwrap();
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    client
+        .send(json!({"action": "send_message", "requestId": "r1", "sessionId": session, "message": "wait"}))
+        .await;
+    client.until("stream_chunk").await;
+    kill_pid(first);
+    let events = tokio::time::timeout(Duration::from_secs(10), client.until_terminal("r1"))
+        .await
+        .expect("the turn ends soon after the server dies");
+    let result = tool_result(&events);
+    assert_eq!(result["isError"], true);
+    assert!(
+        result["result"].as_str().unwrap().contains("MCP server 'py'"),
+        "{result}"
+    );
+    assert_eq!(reply(&events), "The server went away.");
+    // Restarted with backoff: a new process, and its tools work again.
+    let second = pid_in(&pid_file).await;
+    assert_ne!(first, second);
+    eventually(Duration::from_secs(10), "the server is back", || {
+        app.state.runtime().mcp().connected(AGENT) == ["py"]
+    })
+    .await;
+    let events = client.turn("r2", &session, "echo again").await;
+    assert_eq!(tool_result(&events)["result"], "echo: again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_server_killed_mid_call_gives_a_tool_error() {
+    let mut server = HttpServer::start(&[]);
+    let (_gateway, app) = app_with(
+        vec![call("slow", json!({"seconds": 30})), text("Gone.")],
+        json!([server.entry("py")]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    client
+        .send(json!({"action": "send_message", "requestId": "r1", "sessionId": session, "message": "wait"}))
+        .await;
+    client.until("stream_chunk").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.kill();
+    let events = tokio::time::timeout(Duration::from_secs(15), client.until_terminal("r1"))
+        .await
+        .expect("the turn ends soon after the server dies");
+    assert_eq!(tool_result(&events)["isError"], true);
+    assert_eq!(reply(&events), "Gone.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_down_at_start_up_joins_when_it_comes_up() {
+    let port = free_port();
+    let (gateway, app) = app_with(
+        vec![
+            text("No tools yet."),
+            call("echo", json!({"text": "late"})),
+            text("Now it works."),
+        ],
+        json!([{"name": "py", "url": format!("http://127.0.0.1:{port}/mcp")}]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    let events = client.turn("r1", &session, "hello").await;
+    assert_eq!(reply(&events), "No tools yet.");
+    assert!(!offered(&gateway.requests()[0]).contains(&"echo".to_owned()));
+    let port_text = port.to_string();
+    let _server = HttpServer::start(&[("PORT", &port_text)]);
+    eventually(Duration::from_secs(40), "the server's tools appear", || {
+        mcp_tool_names(&app).contains(&"echo".to_owned())
+    })
+    .await;
+    let events = client.turn("r2", &session, "echo late").await;
+    assert_eq!(tool_result(&events)["result"], "echo: late");
+    assert_eq!(reply(&events), "Now it works.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_name_clash_stops_start_up_naming_both() {
+    let server = HttpServer::start(&[]);
+    let gateway = MockGateway::start(vec![]).await;
+    let clash = |file: Value| {
+        let file = switchboard_agent::AgentFile::from_json(file).unwrap();
+        let store: std::sync::Arc<dyn switchboard_core::Store> =
+            std::sync::Arc::new(switchboard_core::MemoryStore::new());
+        switchboard_server::AppState::with_parts(config_for(&gateway), store, file)
+    };
+    let with_file_tool = json!({
+        "tools": [{"name": "echo", "description": "d", "result": "r"}],
+        "agents": [{"id": AGENT, "mcpServers": [server.entry("py")]}]
+    });
+    let e = clash(with_file_tool).await.err().expect("refused").to_string();
+    assert!(e.contains("tool 'echo' of MCP server 'py'"), "{e}");
+    assert!(e.contains("the agent's tool 'echo'"), "{e}");
+    let two_servers = json!({
+        "agents": [{"id": AGENT, "mcpServers": [server.entry("one"), server.entry("two")]}]
+    });
+    let e = clash(two_servers).await.err().expect("refused").to_string();
+    assert!(
+        e.contains("MCP server 'two'") && e.contains("MCP server 'one'"),
+        "{e}"
+    );
+    // A tool another agent is not offered does not clash.
+    let allowed_elsewhere = json!({
+        "tools": [{"name": "echo", "description": "d", "result": "r"}],
+        "agents": [{"id": AGENT, "tools": ["lookup"], "mcpServers": [server.entry("py")]}]
+    });
+    assert!(clash(allowed_elsewhere).await.is_ok());
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sb-mcp-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
