@@ -8,7 +8,7 @@ use crate::mcp::McpTools;
 use crate::observe::{self, Observe};
 use crate::otp::OtpService;
 use crate::skills::SkillLibrary;
-use crate::tools::{ConfirmPolicy, KNOWLEDGE_SEARCH, KnowledgeSearch, Tool, ToolRegistry};
+use crate::tools::{ConfirmPolicy, KNOWLEDGE_SEARCH, KnowledgeSearch, ToolRegistry};
 use crate::turn::state::{STATE_VERSION, TurnState};
 use crate::turn::{self, Parked, Parking, Resolution, TurnEnv, TurnIo, TurnTools, prompt};
 use std::collections::HashSet;

@@ -119,7 +119,7 @@ impl Link {
             )),
             Ok(Err(e)) => {
                 tracing::debug!(server = %self.server, agent = %self.agent, error = %e, "MCP call failed; reconnecting");
-                self.reconnect.notify_one();
+                self.reconnect.notify_waiters();
                 Err(CallFailure::Lost)
             }
         }
@@ -163,8 +163,8 @@ impl ClientHandler for Listener {
         let _ = self.changed.try_send(());
     }
 
-    fn get_info(&self) -> rmcp::model::ClientInfo {
-        rmcp::model::ClientInfo::new(
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        rmcp::model::ClientConfig::new(
             ClientCapabilities::default(),
             Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
         )
@@ -257,6 +257,15 @@ async fn list(peer: &Peer<RoleClient>) -> Result<Vec<rmcp::model::Tool>, String>
     }
 }
 
+/// Why a connection's watch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Shutdown,
+    /// A call found the connection broken.
+    Reconnect,
+    Closed,
+}
+
 /// What the supervisor reports after each listing, so the agent can warn about
 /// names that collide.
 pub type OnListed = Box<dyn Fn() + Send + Sync>;
@@ -293,18 +302,17 @@ pub async fn supervise(
                 let count = link.publish(running.peer().clone(), tools);
                 tracing::info!(server = %link.server, agent = %link.agent, tools = count, "MCP server connected");
                 on_listed();
-                outage_logged = false;
                 if let Some(first) = first.take() {
                     let _ = first.send(());
                 }
                 let peer = running.peer().clone();
                 let stopper = running.cancellation_token();
                 let mut ended = std::pin::pin!(running.waiting());
-                let stopping = loop {
+                let end = loop {
                     tokio::select! {
-                        () = stop.cancelled() => break true,
-                        () = link.reconnect.notified() => break false,
-                        _ = &mut ended => break false,
+                        () = stop.cancelled() => break End::Shutdown,
+                        () = link.reconnect.notified() => break End::Reconnect,
+                        _ = &mut ended => break End::Closed,
                         Some(()) = changes.recv() => match list(&peer).await {
                             Ok(tools) => {
                                 let count = link.publish(peer.clone(), tools);
@@ -317,8 +325,11 @@ pub async fn supervise(
                 };
                 link.set_down();
                 stopper.cancel();
-                let _ = tokio::time::timeout(Duration::from_secs(5), &mut ended).await;
-                if stopping {
+                if end != End::Closed {
+                    // Closing a stdio child waits for it to exit (then kills it).
+                    let _ = tokio::time::timeout(Duration::from_secs(5), &mut ended).await;
+                }
+                if end == End::Shutdown {
                     return;
                 }
                 tracing::warn!(server = %link.server, agent = %link.agent,

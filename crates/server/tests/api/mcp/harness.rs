@@ -103,7 +103,6 @@ pub fn everything_server() -> Value {
 /// The fixture server over streamable HTTP on 127.0.0.1; dropping it kills it.
 pub struct HttpServer {
     pub url: String,
-    pub port: u16,
     child: Child,
 }
 
@@ -130,7 +129,6 @@ impl HttpServer {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
         Self {
             url: format!("http://127.0.0.1:{port}/mcp"),
-            port,
             child,
         }
     }
