@@ -176,7 +176,9 @@ pub fn check_servers(agent: &str, servers: &[McpServerConfig]) -> Result<(), Str
     }
     let mut names = HashSet::new();
     for server in servers {
-        server.check().map_err(|e| format!("agent '{agent}': {e}"))?;
+        server
+            .check()
+            .map_err(|e| format!("agent '{agent}': {e}"))?;
         if !names.insert(server.name.as_str()) {
             return Err(format!(
                 "agent '{agent}': MCP server '{}' is named twice",

@@ -61,7 +61,12 @@ struct LinkState {
 }
 
 impl Link {
-    pub fn new(server: String, agent: String, call_timeout: Duration, auth_level: AuthLevel) -> Self {
+    pub fn new(
+        server: String,
+        agent: String,
+        call_timeout: Duration,
+        auth_level: AuthLevel,
+    ) -> Self {
         Self {
             server,
             agent,
@@ -208,7 +213,8 @@ impl Dialer {
                     .custom_headers(custom)
                     .max_json_response_size(MAX_RESPONSE_BYTES)
                     .max_sse_event_size(MAX_RESPONSE_BYTES);
-                let transport = StreamableHttpClientTransport::with_client(self.http.clone(), config);
+                let transport =
+                    StreamableHttpClientTransport::with_client(self.http.clone(), config);
                 listener.serve(transport).await.map_err(|e| e.to_string())
             }
             Endpoint::Stdio { command, args, env } => {
@@ -287,9 +293,12 @@ pub async fn supervise(
         let started = Instant::now();
         let (changed, mut changes) = mpsc::channel(1);
         let attempt = async {
-            let running = tokio::time::timeout(CONNECT_TIMEOUT, dialer.connect(&link, Listener { changed }))
-                .await
-                .map_err(|_| format!("no MCP handshake within {} s", CONNECT_TIMEOUT.as_secs()))??;
+            let running =
+                tokio::time::timeout(CONNECT_TIMEOUT, dialer.connect(&link, Listener { changed }))
+                    .await
+                    .map_err(|_| {
+                        format!("no MCP handshake within {} s", CONNECT_TIMEOUT.as_secs())
+                    })??;
             let tools = list(running.peer()).await?;
             Ok::<_, String>((running, tools))
         };

@@ -66,7 +66,9 @@ impl McpTools {
             let mut links = Vec::new();
             let mut dialers = Vec::new();
             for server in &profile.mcp_servers {
-                let endpoint = server.endpoint(start.lookup).inspect_err(|_| stop.cancel())?;
+                let endpoint = server
+                    .endpoint(start.lookup)
+                    .inspect_err(|_| stop.cancel())?;
                 let mut auth_level = server.auth_level;
                 if auth_level == crate::tools::AuthLevel::None
                     && start.auth_tools.iter().any(|t| *t == server.name)

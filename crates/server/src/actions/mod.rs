@@ -8,8 +8,8 @@ mod session;
 mod turn;
 
 pub use error::ActionError;
-pub use session::DEFAULT_AGENT_NAME;
 pub(crate) use messages::wire_message;
+pub use session::DEFAULT_AGENT_NAME;
 pub use turn::{TurnPlace, TurnSlot};
 
 use crate::access::Viewer;

@@ -62,7 +62,10 @@ pub async fn ask(
         .reserve(session.id)
         .ok_or("the conversation is busy")?;
     let message = Message::new(&conversation, Direction::Inbound, question);
-    store.append_message(&message).await.map_err(|e| stored(&e))?;
+    store
+        .append_message(&message)
+        .await
+        .map_err(|e| stored(&e))?;
     let sink = Arc::new(Collect::default());
     let terminal = TerminalClaim::default();
     terminal.hold(busy);

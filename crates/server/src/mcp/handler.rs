@@ -81,7 +81,11 @@ impl Endpoint {
         tools
     }
 
-    async fn search(&self, caller: &Caller, arguments: &Value) -> Result<CallToolResult, ErrorData> {
+    async fn search(
+        &self,
+        caller: &Caller,
+        arguments: &Value,
+    ) -> Result<CallToolResult, ErrorData> {
         let query = text_argument(arguments, "query")?;
         let limit = arguments
             .get("limit")
@@ -89,7 +93,12 @@ impl Endpoint {
             .unwrap_or(5)
             .clamp(1, MAX_SEARCH_RESULTS) as usize;
         let access = Viewer::new(Some(caller.0.clone()), String::new()).access(&caller.org());
-        let hits = self.state.runtime().retriever().retrieve(&query, &access, limit).await;
+        let hits = self
+            .state
+            .runtime()
+            .retriever()
+            .retrieve(&query, &access, limit)
+            .await;
         let results: Vec<Value> = hits
             .iter()
             .map(|h| json!({"title": h.title, "source": h.source, "url": h.url, "text": h.text, "score": h.score}))
@@ -98,7 +107,14 @@ impl Endpoint {
             "No passages match.".to_owned()
         } else {
             hits.iter()
-                .map(|h| format!("## {} ({})\n{}", h.title, h.url.as_deref().unwrap_or(&h.source), h.text))
+                .map(|h| {
+                    format!(
+                        "## {} ({})\n{}",
+                        h.title,
+                        h.url.as_deref().unwrap_or(&h.source),
+                        h.text
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n\n")
         };
@@ -152,7 +168,10 @@ impl Endpoint {
 impl ServerHandler for Endpoint {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("switchboard", env!("CARGO_PKG_VERSION")))
+            .with_server_info(Implementation::new(
+                "switchboard",
+                env!("CARGO_PKG_VERSION"),
+            ))
             .with_instructions(
                 "Ask Switchboard's agents questions (ask_<agent>) or search its knowledge \
                  base (search_knowledge).",
@@ -184,7 +203,8 @@ impl ServerHandler for Endpoint {
         let result = if name == SEARCH_KNOWLEDGE {
             self.search(&caller, &arguments).await?
         } else if let Some((_, agent, _)) = self.agents.iter().find(|(tool, _, _)| tool == name) {
-            self.ask(&caller, agent, &arguments, context.ct.clone()).await?
+            self.ask(&caller, agent, &arguments, context.ct.clone())
+                .await?
         } else {
             return Err(ErrorData::invalid_params(format!("no tool '{name}'"), None));
         };
@@ -206,7 +226,9 @@ fn text_argument(arguments: &Value, name: &str) -> Result<String, ErrorData> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ErrorData::invalid_params(format!("'{name}' must be a non-blank string"), None))?;
+        .ok_or_else(|| {
+            ErrorData::invalid_params(format!("'{name}' must be a non-blank string"), None)
+        })?;
     if text.chars().count() > MAX_QUESTION_CHARS {
         return Err(ErrorData::invalid_params(
             format!("'{name}' is longer than {MAX_QUESTION_CHARS} characters"),

@@ -71,12 +71,24 @@ async fn an_mcp_client_asks_an_agent_and_gets_its_answer_with_citations() {
         json!({"question": "How long do I have to return an order?"}),
     )
     .await;
-    assert_eq!(seen["tools"], json!(["ask_support", "search_knowledge"]), "{seen}");
+    assert_eq!(
+        seen["tools"],
+        json!(["ask_support", "search_knowledge"]),
+        "{seen}"
+    );
     assert_eq!(seen["isError"], false, "{seen}");
-    assert_eq!(seen["structured"]["answer"], "Returns are accepted within 30 days.");
+    assert_eq!(
+        seen["structured"]["answer"],
+        "Returns are accepted within 30 days."
+    );
     let citations = seen["structured"]["citations"].as_array().unwrap();
     assert_eq!(citations[0]["title"], "Returns policy", "{seen}");
-    assert!(seen["text"].as_str().unwrap().contains("Returns policy (https://docs.example/returns)"));
+    assert!(
+        seen["text"]
+            .as_str()
+            .unwrap()
+            .contains("Returns policy (https://docs.example/returns)")
+    );
     // A normal turn: the model saw the question and the caller's knowledge only.
     let sent = serde_json::to_string(&gateway.requests()).unwrap();
     assert!(sent.contains("How long do I have to return an order?"));
@@ -85,21 +97,42 @@ async fn an_mcp_client_asks_an_agent_and_gets_its_answer_with_citations() {
     let conversation = seen["structured"]["conversationId"].as_str().unwrap();
     let id = switchboard_core::ConversationId::parse(conversation).unwrap();
     let participants = app.state.store().list_participants(id).await.unwrap();
-    assert!(participants.iter().any(|p| p.external_id.as_deref() == Some("alice")));
+    assert!(
+        participants
+            .iter()
+            .any(|p| p.external_id.as_deref() == Some("alice"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_knowledge_is_filtered_by_the_callers_access() {
     let (_gateway, app) = app().await;
     let query = json!({"query": "return exceptions restocking fee", "limit": 5});
-    let alice = drive(&app, &token("alice", "acme", "basic"), "search_knowledge", query.clone()).await;
+    let alice = drive(
+        &app,
+        &token("alice", "acme", "basic"),
+        "search_knowledge",
+        query.clone(),
+    )
+    .await;
     assert_eq!(alice["isError"], false, "{alice}");
     assert!(!alice.to_string().contains(SECRET), "{alice}");
-    assert!(alice["text"].as_str().unwrap().contains("within 30 days"), "{alice}");
-    let staff = crate::admin::signed(json!({"sub": "bob", "org": "acme", "role": "basic", "groups": ["staff"]}));
+    assert!(
+        alice["text"].as_str().unwrap().contains("within 30 days"),
+        "{alice}"
+    );
+    let staff = crate::admin::signed(
+        json!({"sub": "bob", "org": "acme", "role": "basic", "groups": ["staff"]}),
+    );
     let bob = drive(&app, &staff, "search_knowledge", query.clone()).await;
     assert!(bob["text"].as_str().unwrap().contains(SECRET), "{bob}");
-    let other_org = drive(&app, &token("eve", "globex", "basic"), "search_knowledge", query).await;
+    let other_org = drive(
+        &app,
+        &token("eve", "globex", "basic"),
+        "search_knowledge",
+        query,
+    )
+    .await;
     assert_eq!(other_org["text"], "No passages match.", "{other_org}");
 }
 

@@ -3,8 +3,8 @@
 //! same gates as every tool.
 
 use super::harness::{
-    HttpServer, eventually, everything_server, free_port, kill_pid, offered, pid_in,
-    stdio_server, tool_messages,
+    HttpServer, eventually, everything_server, free_port, kill_pid, offered, pid_in, stdio_server,
+    tool_messages,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -27,7 +27,11 @@ fn text(text: &str) -> ScriptedReply {
 }
 
 /// A server whose agent has `servers`, plus the rest of the file in `extra`.
-async fn app_with(script: Vec<ScriptedReply>, servers: Value, extra: Value) -> (MockGateway, TestApp) {
+async fn app_with(
+    script: Vec<ScriptedReply>,
+    servers: Value,
+    extra: Value,
+) -> (MockGateway, TestApp) {
     let gateway = MockGateway::start(script).await;
     let mut file = json!({"agents": [{"id": AGENT, "slug": "support", "mcpServers": servers}]});
     if let (Some(file), Some(extra)) = (file.as_object_mut(), extra.as_object()) {
@@ -75,7 +79,10 @@ async fn a_streamable_http_servers_tool_answers_the_model() {
         .iter()
         .find(|t| t["function"]["name"] == "echo")
         .expect("echo is offered");
-    assert_eq!(echo["function"]["description"], "Repeats the text it is given.");
+    assert_eq!(
+        echo["function"]["description"],
+        "Repeats the text it is given."
+    );
     assert_eq!(
         echo["function"]["parameters"]["properties"]["text"]["type"],
         "string"
@@ -151,7 +158,11 @@ async fn an_approval_gated_mcp_tool_parks_the_turn_until_a_human_answers() {
     let parked = client.until("stream_chunk").await;
     assert_eq!(
         types(&parked),
-        ["immediate_response", "write_confirmation_required", "stream_chunk"]
+        [
+            "immediate_response",
+            "write_confirmation_required",
+            "stream_chunk"
+        ]
     );
     assert_eq!(parked[1]["data"]["data"]["toolId"], "echo");
     client.expect_silence(Duration::from_millis(300)).await;
@@ -170,7 +181,10 @@ async fn an_mcp_tool_needing_a_verified_visitor_is_refused_without_one() {
     let mut entry = server.entry("py");
     entry["authLevel"] = json!("end_user");
     let (gateway, app) = app_with(
-        vec![call("echo", json!({"text": "x"})), text("I need you to verify.")],
+        vec![
+            call("echo", json!({"text": "x"})),
+            text("I need you to verify."),
+        ],
         json!([entry]),
         json!({}),
     )
@@ -181,7 +195,10 @@ async fn an_mcp_tool_needing_a_verified_visitor_is_refused_without_one() {
     let result = tool_result(&events);
     assert_eq!(result["isError"], true);
     assert!(
-        result["result"].as_str().unwrap().contains("verify your identity"),
+        result["result"]
+            .as_str()
+            .unwrap()
+            .contains("verify your identity"),
         "{result}"
     );
     assert!(!tool_messages(&gateway.requests()[1])[0].contains("echo: x"));
@@ -217,7 +234,10 @@ async fn errors_slowness_and_size_are_tool_results_not_failed_turns() {
     let result = tool_result(&events);
     assert_eq!(result["isError"], true);
     assert!(
-        result["result"].as_str().unwrap().contains("did not answer within 500 ms"),
+        result["result"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 500 ms"),
         "{result}"
     );
     assert_eq!(reply(&events), "Too slow.");
@@ -261,7 +281,10 @@ async fn a_stdio_server_killed_mid_call_gives_a_tool_error_and_is_restarted() {
     let result = tool_result(&events);
     assert_eq!(result["isError"], true);
     assert!(
-        result["result"].as_str().unwrap().contains("MCP server 'py'"),
+        result["result"]
+            .as_str()
+            .unwrap()
+            .contains("the connection to the MCP server 'py' was lost during the call"),
         "{result}"
     );
     assert_eq!(reply(&events), "The server went away.");
@@ -280,7 +303,12 @@ async fn a_stdio_server_killed_mid_call_gives_a_tool_error_and_is_restarted() {
 async fn an_http_server_killed_mid_call_gives_a_tool_error() {
     let mut server = HttpServer::start(&[]);
     let (_gateway, app) = app_with(
-        vec![call("slow", json!({"seconds": 30})), text("Gone.")],
+        vec![
+            call("slow", json!({"seconds": 30})),
+            text("Gone."),
+            call("echo", json!({"text": "anyone?"})),
+            text("Still gone."),
+        ],
         json!([server.entry("py")]),
         json!({}),
     )
@@ -296,8 +324,125 @@ async fn an_http_server_killed_mid_call_gives_a_tool_error() {
     let events = tokio::time::timeout(Duration::from_secs(15), client.until_terminal("r1"))
         .await
         .expect("the turn ends soon after the server dies");
-    assert_eq!(tool_result(&events)["isError"], true);
+    let result = tool_result(&events);
+    assert_eq!(result["isError"], true);
+    assert!(
+        result["result"]
+            .as_str()
+            .unwrap()
+            .contains("the connection to the MCP server 'py' was lost during the call"),
+        "{result}"
+    );
     assert_eq!(reply(&events), "Gone.");
+    // While it is down, its tools answer at once that it is not reachable.
+    let started = std::time::Instant::now();
+    let events = client.turn("r2", &session, "echo").await;
+    let result = tool_result(&events);
+    assert_eq!(result["isError"], true);
+    assert!(
+        result["result"]
+            .as_str()
+            .unwrap()
+            .contains("MCP server 'py'"),
+        "{result}"
+    );
+    assert_eq!(reply(&events), "Still gone.");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_turn_cancels_the_mcp_call() {
+    let dir = tempdir();
+    let marker = dir.join("cancelled");
+    let (_gateway, app) = app_with(
+        vec![call("slow", json!({"seconds": 30})), text("unused")],
+        json!([stdio_server("py", json!({"CANCEL_FILE": marker}))]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    client
+        .send(json!({"action": "send_message", "requestId": "r1", "sessionId": session, "message": "wait"}))
+        .await;
+    client.until("stream_chunk").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client
+        .send(json!({"action": "cancel", "requestId": "x1", "sessionId": session}))
+        .await;
+    let events = client.until_terminal("r1").await;
+    assert_eq!(events.last().unwrap()["type"], "cancelled");
+    // The server was told (notifications/cancelled) and stopped the call.
+    eventually(Duration::from_secs(10), "the server saw the cancel", || {
+        marker.exists()
+    })
+    .await;
+}
+
+/// The real binary: `${NAME}` in a header is filled from its environment, and a
+/// server that stays down is logged once, not at every retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_fills_headers_from_its_environment_and_logs_an_outage_once() {
+    use std::io::{BufRead, BufReader, Read};
+    let server = HttpServer::start(&[]);
+    let gateway = MockGateway::start(vec![call("whoami", json!({})), text("Known.")]).await;
+    let dir = tempdir();
+    let file = dir.join("agents.json");
+    let down = format!("http://127.0.0.1:{}/mcp", free_port());
+    std::fs::write(
+        &file,
+        json!({"agents": [{"id": AGENT, "mcpServers": [
+            {"name": "py", "url": server.url, "headers": {"Authorization": "Bearer ${MCP_TEST_TOKEN}"}},
+            {"name": "down", "url": down}
+        ]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .env("SMOOTH_AGENT_STORAGE", "memory")
+        .env("SMOOTH_AGENT_PORT", "0")
+        .env("SMOOTH_AGENT_CONFIG", &file)
+        .env("SMOOAI_GATEWAY_URL", gateway.url())
+        .env("MCP_TEST_TOKEN", "t0ken-from-the-environment")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .strip_prefix("switchboard listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let mut client = switchboard_testkit::TestClient::connect(&url).await;
+    let (session, _) = client.create_session().await;
+    let events = client.turn("r1", &session, "who am I?").await;
+    assert_eq!(
+        tool_result(&events)["result"],
+        "authorization=Bearer t0ken-from-the-environment"
+    );
+    // Retries at 0.25, 0.5, 1, 2 s… by now several have failed.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(
+        stderr.matches("MCP server unreachable").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("t0ken-from-the-environment"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,7 +488,11 @@ async fn a_tool_name_clash_stops_start_up_naming_both() {
         "tools": [{"name": "echo", "description": "d", "result": "r"}],
         "agents": [{"id": AGENT, "mcpServers": [server.entry("py")]}]
     });
-    let e = clash(with_file_tool).await.err().expect("refused").to_string();
+    let e = clash(with_file_tool)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(e.contains("tool 'echo' of MCP server 'py'"), "{e}");
     assert!(e.contains("the agent's tool 'echo'"), "{e}");
     let two_servers = json!({
