@@ -43,12 +43,29 @@ pub enum CallFailure {
     Lost,
 }
 
+/// The identity a server's tools need: the server's `authLevel`, raised to
+/// `end_user` for tools `SMOOTH_AGENT_AUTH_TOOLS` names.
+pub struct Gate {
+    pub server: AuthLevel,
+    pub end_user_tools: Arc<[String]>,
+}
+
+impl Gate {
+    fn level(&self, tool: &str) -> AuthLevel {
+        if self.server == AuthLevel::None && self.end_user_tools.iter().any(|t| t == tool) {
+            AuthLevel::EndUser
+        } else {
+            self.server
+        }
+    }
+}
+
 /// A server's live state, shared by its supervisor and its tools.
 pub struct Link {
     server: String,
     agent: String,
     call_timeout: Duration,
-    auth_level: AuthLevel,
+    gate: Gate,
     state: Mutex<LinkState>,
     /// Asks the supervisor to drop the connection and make a new one.
     reconnect: Notify,
@@ -61,17 +78,12 @@ struct LinkState {
 }
 
 impl Link {
-    pub fn new(
-        server: String,
-        agent: String,
-        call_timeout: Duration,
-        auth_level: AuthLevel,
-    ) -> Self {
+    pub fn new(server: String, agent: String, call_timeout: Duration, gate: Gate) -> Self {
         Self {
             server,
             agent,
             call_timeout,
-            auth_level,
+            gate,
             state: Mutex::default(),
             reconnect: Notify::new(),
         }
@@ -138,7 +150,7 @@ impl Link {
                     "MCP server lists more than {MAX_TOOLS_PER_SERVER} tools; the rest are left out");
                 break;
             }
-            match McpTool::from_listing(tool, self.auth_level, self.clone()) {
+            match McpTool::from_listing(tool, self.gate.level(&tool.name), self.clone()) {
                 Ok(tool) => tools.push(Arc::new(tool)),
                 Err(reason) => {
                     tracing::warn!(server = %self.server, agent = %self.agent, "MCP {reason}; it is left out");

@@ -17,7 +17,7 @@ pub use tool::{McpTool, result_text};
 
 use crate::config::AgentFile;
 use crate::tools::Tool;
-use link::{Dialer, Link};
+use link::{Dialer, Gate, Link};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -60,6 +60,7 @@ impl McpTools {
         let stop = start.shutdown.child_token();
         let http = mcp_http_client()?;
         let inherited = Dialer::inherited_env(start.lookup);
+        let auth_tools: Arc<[String]> = start.auth_tools.into();
         let mut agents = HashMap::new();
         let mut firsts = Vec::new();
         for profile in file.agents.iter().filter(|a| !a.mcp_servers.is_empty()) {
@@ -69,17 +70,14 @@ impl McpTools {
                 let endpoint = server
                     .endpoint(start.lookup)
                     .inspect_err(|_| stop.cancel())?;
-                let mut auth_level = server.auth_level;
-                if auth_level == crate::tools::AuthLevel::None
-                    && start.auth_tools.iter().any(|t| *t == server.name)
-                {
-                    auth_level = crate::tools::AuthLevel::EndUser;
-                }
                 links.push(Arc::new(Link::new(
                     server.name.clone(),
                     profile.id.clone(),
                     server.call_timeout(),
-                    auth_level,
+                    Gate {
+                        server: server.auth_level,
+                        end_user_tools: auth_tools.clone(),
+                    },
                 )));
                 dialers.push(Dialer {
                     endpoint,

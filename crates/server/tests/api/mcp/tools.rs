@@ -175,33 +175,43 @@ async fn an_approval_gated_mcp_tool_parks_the_turn_until_a_human_answers() {
     assert_eq!(reply(&events), "Done.");
 }
 
+/// `authLevel: end_user` on the server, or the tool's name in
+/// `SMOOTH_AGENT_AUTH_TOOLS`: refused until the visitor verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mcp_tool_needing_a_verified_visitor_is_refused_without_one() {
     let server = HttpServer::start(&[]);
-    let mut entry = server.entry("py");
-    entry["authLevel"] = json!("end_user");
-    let (gateway, app) = app_with(
-        vec![
+    let mut by_level = server.entry("py");
+    by_level["authLevel"] = json!("end_user");
+    for (entry, auth_tools) in [
+        (by_level, vec![]),
+        (server.entry("py"), vec!["echo".to_owned()]),
+    ] {
+        let gateway = MockGateway::start(vec![
             call("echo", json!({"text": "x"})),
             text("I need you to verify."),
-        ],
-        json!([entry]),
-        json!({}),
-    )
-    .await;
-    let mut client = app.client().await;
-    let (session, _) = client.create_session().await;
-    let events = client.turn("r1", &session, "echo").await;
-    let result = tool_result(&events);
-    assert_eq!(result["isError"], true);
-    assert!(
-        result["result"]
-            .as_str()
-            .unwrap()
-            .contains("verify your identity"),
-        "{result}"
-    );
-    assert!(!tool_messages(&gateway.requests()[1])[0].contains("echo: x"));
+        ])
+        .await;
+        let mut config = config_for(&gateway);
+        config.auth_tools = auth_tools;
+        let app = spawn_app_with_agent(
+            config,
+            json!({"agents": [{"id": AGENT, "mcpServers": [entry]}]}),
+        )
+        .await;
+        let mut client = app.client().await;
+        let (session, _) = client.create_session().await;
+        let events = client.turn("r1", &session, "echo").await;
+        let result = tool_result(&events);
+        assert_eq!(result["isError"], true);
+        assert!(
+            result["result"]
+                .as_str()
+                .unwrap()
+                .contains("verify your identity"),
+            "{result}"
+        );
+        assert!(!tool_messages(&gateway.requests()[1])[0].contains("echo: x"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
