@@ -155,3 +155,39 @@ async fn mcp_is_refused_without_a_valid_token() {
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     assert!(gateway.requests().is_empty(), "no turn ran");
 }
+
+/// A turn that stops for a person's approval cannot be answered over MCP: the
+/// call says so, nothing runs, and the park is not left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ask_that_needs_approval_says_so_and_does_nothing() {
+    let gateway = MockGateway::start(vec![ScriptedReply::ToolCall {
+        name: "delete_record".into(),
+        arguments: r#"{"id": "42"}"#.into(),
+    }])
+    .await;
+    let app = spawn_app_with_agent(
+        jwt_config(config_for(&gateway)),
+        json!({
+            "tools": [{"name": "delete_record", "description": "Delete a record", "result": "Deleted."}],
+            "confirmTools": ["delete_*"],
+            "agents": [{"id": "0f1e2d3c-4b5a-4968-8776-655443322110", "slug": "support"}]
+        }),
+    )
+    .await;
+    let seen = drive(
+        &app,
+        &token("alice", "acme", "basic"),
+        "ask_support",
+        json!({"question": "delete record 42"}),
+    )
+    .await;
+    assert_eq!(seen["isError"], true, "{seen}");
+    assert!(
+        seen["text"]
+            .as_str()
+            .unwrap()
+            .contains("wanted to run 'delete_record', which needs a person's approval"),
+        "{seen}"
+    );
+    assert_eq!(gateway.requests().len(), 1, "the turn stopped at the park");
+}

@@ -120,6 +120,36 @@ async fn a_stdio_servers_tools_follow_its_list_changes() {
     assert!(offered(&gateway.requests()[2]).contains(&"late_tool".to_owned()));
 }
 
+/// A stdio server gets a handful of Switchboard's variables and its own `env`,
+/// nothing else (this test process's `CARGO_*` variables stay out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_server_inherits_only_a_few_variables() {
+    assert!(
+        std::env::var_os("CARGO_PKG_NAME").is_some(),
+        "cargo sets it for tests"
+    );
+    let (_gateway, app) = app_with(
+        vec![call("environment", json!({})), text("Listed.")],
+        json!([stdio_server("py", json!({"GIVEN": "yes"}))]),
+        json!({}),
+    )
+    .await;
+    let mut client = app.client().await;
+    let (session, _) = client.create_session().await;
+    let events = client.turn("r1", &session, "list").await;
+    let names = tool_result(&events)["result"].as_str().unwrap().to_owned();
+    let names: Vec<&str> = names.split(' ').collect();
+    assert!(
+        names.contains(&"GIVEN") && names.contains(&"PATH"),
+        "{names:?}"
+    );
+    // LC_CTYPE: Python sets it itself in a C locale (PEP 538).
+    let allowed = [
+        "PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "TZ", "GIVEN", "LC_CTYPE",
+    ];
+    assert!(names.iter().all(|n| allowed.contains(n)), "{names:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_npm_everything_server_answers_over_stdio() {
     let (gateway, app) = app_with(
