@@ -25,8 +25,16 @@ const MAX_SEARCH_RESULTS: u64 = 20;
 #[derive(Clone)]
 pub struct Endpoint {
     state: AppState,
-    /// `ask_<slug>` tool names and the agent UUIDs they ask.
-    agents: Arc<Vec<(String, String, Option<String>)>>,
+    agents: Arc<Vec<AskTool>>,
+}
+
+/// The `ask_<slug>` tool of one configured agent.
+struct AskTool {
+    tool: String,
+    /// The agent's UUID.
+    agent: String,
+    /// Its display name, for the description.
+    name: Option<String>,
 }
 
 impl Endpoint {
@@ -35,9 +43,10 @@ impl Endpoint {
             .runtime()
             .agents()
             .iter()
-            .map(|a| {
-                let key = a.slug.clone().unwrap_or_else(|| a.id.clone());
-                (format!("ask_{key}"), a.id.clone(), a.name.clone())
+            .map(|a| AskTool {
+                tool: format!("ask_{}", a.slug.as_deref().unwrap_or(&a.id)),
+                agent: a.id.clone(),
+                name: a.name.clone(),
             })
             .collect();
         Self {
@@ -50,10 +59,10 @@ impl Endpoint {
         let mut tools: Vec<Tool> = self
             .agents
             .iter()
-            .map(|(tool, _, name)| {
-                let who = name.as_deref().unwrap_or(&tool["ask_".len()..]);
+            .map(|ask| {
+                let who = ask.name.as_deref().unwrap_or(&ask.tool["ask_".len()..]);
                 Tool::new(
-                    tool.clone(),
+                    ask.tool.clone(),
                     format!(
                         "Ask the agent '{who}' a question. It answers as in a chat (with its \
                          knowledge and tools) and lists the sources it used."
@@ -202,8 +211,8 @@ impl ServerHandler for Endpoint {
         let name = request.name.as_ref();
         let result = if name == SEARCH_KNOWLEDGE {
             self.search(&caller, &arguments).await?
-        } else if let Some((_, agent, _)) = self.agents.iter().find(|(tool, _, _)| tool == name) {
-            self.ask(&caller, agent, &arguments, context.ct.clone())
+        } else if let Some(ask) = self.agents.iter().find(|a| a.tool == name) {
+            self.ask(&caller, &ask.agent, &arguments, context.ct.clone())
                 .await?
         } else {
             return Err(ErrorData::invalid_params(format!("no tool '{name}'"), None));

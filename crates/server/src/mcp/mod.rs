@@ -47,6 +47,25 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
     Router::new()
         .route_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(state, authenticate))
+        .layer(cors())
+}
+
+/// Browser-based MCP clients may call from any origin with a bearer token (no
+/// cookies are involved); a preflight is answered before the token gate.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderName::from_static("mcp-session-id"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([HeaderName::from_static("mcp-session-id")])
 }
 
 /// Lets a request through with its [`Caller`] when its bearer token verifies;

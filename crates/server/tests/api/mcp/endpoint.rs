@@ -153,6 +153,20 @@ async fn mcp_is_refused_without_a_valid_token() {
         .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    // A browser client's preflight is answered without a token.
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("http://{}/mcp", app.addr))
+        .header("origin", "https://inspector.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, mcp-protocol-version",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
     assert!(gateway.requests().is_empty(), "no turn ran");
 }
 
