@@ -28,7 +28,8 @@ const MAX_REQUEST_BYTES: usize = 256 * 1024;
 /// `/mcp`: the MCP endpoint behind the bearer-token gate.
 ///
 /// Sessionless (every request stands alone), so any replica can answer any
-/// request. The Host check of `rmcp` (against DNS rebinding of servers that trust
+/// request; a question in progress at shutdown drains like any request (the
+/// listener bounds it). The Host check of `rmcp` (against DNS rebinding of servers that trust
 /// the local network) is off: every request must carry a token instead.
 pub fn router<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
     let config = StreamableHttpServerConfig::default()
@@ -36,7 +37,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AppState) -> Router<S> {
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_max_request_body_bytes(MAX_REQUEST_BYTES)
-        .with_cancellation_token(state.shutdown_token().child_token())
         .disable_allowed_hosts();
     let endpoint = handler::Endpoint::new(state.clone());
     let service = StreamableHttpService::new(
