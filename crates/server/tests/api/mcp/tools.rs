@@ -419,6 +419,23 @@ async fn cancelling_the_turn_cancels_the_mcp_call() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_stops_stdio_servers() {
+    let dir = tempdir();
+    let pid_file = dir.join("pid");
+    let (_gateway, app) = app_with(
+        vec![],
+        json!([stdio_server("py", json!({"PID_FILE": pid_file}))]),
+        json!({}),
+    )
+    .await;
+    let pid = pid_in(&pid_file).await;
+    let alive = move || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    assert!(alive());
+    app.shutdown().await.unwrap();
+    eventually(Duration::from_secs(10), "the child is gone", || !alive()).await;
+}
+
 /// The real binary: `${NAME}` in a header is filled from its environment, and a
 /// server that stays down is logged once, not at every retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
