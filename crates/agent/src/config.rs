@@ -578,6 +578,8 @@ tools = ["lookup_order"]
             json!({"agents": [{"id": "a", "widget": {"allowedOrigins": ["*"], "origins": []}}]}),
             json!({"agents": [{"id": "a", "widget": {"publicKey": "k"}}]}),
             json!({"agents": [{"id": "a", "widget": {"allowedOrigins": [], "publicKey": ""}}]}),
+            json!({"agents": [{"id": "a", "mcpServers": [{"name": "x"}]}]}),
+            json!({"agents": [{"id": "a", "mcpServers": [{"name": "x", "url": "http://h", "cmd": "c"}]}]}),
         ];
         for value in bad {
             assert!(AgentFile::from_json(value.clone()).is_err(), "{value}");
