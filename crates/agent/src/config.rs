@@ -127,8 +127,12 @@ pub struct AgentProfile {
     pub model: Option<String>,
     /// Model calls per turn, at most (1–64).
     pub max_iterations: Option<u32>,
-    /// The tools this agent may use (by name); omitted means all.
+    /// The tools this agent may use (by name); omitted means all. The tools of
+    /// the agent's own `mcpServers` are offered whatever this says.
     pub tools: Option<Vec<String>>,
+    /// Model Context Protocol servers whose tools this agent may call.
+    #[serde(default)]
+    pub mcp_servers: Vec<crate::mcp::McpServerConfig>,
     /// Goal steps the agent pursues across turns, judged after each turn.
     pub workflow: Option<crate::workflow::Workflow>,
     /// Where this agent may be embedded as a widget; omitted means no policy here
@@ -298,6 +302,7 @@ impl AgentFile {
                     .check()
                     .map_err(|problem| format!("agent '{}': {problem}", agent.id))?;
             }
+            crate::mcp::config::check_servers(&agent.id, &agent.mcp_servers)?;
             if let Some(workflow) = &agent.workflow {
                 let mut steps = HashSet::new();
                 if workflow.steps.is_empty()
@@ -411,7 +416,7 @@ fn check_slug(slug: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn valid_tool_name(name: &str) -> bool {
+pub(crate) fn valid_tool_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .chars()
@@ -581,6 +586,8 @@ tools = ["lookup_order"]
             json!({"agents": [{"id": "a", "widget": {"allowedOrigins": ["*"], "origins": []}}]}),
             json!({"agents": [{"id": "a", "widget": {"publicKey": "k"}}]}),
             json!({"agents": [{"id": "a", "widget": {"allowedOrigins": [], "publicKey": ""}}]}),
+            json!({"agents": [{"id": "a", "mcpServers": [{"name": "x"}]}]}),
+            json!({"agents": [{"id": "a", "mcpServers": [{"name": "x", "url": "http://h", "cmd": "c"}]}]}),
         ];
         for value in bad {
             assert!(AgentFile::from_json(value.clone()).is_err(), "{value}");

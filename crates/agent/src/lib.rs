@@ -7,6 +7,7 @@ pub mod handoff;
 pub mod http;
 pub mod interactions;
 pub mod llm;
+pub mod mcp;
 pub mod observe;
 pub mod offline;
 pub mod otp;

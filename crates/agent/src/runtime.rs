@@ -4,6 +4,7 @@ use crate::config::{AgentFile, AgentProfile};
 use crate::contact;
 use crate::interactions::Kind;
 use crate::llm::{ChatMessage, ImageRef, LlmProvider};
+use crate::mcp::McpTools;
 use crate::observe::{self, Observe};
 use crate::otp::OtpService;
 use crate::skills::SkillLibrary;
@@ -46,6 +47,8 @@ pub struct AgentRuntime {
     file: AgentFile,
     settings: RuntimeSettings,
     skills: SkillLibrary,
+    /// Each agent's tools from its MCP servers.
+    mcp: McpTools,
     busy: Arc<Mutex<HashSet<SessionId>>>,
 }
 
@@ -89,6 +92,8 @@ pub struct RuntimeParts {
     pub otp: Option<Arc<dyn OtpService>>,
     pub skills: SkillLibrary,
     pub settings: RuntimeSettings,
+    /// The agents' MCP servers, already started ([`McpTools::start`]).
+    pub mcp: McpTools,
 }
 
 impl AgentRuntime {
@@ -102,6 +107,7 @@ impl AgentRuntime {
             otp,
             skills,
             settings,
+            mcp,
         } = parts;
         let mut tools = ToolRegistry::from_config(&file.tools);
         tools.add(Arc::new(KnowledgeSearch::new(retriever.clone())));
@@ -136,6 +142,7 @@ impl AgentRuntime {
             file,
             settings,
             skills,
+            mcp,
             busy: Arc::default(),
         }
     }
@@ -155,6 +162,11 @@ impl AgentRuntime {
     /// The body of skill `name`, if this server has it.
     pub fn skill(&self, name: &str) -> Option<String> {
         self.skills.resolve(name)
+    }
+
+    /// Each agent's tools from its MCP servers.
+    pub fn mcp(&self) -> &McpTools {
+        &self.mcp
     }
 
     pub fn parking(&self) -> &Parking {
@@ -288,7 +300,7 @@ impl AgentRuntime {
         let started = Instant::now();
         let mut state = parked.turn;
         state.resolution = Some(resolution);
-        let tools = self.tools_named(&state.tools);
+        let tools = self.tools_named(&state.agent_id, &state.tools);
         let log = observe::turn_log_span(&state.session_id.to_string(), &state.request_id);
         let chat = log.in_scope(|| {
             observe::chat_span(
@@ -379,7 +391,8 @@ impl AgentRuntime {
             images: request.images,
         });
         let knowledge = !self.retriever.is_empty().await;
-        let tools = self.offered_tools(profile, &session.supports, knowledge);
+        let agent_id = self.file.wire_id(session.agent_id.as_str()).to_string();
+        let tools = self.offered_tools(&agent_id, profile, &session.supports, knowledge);
         let state = TurnState {
             version: STATE_VERSION,
             request_id: request.request_id,
@@ -387,7 +400,7 @@ impl AgentRuntime {
             conversation_id: session.conversation_id,
             // The UUID, also for sessions stored under an agent's old text id, so
             // the agent's workflow (keyed by UUID) is found.
-            agent_id: self.file.wire_id(session.agent_id.as_str()).to_string(),
+            agent_id,
             model,
             max_iterations,
             max_tokens: self.settings.max_tokens,
@@ -412,32 +425,33 @@ impl AgentRuntime {
             resolution: None,
             escalated: None,
         };
-        let tools = self.tools_named(&state.tools);
+        let tools = self.tools_named(&state.agent_id, &state.tools);
         Ok((state, tools))
     }
 
     /// The names of the tools a turn offers: the agent's allowed configured tools,
-    /// `knowledge_search` when there is knowledge, the interaction raise tools, and
-    /// `submit_interaction` when some interaction must fall back to conversation.
+    /// `knowledge_search` when there is knowledge, the interaction raise tools,
+    /// `submit_interaction` when some interaction must fall back to conversation,
+    /// and the tools of the agent's MCP servers.
     fn offered_tools(
         &self,
+        agent_id: &str,
         profile: Option<&AgentProfile>,
         supports: &[String],
         knowledge: bool,
     ) -> Vec<String> {
-        let mut names = self.tools.names();
+        let fallback = Kind::ALL
+            .iter()
+            .any(|k| !supports.iter().any(|s| s == k.capability()));
+        let mut names = allowed_names(self.tools.names(), profile, fallback);
         if !knowledge {
             names.retain(|n| n != KNOWLEDGE_SEARCH);
         }
-        names.extend(Kind::ALL.iter().map(|k| k.raise_tool().to_owned()));
-        if Kind::ALL
-            .iter()
-            .any(|k| !supports.iter().any(|s| s == k.capability()))
-        {
-            names.push(turn::SUBMIT_TOOL.to_owned());
-        }
-        if let Some(allowed) = profile.and_then(|p| p.tools.as_ref()) {
-            names.retain(|n| allowed.contains(n));
+        for tool in self.mcp.tools_for(agent_id) {
+            let name = &tool.spec().name;
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
         }
         if self.env.handoff.is_some()
             && profile
@@ -449,7 +463,42 @@ impl AgentRuntime {
         names
     }
 
-    fn tools_named(&self, names: &[String]) -> TurnTools {
-        self.tools.allowed(Some(names))
+    /// The tools of `names` for agent `agent_id`; its MCP tools come first, so a
+    /// configured tool the agent may not use cannot shadow one of them.
+    fn tools_named(&self, agent_id: &str, names: &[String]) -> TurnTools {
+        let mut tools: TurnTools = self
+            .mcp
+            .tools_for(agent_id)
+            .into_iter()
+            .filter(|t| names.contains(&t.spec().name))
+            .collect();
+        tools.extend(self.tools.allowed(Some(names)));
+        tools
     }
+}
+
+/// The configured and built-in tool names an agent is offered (before MCP), given
+/// the configured tools' names and whether `submit_interaction` is needed.
+fn allowed_names(
+    configured: Vec<String>,
+    profile: Option<&AgentProfile>,
+    fallback: bool,
+) -> Vec<String> {
+    let mut names = configured;
+    names.extend(Kind::ALL.iter().map(|k| k.raise_tool().to_owned()));
+    if fallback {
+        names.push(turn::SUBMIT_TOOL.to_owned());
+    }
+    if let Some(allowed) = profile.and_then(|p| p.tools.as_ref()) {
+        names.retain(|n| allowed.contains(n));
+    }
+    names
+}
+
+/// Every tool name agent `profile` could be offered that is not from its MCP
+/// servers: an MCP tool may not take one of these.
+pub(crate) fn non_mcp_tool_names(file: &AgentFile, profile: &AgentProfile) -> Vec<String> {
+    let mut configured: Vec<String> = file.tools.iter().map(|t| t.name.clone()).collect();
+    configured.push(KNOWLEDGE_SEARCH.to_owned());
+    allowed_names(configured, Some(profile), true)
 }

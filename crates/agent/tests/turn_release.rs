@@ -80,6 +80,7 @@ async fn run_turn(outcome: Result<Vec<StreamEvent>, LlmError>) -> Vec<(String, b
             turn_timeout: Duration::from_secs(30),
             judge_model: None,
         },
+        mcp: Default::default(),
     }));
     let sink = Arc::new(CheckingSink {
         runtime: OnceLock::new(),

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod indexing;
 pub mod knowledge;
 mod listener;
+pub mod mcp;
 pub mod quota;
 pub mod replay;
 mod shutdown;
@@ -35,7 +36,8 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 /// The HTTP routes: the WebSocket endpoint, the health and readiness probes, the
-/// metrics (unless `SMOOTH_AGENT_METRICS_ADDR` moves them) and the admin API.
+/// metrics (unless `SMOOTH_AGENT_METRICS_ADDR` moves them), the admin API and the
+/// MCP endpoint.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/ws", get(ws::upgrade))
@@ -46,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .nest("/admin", admin::router(state.clone()))
+        .merge(mcp::router(state.clone()))
         .merge(web::router())
         .with_state(state)
 }

@@ -8,6 +8,7 @@ use crate::widget::WidgetAuth;
 use std::sync::Arc;
 use switchboard_agent::llm::LlmProvider;
 use switchboard_agent::llm::gateway::{GatewayClient, GatewaySettings};
+use switchboard_agent::mcp::{McpStart, McpTools};
 use switchboard_agent::offline::OfflineResponder;
 use switchboard_agent::otp::{BuiltinOtp, Delivery, OtpService, SmtpDelivery, WebhookDelivery};
 use switchboard_agent::skills::SkillLibrary;
@@ -85,6 +86,10 @@ pub enum StartupError {
     Backplane(String),
     #[error("SMOOTH_AGENT_CONFIG: {0}")]
     Widget(String),
+    /// An agent's MCP servers cannot be used as configured (a tool name clash, a
+    /// header naming an unset variable).
+    #[error("SMOOTH_AGENT_CONFIG: {0}")]
+    Mcp(String),
 }
 
 /// Opens the store `SMOOTH_AGENT_STORAGE` selects, and says where its knowledge
@@ -379,6 +384,19 @@ impl AppState {
         let notifier =
             crate::handoff::notify::Notifier::from_config(&config).map_err(StartupError::Http)?;
         let handoffs = Arc::new(crate::handoff::Handoffs::new(store.clone(), notifier));
+        let mcp = McpTools::start(
+            &file,
+            McpStart {
+                lookup: &crate::config::named_env,
+                auth_tools: &config.auth_tools,
+                shutdown: shutdown.clone(),
+            },
+        )
+        .await
+        .map_err(|e| {
+            shutdown.cancel();
+            StartupError::Mcp(e)
+        })?;
         let runtime = AgentRuntime::new(RuntimeParts {
             llm,
             store: store.clone(),
@@ -396,6 +414,7 @@ impl AppState {
                 turn_timeout: config.turn_timeout,
                 judge_model: config.gateway.as_ref().map(|_| config.judge_model.clone()),
             },
+            mcp,
         })
         .observed(observe)
         .with_handoff(handoffs.clone());
@@ -413,7 +432,8 @@ impl AppState {
             shutdown.clone(),
             &metrics,
         )
-        .await?;
+        .await
+        .inspect_err(|_| shutdown.cancel())?;
         handoffs.join(hub.clone());
         // Last, so nothing after it can fail and leave it running.
         let startup = crate::indexing::startup::spawn(indexer.clone(), plan, shutdown.clone());

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The most of a response body the model is given.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = super::MAX_RESULT_BYTES;
 
 pub struct HttpTool {
     spec: ToolSpec,

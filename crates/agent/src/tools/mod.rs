@@ -16,6 +16,22 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use switchboard_knowledge::{Access, Hit};
 
+/// The most of a tool's result (in bytes) the model is given, whatever the tool.
+pub const MAX_RESULT_BYTES: usize = 64 * 1024;
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked
+/// `[truncated]` when cut.
+pub fn cap(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[truncated]", &text[..end])
+}
+
 /// What a tool answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {

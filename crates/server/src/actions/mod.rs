@@ -9,6 +9,7 @@ mod turn;
 
 pub use error::ActionError;
 pub(crate) use messages::{name_senders, wire_message};
+pub use session::DEFAULT_AGENT_NAME;
 pub use turn::{TurnPlace, TurnSlot};
 
 use crate::access::Viewer;

@@ -329,6 +329,13 @@ pub fn secret_is_set(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| !v.to_string_lossy().trim().is_empty())
 }
 
+/// The value of an environment variable the agent configuration file names (an
+/// MCP server's `${NAME}` in a header or `env`, and the few variables a stdio MCP
+/// server inherits). Read once, when the MCP servers start.
+pub fn named_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
 /// The per-connection frame allowance. The defaults (20 a second, bursts of 40) sit
 /// far above what a person at a chat widget can cause, so only automated floods
 /// meet them.

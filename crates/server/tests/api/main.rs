@@ -31,6 +31,7 @@ mod knowledge_postgres;
 mod knowledge_sqlite;
 mod limits;
 mod logs;
+mod mcp;
 mod messages;
 mod observability;
 mod offline;
