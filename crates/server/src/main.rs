@@ -106,7 +106,7 @@ fn raise_descriptor_limit() {
 /// The store's name, and for a file where the data lives.
 fn store_summary(storage: &switchboard_server::config::StorageConfig) -> String {
     match storage {
-        switchboard_server::config::StorageConfig::Sqlite { path } => {
+        switchboard_server::config::StorageConfig::Sqlite { path, .. } => {
             let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             format!("sqlite, data in {}", absolute.display())
         }

@@ -103,13 +103,19 @@ pub(crate) async fn open_store(
         // The conversation store and the knowledge base share the file: the store
         // holds the file's lock; the knowledge base has connections of its own.
         #[cfg(feature = "sqlite")]
-        StorageConfig::Sqlite { path } => {
-            let store = switchboard_store_sqlite::SqliteStore::open(
-                path,
-                switchboard_store_sqlite::SqliteOptions::default(),
-            )
-            .await
-            .map_err(|e| StartupError::Sqlite(e.to_string()))?;
+        StorageConfig::Sqlite { path, durability } => {
+            use crate::config::SqliteDurability;
+            use switchboard_store_sqlite::{Durability, SqliteOptions};
+            let options = SqliteOptions {
+                durability: match durability {
+                    SqliteDurability::Full => Durability::Full,
+                    SqliteDurability::Process => Durability::Process,
+                },
+                ..SqliteOptions::default()
+            };
+            let store = switchboard_store_sqlite::SqliteStore::open(path, options)
+                .await
+                .map_err(|e| StartupError::Sqlite(e.to_string()))?;
             let pool = switchboard_store_sqlite::knowledge::open_pool(path)
                 .await
                 .map_err(|e| StartupError::Sqlite(e.to_string()))?;

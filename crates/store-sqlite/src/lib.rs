@@ -59,6 +59,8 @@ pub struct SqliteOptions {
     /// How long a statement waits while another process (a backup, the `sqlite3`
     /// shell) holds the file's write lock, and a call waits for a free connection.
     pub busy_timeout: Duration,
+    /// What a committed write survives.
+    pub durability: Durability,
 }
 
 impl Default for SqliteOptions {
@@ -66,8 +68,23 @@ impl Default for SqliteOptions {
         Self {
             readers: 4,
             busy_timeout: Duration::from_secs(5),
+            durability: Durability::default(),
         }
     }
+}
+
+/// What a committed write survives (`SMOOTH_AGENT_SQLITE_DURABILITY`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// A crash of the process or of the machine, a power cut included: every
+    /// commit waits for the disk (`synchronous=FULL`), as PostgreSQL does.
+    #[default]
+    Full,
+    /// A crash of the process (a panic, SIGKILL, the out-of-memory killer); a
+    /// power cut or a kernel crash may lose the last commits, never the file's
+    /// consistency (`synchronous=NORMAL` in WAL mode: the disk is flushed at
+    /// checkpoints only).
+    Process,
 }
 
 /// The SQLite store: a file, one writing connection and a pool of readers.
@@ -121,12 +138,10 @@ impl SqliteStore {
                 });
         let _ = setup.close().await;
         migrated?;
-        let db = db::Db::open(path, options.readers, options.busy_timeout).map_err(|e| {
-            OpenError::Database {
-                path: path.to_owned(),
-                what: "cannot open",
-                error: e.to_string(),
-            }
+        let db = db::Db::open(path, &options).map_err(|e| OpenError::Database {
+            path: path.to_owned(),
+            what: "cannot open",
+            error: e.to_string(),
         })?;
         Ok(Self {
             db,

@@ -200,6 +200,20 @@ impl Store for SqliteStore {
         session: SessionId,
         id: Option<uuid::Uuid>,
     ) -> StoreResult<Option<ParkedTurn>> {
+        // Every new message asks, and almost every time nothing is parked: a reader
+        // answers that without queueing behind the writes. It sees every write that
+        // completed before it began, so a park already stored is never missed.
+        let parked = self
+            .db
+            .read(move |c| {
+                let sql =
+                    "SELECT 1 FROM parked_turns WHERE session_id = ?1 AND (?2 IS NULL OR id = ?2)";
+                optional(c, sql, params![session.as_uuid(), id], |_| Ok(()))
+            })
+            .await?;
+        if parked.is_none() {
+            return Ok(None);
+        }
         // Deletes are serialized on the writing connection: exactly one returns it.
         self.db
             .write(move |c| {

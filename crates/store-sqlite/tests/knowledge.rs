@@ -154,6 +154,19 @@ async fn two_processes_on_one_file_see_each_others_writes() {
         .ingest_source("demo", demo_documents())
         .await
         .unwrap();
+    // The reader saw the file empty and takes it to stay so for up to two seconds
+    // (an empty knowledge base is not asked about on every turn); then it looks.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while search(&*reader, "return window", &anyone(), SearchMode::Lexical)
+        .await
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other process's documents never showed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     for mode in MODES {
         let ids = search(&*reader, "How long is the return window?", &anyone(), mode).await;
         assert_eq!(ids.first().map(String::as_str), Some("policies/returns.md"));

@@ -31,6 +31,27 @@ async fn fresh_store() -> Arc<dyn Store> {
 
 switchboard_core::store_conformance_tests!(fresh_store().await);
 
+/// The same suite with durability `process`: commits run in place and the log is
+/// checkpointed in the background, which must not change what the store does.
+mod process_durability {
+    use super::*;
+    use switchboard_store_sqlite::Durability;
+
+    async fn fresh_store() -> Arc<dyn Store> {
+        let options = SqliteOptions {
+            durability: Durability::Process,
+            ..SqliteOptions::default()
+        };
+        Arc::new(
+            SqliteStore::open(&fresh_path("suite-process"), options)
+                .await
+                .expect("open a fresh database"),
+        )
+    }
+
+    switchboard_core::store_conformance_tests!(fresh_store().await);
+}
+
 fn page_of(conversation: ConversationId) -> MessageQuery {
     MessageQuery {
         conversation_id: conversation,

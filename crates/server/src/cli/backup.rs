@@ -22,7 +22,7 @@ pub async fn run(args: &BackupArgs) -> Result<String, String> {
     let source = match &args.database {
         Some(path) => path.clone(),
         None => match Config::from_env().map_err(|e| e.to_string())?.storage {
-            StorageConfig::Sqlite { path } => path,
+            StorageConfig::Sqlite { path, .. } => path,
             other => {
                 return Err(format!(
                     "SMOOTH_AGENT_STORAGE={} keeps no SQLite file; back it up with its own \

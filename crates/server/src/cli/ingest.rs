@@ -201,7 +201,7 @@ pub async fn run(args: IngestArgs) -> Result<Summary, IngestError> {
 /// server opens them.
 async fn knowledge_home(storage: &StorageConfig) -> Result<knowledge::KnowledgeHome, IngestError> {
     #[cfg(feature = "sqlite")]
-    if let StorageConfig::Sqlite { path } = storage {
+    if let StorageConfig::Sqlite { path, .. } = storage {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| {
                 IngestError::Startup(format!("cannot create {}: {e}", folder.display()))

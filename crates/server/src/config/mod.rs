@@ -21,7 +21,7 @@ pub use handoff::HandoffConfig;
 pub use limits::StorageLimits;
 pub use llm::{DEFAULT_GATEWAY_URL, EmbeddingsConfig, GatewayConfig, RerankConfig};
 pub use otp::{OtpKeySource, OtpOptions};
-pub use storage::{BackplaneConfig, StorageConfig};
+pub use storage::{BackplaneConfig, SqliteDurability, StorageConfig};
 pub use telemetry::{LogFormat, OtlpConfig, OtlpProtocol, TelemetryConfig};
 
 use env::Env;

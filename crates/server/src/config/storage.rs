@@ -14,6 +14,8 @@ pub enum StorageConfig {
     /// `switchboard.db` in `SMOOTH_AGENT_DATA_DIR` (default `./data`). The default.
     Sqlite {
         path: PathBuf,
+        /// `SMOOTH_AGENT_SQLITE_DURABILITY`: `full` (the default) or `process`.
+        durability: SqliteDurability,
     },
     /// `rank_fusion`: hybrid retrieval fuses the arms by reciprocal rank
     /// (`SMOOTH_AGENT_KNOWLEDGE_FUSION=rrf`) instead of by relative score.
@@ -36,6 +38,33 @@ impl StorageConfig {
             Self::Postgres { .. } => "postgres",
             Self::DynamoDb { .. } => "dynamodb",
         }
+    }
+}
+
+/// What a committed SQLite write survives (docs/sqlite.md#durability).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteDurability {
+    /// A crash of the process or of the machine: every commit waits for the disk.
+    #[default]
+    Full,
+    /// A crash of the process; a power cut may lose the last commits.
+    Process,
+}
+
+fn sqlite_durability<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<SqliteDurability, ConfigError> {
+    match env
+        .get("SMOOTH_AGENT_SQLITE_DURABILITY")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("full") => Ok(SqliteDurability::Full),
+        Some("process") => Ok(SqliteDurability::Process),
+        Some(other) => Err(ConfigError {
+            var: "SMOOTH_AGENT_SQLITE_DURABILITY",
+            problem: format!("'{other}' is neither 'full' nor 'process'"),
+        }),
     }
 }
 
@@ -77,6 +106,7 @@ pub(super) fn storage<F: Fn(&str) -> Option<String>>(
         Some("memory" | "mem" | "inmemory" | "in-memory") => Ok(StorageConfig::Memory),
         None | Some("sqlite") => Ok(StorageConfig::Sqlite {
             path: sqlite_path(env)?,
+            durability: sqlite_durability(env)?,
         }),
         Some("postgres" | "postgresql" | "pg") => {
             let url = env

@@ -26,6 +26,7 @@ pub const VARIABLES: &[Variable] = &[
     var("SMOOTH_AGENT_PORT", "8787", "port (0 picks a free one)"),
     var("SMOOTH_AGENT_STORAGE", "sqlite", "sqlite, memory, postgres or dynamodb"),
     var("SMOOTH_AGENT_DATA_DIR", "./data", "folder of the SQLite file switchboard.db"),
+    var("SMOOTH_AGENT_SQLITE_DURABILITY", "full", "full (survives power cuts) or process (survives crashes; cheaper)"),
     var("SMOOTH_AGENT_DATABASE_URL", "", "sqlite://PATH, or a PostgreSQL DSN (then DATABASE_URL)"),
     var("DATABASE_URL", "", "PostgreSQL DSN when SMOOTH_AGENT_DATABASE_URL is unset"),
     var("SMOOTH_AGENT_KNOWLEDGE_FUSION", "score", "score or rrf (PostgreSQL only)"),

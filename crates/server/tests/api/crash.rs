@@ -52,6 +52,24 @@ async fn a_killed_server_on_sqlite_loses_nothing_it_acknowledged() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Durability `process` promises the same against a killed process.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_on_sqlite_with_process_durability_loses_nothing_it_acknowledged() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "crash-sqlite-process-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let storage = vec![
+        ("SMOOTH_AGENT_STORAGE", "sqlite".to_owned()),
+        ("SMOOTH_AGENT_SQLITE_DURABILITY", "process".to_owned()),
+        ("SMOOTH_AGENT_DATA_DIR", dir.display().to_string()),
+    ];
+    kill_and_restart(storage, "sqlite-process").await;
+    assert!(dir.join("switchboard.db").is_file());
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[cfg(feature = "dynamodb")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_on_dynamodb_loses_nothing_it_acknowledged() {

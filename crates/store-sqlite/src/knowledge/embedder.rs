@@ -4,8 +4,14 @@
 
 use super::{SqliteKnowledge, backend};
 use sqlx::SqliteConnection;
+use std::sync::PoisonError;
+use std::time::{Duration, Instant};
 use switchboard_knowledge::KnowledgeError;
 use switchboard_knowledge::embed::EmbedderSignature;
+
+/// How long a knowledge base seen empty is taken to stay empty (another process
+/// sharing the file may ingest meanwhile).
+const EMPTY_RECHECK: Duration = Duration::from_secs(2);
 
 /// The largest dimension accepted: a bound on each stored vector (64 KiB).
 const MAX_DIMENSION: usize = 16_000;
@@ -16,12 +22,38 @@ impl SqliteKnowledge {
         if let Some(recorded) = self.recorded.get() {
             return Ok(Some(recorded.clone()));
         }
+        // An empty knowledge base is asked about on every turn: the answer is kept
+        // briefly. This instance's own ingestions forget it at once; another
+        // process's show within `EMPTY_RECHECK`.
+        let seen_empty = *self
+            .seen_empty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if seen_empty.is_some_and(|at| at.elapsed() < EMPTY_RECHECK) {
+            return Ok(None);
+        }
         let mut connection = self.pool.acquire().await.map_err(backend)?;
         let recorded = read(&mut connection).await?;
-        if let Some(signature) = &recorded {
-            let _ = self.recorded.set(signature.clone());
+        match &recorded {
+            Some(signature) => {
+                let _ = self.recorded.set(signature.clone());
+            }
+            None => {
+                *self
+                    .seen_empty
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+            }
         }
         Ok(recorded)
+    }
+
+    /// An ingestion committed: the next search asks the file again.
+    pub(super) fn forget_emptiness(&self) {
+        *self
+            .seen_empty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// This instance's embedder with vectors of `dimension`, which it remembers.

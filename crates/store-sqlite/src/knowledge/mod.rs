@@ -20,8 +20,8 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use switchboard_knowledge::embed::EmbedderSignature;
 use switchboard_knowledge::{
     Access, Acl, ChunkOptions, Document, DocumentInfo, Embedder, Hit, IngestReport, KnowledgeBase,
@@ -43,6 +43,10 @@ pub struct SqliteKnowledge {
     options: KnowledgeOptions,
     /// The embedder the stored vectors come from, once recorded (it never changes).
     recorded: OnceLock<EmbedderSignature>,
+    /// When the file was last seen without a recorded embedder (so without a
+    /// chunk): searches within [`EMPTY_RECHECK`] of it answer nothing at once
+    /// instead of asking the file on every turn.
+    seen_empty: Mutex<Option<Instant>>,
     /// The dimension of this instance's embedder, once it has embedded anything.
     dimension: OnceLock<usize>,
     vectors: vectors::Copy,
@@ -61,6 +65,7 @@ impl SqliteKnowledge {
             embedder,
             options,
             recorded: OnceLock::new(),
+            seen_empty: Mutex::new(None),
             dimension: OnceLock::new(),
             vectors: vectors::Copy::default(),
         };

@@ -29,7 +29,7 @@ fn defaults_match_the_reference_contract() {
     assert!(!c.seed_kb);
     assert_eq!(c.model, "claude-haiku-4-5");
     assert_eq!((c.max_iterations, c.max_tokens), (20, 8192));
-    let StorageConfig::Sqlite { path } = &c.storage else {
+    let StorageConfig::Sqlite { path, .. } = &c.storage else {
         panic!("SQLite is the default, not {:?}", c.storage)
     };
     assert_eq!(path, &std::path::Path::new("./data").join("switchboard.db"));

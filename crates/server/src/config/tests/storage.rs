@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn sqlite_lives_in_the_data_dir_or_where_its_url_says() {
     let sqlite = |vars: &[(&str, &str)]| match config(vars).unwrap().storage {
-        StorageConfig::Sqlite { path } => path,
+        StorageConfig::Sqlite { path, .. } => path,
         other => panic!("{other:?}"),
     };
     assert_eq!(
@@ -172,7 +172,7 @@ fn backplanes() {
 #[test]
 fn sqlite_takes_a_file_path() {
     let path = |vars: &[(&str, &str)]| match config(vars).map(|c| c.storage) {
-        Ok(StorageConfig::Sqlite { path }) => Ok(path),
+        Ok(StorageConfig::Sqlite { path, .. }) => Ok(path),
         Ok(other) => panic!("{other:?}"),
         Err(e) => Err(e.to_string()),
     };
@@ -199,4 +199,20 @@ fn sqlite_takes_a_file_path() {
         let err = path(&url(bad)).unwrap_err();
         assert!(err.contains("SMOOTH_AGENT_DATABASE_URL"), "{bad}: {err}");
     }
+}
+
+#[test]
+fn sqlite_durability_is_full_unless_process_is_asked_for() {
+    let durability = |vars: &[(&str, &str)]| match config(vars).unwrap().storage {
+        StorageConfig::Sqlite { durability, .. } => durability,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(durability(&[]), SqliteDurability::Full);
+    assert_eq!(
+        durability(&[("SMOOTH_AGENT_SQLITE_DURABILITY", "Process")]),
+        SqliteDurability::Process
+    );
+    let refused = config(&[("SMOOTH_AGENT_SQLITE_DURABILITY", "fast")]).unwrap_err();
+    assert_eq!(refused.var, "SMOOTH_AGENT_SQLITE_DURABILITY");
+    assert!(refused.problem.contains("fast"), "{}", refused.problem);
 }
