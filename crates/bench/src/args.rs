@@ -40,7 +40,8 @@ pub struct TurnsArgs {
     /// Connection counts to measure, in order.
     pub concurrency: Vec<usize>,
     /// The stores to measure, one server each, in order: `memory`, `sqlite`
-    /// (a throwaway file) and `postgres` (needs `postgres`).
+    /// (a throwaway file), `sqlite-process` (the same with durability `process`)
+    /// and `postgres` (needs `postgres`).
     pub stores: Vec<TurnStore>,
     /// A PostgreSQL server (`postgres://user@host:port`) to store in, in a
     /// throwaway database.
@@ -53,7 +54,10 @@ pub struct TurnsArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnStore {
     Memory,
+    /// SQLite with its default durability (every commit waits for the disk).
     Sqlite,
+    /// SQLite with `SMOOTH_AGENT_SQLITE_DURABILITY=process`.
+    SqliteProcess,
     Postgres,
 }
 
@@ -62,6 +66,7 @@ impl TurnStore {
         match self {
             Self::Memory => "memory",
             Self::Sqlite => "SQLite",
+            Self::SqliteProcess => "SQLite (process)",
             Self::Postgres => "PostgreSQL",
         }
     }
@@ -233,9 +238,10 @@ impl TurnsArgs {
                         .map(|name| match name.trim() {
                             "memory" => Ok(TurnStore::Memory),
                             "sqlite" => Ok(TurnStore::Sqlite),
+                            "sqlite-process" => Ok(TurnStore::SqliteProcess),
                             "postgres" => Ok(TurnStore::Postgres),
                             other => Err(format!(
-                                "--stores: unknown store '{other}' (memory, sqlite, postgres)"
+                                "--stores: unknown store '{other}' (memory, sqlite, sqlite-process, postgres)"
                             )),
                         })
                         .collect::<Result<Vec<_>, _>>()?;

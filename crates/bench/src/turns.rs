@@ -83,6 +83,11 @@ async fn run_store(
             env.push(("SMOOTH_AGENT_STORAGE", "sqlite"));
             env.push(("SMOOTH_AGENT_DATA_DIR", data_dir_text.as_str()));
         }
+        (TurnStore::SqliteProcess, _) => {
+            env.push(("SMOOTH_AGENT_STORAGE", "sqlite"));
+            env.push(("SMOOTH_AGENT_SQLITE_DURABILITY", "process"));
+            env.push(("SMOOTH_AGENT_DATA_DIR", data_dir_text.as_str()));
+        }
         (TurnStore::Postgres, Some(database)) => {
             env.push(("SMOOTH_AGENT_STORAGE", "postgres"));
             env.push(("SMOOTH_AGENT_DATABASE_URL", database.url()));
@@ -117,7 +122,7 @@ async fn run_store(
     if let Some(database) = database {
         database.drop().await?;
     }
-    if store == TurnStore::Sqlite {
+    if matches!(store, TurnStore::Sqlite | TurnStore::SqliteProcess) {
         let size = sqlite_size(&data_dir.join("switchboard.db")).await;
         std::fs::remove_dir_all(&data_dir).ok();
         match size {
