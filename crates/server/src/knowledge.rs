@@ -31,8 +31,13 @@ pub enum KnowledgeHome {
         rank_fusion: bool,
     },
     /// In the store's SQLite file (FTS5 and vectors as blobs), kept across restarts.
+    /// `store`: the store open on the same file in this process, when there is
+    /// one (the server; not `switchboard ingest`).
     #[cfg(feature = "sqlite")]
-    Sqlite(switchboard_store_sqlite::SqlitePool),
+    Sqlite {
+        pool: switchboard_store_sqlite::SqlitePool,
+        store: Option<switchboard_store_sqlite::SqliteStore>,
+    },
     /// In the store's DynamoDB table; each replica searches a copy it keeps in step.
     #[cfg(feature = "dynamodb")]
     DynamoDb(switchboard_store_dynamodb::DynamoStore),
@@ -46,13 +51,16 @@ impl KnowledgeHome {
         Ok(match self {
             KnowledgeHome::Memory => Arc::new(KnowledgeIndex::new(embedder)),
             #[cfg(feature = "sqlite")]
-            KnowledgeHome::Sqlite(pool) => {
+            KnowledgeHome::Sqlite { pool, store } => {
                 use switchboard_store_sqlite::{KnowledgeOptions, SqliteKnowledge};
-                Arc::new(
+                let knowledge =
                     SqliteKnowledge::connect(pool, embedder, KnowledgeOptions::default())
                         .await
-                        .map_err(|e| StartupError::Knowledge(e.to_string()))?,
-                )
+                        .map_err(|e| StartupError::Knowledge(e.to_string()))?;
+                Arc::new(match &store {
+                    Some(store) => knowledge.reading_through(store),
+                    None => knowledge,
+                })
             }
             #[cfg(feature = "dynamodb")]
             KnowledgeHome::DynamoDb(store) => Arc::new(

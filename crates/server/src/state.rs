@@ -119,7 +119,11 @@ pub(crate) async fn open_store(
             let pool = switchboard_store_sqlite::knowledge::open_pool(path)
                 .await
                 .map_err(|e| StartupError::Sqlite(e.to_string()))?;
-            Ok((Arc::new(store), KnowledgeHome::Sqlite(pool)))
+            let home = KnowledgeHome::Sqlite {
+                pool,
+                store: Some(store.clone()),
+            };
+            Ok((Arc::new(store), home))
         }
         #[cfg(feature = "postgres")]
         StorageConfig::Postgres { url, rank_fusion } => {

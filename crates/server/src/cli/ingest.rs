@@ -210,7 +210,7 @@ async fn knowledge_home(storage: &StorageConfig) -> Result<knowledge::KnowledgeH
         let pool = switchboard_store_sqlite::knowledge::open_pool(path)
             .await
             .map_err(|e| IngestError::Startup(e.to_string()))?;
-        return Ok(knowledge::KnowledgeHome::Sqlite(pool));
+        return Ok(knowledge::KnowledgeHome::Sqlite { pool, store: None });
     }
     let (_store, home) = crate::state::open_store(storage)
         .await

@@ -4,14 +4,8 @@
 
 use super::{SqliteKnowledge, backend};
 use sqlx::SqliteConnection;
-use std::sync::PoisonError;
-use std::time::{Duration, Instant};
 use switchboard_knowledge::KnowledgeError;
 use switchboard_knowledge::embed::EmbedderSignature;
-
-/// How long a knowledge base seen empty is taken to stay empty (another process
-/// sharing the file may ingest meanwhile).
-const EMPTY_RECHECK: Duration = Duration::from_secs(2);
 
 /// The largest dimension accepted: a bound on each stored vector (64 KiB).
 const MAX_DIMENSION: usize = 16_000;
@@ -22,38 +16,38 @@ impl SqliteKnowledge {
         if let Some(recorded) = self.recorded.get() {
             return Ok(Some(recorded.clone()));
         }
-        // An empty knowledge base is asked about on every turn: the answer is kept
-        // briefly. This instance's own ingestions forget it at once; another
-        // process's show within `EMPTY_RECHECK`.
-        let seen_empty = *self
-            .seen_empty
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if seen_empty.is_some_and(|at| at.elapsed() < EMPTY_RECHECK) {
-            return Ok(None);
-        }
-        let mut connection = self.pool.acquire().await.map_err(backend)?;
-        let recorded = read(&mut connection).await?;
-        match &recorded {
-            Some(signature) => {
-                let _ = self.recorded.set(signature.clone());
-            }
+        // An empty knowledge base is asked about on every turn: through the store's
+        // readers when it has them (in place, no thread hand-off), else the pool.
+        let recorded = match &self.store_reads {
+            Some(db) => db
+                .read(|c| {
+                    crate::db::optional(
+                        c,
+                        "SELECT name, dimension FROM knowledge_embedder",
+                        [],
+                        |row| {
+                            Ok((
+                                crate::rows::get::<String>(row, "name")?,
+                                crate::rows::get::<i64>(row, "dimension")?,
+                            ))
+                        },
+                    )
+                })
+                .await
+                .map_err(|e| KnowledgeError::Backend(e.to_string()))?
+                .map(|(name, dimension)| EmbedderSignature {
+                    name,
+                    dimension: dimension as usize,
+                }),
             None => {
-                *self
-                    .seen_empty
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                let mut connection = self.pool.acquire().await.map_err(backend)?;
+                read(&mut connection).await?
             }
+        };
+        if let Some(signature) = &recorded {
+            let _ = self.recorded.set(signature.clone());
         }
         Ok(recorded)
-    }
-
-    /// An ingestion committed: the next search asks the file again.
-    pub(super) fn forget_emptiness(&self) {
-        *self
-            .seen_empty
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// This instance's embedder with vectors of `dimension`, which it remembers.

@@ -54,7 +54,6 @@ pub(super) async fn ingest_source(
         }
         let report = write(&mut tx, source, &ids_json, prepared, &unchanged).await?;
         tx.commit().await.map_err(backend)?;
-        knowledge.forget_emptiness();
         return Ok(report);
     }
     Err(KnowledgeError::Backend(format!(

@@ -20,8 +20,8 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use switchboard_knowledge::embed::EmbedderSignature;
 use switchboard_knowledge::{
     Access, Acl, ChunkOptions, Document, DocumentInfo, Embedder, Hit, IngestReport, KnowledgeBase,
@@ -43,10 +43,9 @@ pub struct SqliteKnowledge {
     options: KnowledgeOptions,
     /// The embedder the stored vectors come from, once recorded (it never changes).
     recorded: OnceLock<EmbedderSignature>,
-    /// When the file was last seen without a recorded embedder (so without a
-    /// chunk): searches within [`EMPTY_RECHECK`] of it answer nothing at once
-    /// instead of asking the file on every turn.
-    seen_empty: Mutex<Option<Instant>>,
+    /// The store's readers on the same file, when the store is open in this
+    /// process: the per-turn question "is anything recorded yet?" is asked there.
+    store_reads: Option<crate::db::Db>,
     /// The dimension of this instance's embedder, once it has embedded anything.
     dimension: OnceLock<usize>,
     vectors: vectors::Copy,
@@ -65,7 +64,7 @@ impl SqliteKnowledge {
             embedder,
             options,
             recorded: OnceLock::new(),
-            seen_empty: Mutex::new(None),
+            store_reads: None,
             dimension: OnceLock::new(),
             vectors: vectors::Copy::default(),
         };
@@ -74,6 +73,14 @@ impl SqliteKnowledge {
     }
 
     /// The connection pool, for callers that share it.
+    /// Asks the per-turn questions that need no transaction (has an embedder been
+    /// recorded yet?) on `store`'s reading connections, in place, instead of the
+    /// pool's worker threads. `store` must be open on the same file.
+    pub fn reading_through(mut self, store: &crate::SqliteStore) -> Self {
+        self.store_reads = Some(store.db.clone());
+        self
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
