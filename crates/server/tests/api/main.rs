@@ -37,6 +37,7 @@ mod observability;
 mod offline;
 mod otp;
 mod python_client;
+mod python_venv;
 mod replicas;
 mod resumable;
 mod sessions;

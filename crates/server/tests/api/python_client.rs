@@ -16,65 +16,19 @@ use switchboard_testkit::{TestApp, spawn_app, spawn_app_with_agent};
 /// With its WebSocket transport (the `websockets` extra).
 const PACKAGE: &str = "smooai-smooth-operator[websockets]==1.66.*";
 
-/// The virtual environment's Python with the client installed. Built under a
-/// unique name and renamed into place, so concurrent test processes never see a
-/// half-installed one.
+/// The virtual environment's Python with the client installed.
 pub(crate) fn python() -> PathBuf {
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let home = std::env::temp_dir().join("switchboard-smooth-operator-1.66");
-            let python = home.join("bin/python");
-            if has_client(&python) {
-                return python;
-            }
-            let building = std::env::temp_dir().join(format!(
-                "switchboard-smooth-operator-build-{}",
-                uuid::Uuid::new_v4().simple()
-            ));
-            run(Command::new("python3").arg("-m").arg("venv").arg(&building));
-            run(Command::new(building.join("bin/python")).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
+            crate::python_venv::venv(
+                "switchboard-smooth-operator-1.66",
                 PACKAGE,
-            ]));
-            if std::fs::rename(&building, &home).is_err() {
-                // Another process got there first; theirs is as good as ours.
-                let _ = std::fs::remove_dir_all(&building);
-            }
-            assert!(
-                has_client(&python),
-                "{PACKAGE} did not install into {}",
-                home.display()
-            );
-            python
+                "import importlib.metadata as m, websockets; \
+                 assert m.version('smooai-smooth-operator').startswith('1.66.')",
+            )
         })
         .clone()
-}
-
-fn has_client(python: &Path) -> bool {
-    Command::new(python)
-        .args([
-            "-c",
-            "import importlib.metadata as m, websockets; \
-             assert m.version('smooai-smooth-operator').startswith('1.66.')",
-        ])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
-fn run(command: &mut Command) {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Runs the client script against `app` and returns the JSON it printed.

@@ -15,63 +15,18 @@ use std::time::{Duration, Instant};
 /// The SDK's major version these tests are written against.
 const PACKAGE: &str = "mcp>=2.3,<3";
 
-/// The virtual environment's Python with the SDK installed. Built under a unique
-/// name and renamed into place, so concurrent test processes never see a
-/// half-installed one.
+/// The virtual environment's Python with the SDK installed.
 pub fn python() -> PathBuf {
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let home = std::env::temp_dir().join("switchboard-mcp-python-2");
-            let python = home.join("bin/python");
-            if has_sdk(&python) {
-                return python;
-            }
-            let building = std::env::temp_dir().join(format!(
-                "switchboard-mcp-python-build-{}",
-                uuid::Uuid::new_v4().simple()
-            ));
-            run(Command::new("python3").arg("-m").arg("venv").arg(&building));
-            run(Command::new(building.join("bin/python")).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
+            crate::python_venv::venv(
+                "switchboard-mcp-python-2",
                 PACKAGE,
-            ]));
-            if std::fs::rename(&building, &home).is_err() {
-                let _ = std::fs::remove_dir_all(&building);
-            }
-            assert!(
-                has_sdk(&python),
-                "{PACKAGE} did not install into {}",
-                home.display()
-            );
-            python
+                "import importlib.metadata as m; assert m.version('mcp').startswith('2.')",
+            )
         })
         .clone()
-}
-
-fn has_sdk(python: &Path) -> bool {
-    Command::new(python)
-        .args([
-            "-c",
-            "import importlib.metadata as m; assert m.version('mcp').startswith('2.')",
-        ])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
-fn run(command: &mut Command) {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 pub fn fixture(name: &str) -> PathBuf {
